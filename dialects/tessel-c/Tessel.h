@@ -1,0 +1,29 @@
+/*===- tessel-c/Tessel.h - C API of the tessel plugin -------------*- C -*-===*\
+|* Reached from Python through ctypes (python/tessel/_native.py).            *|
+\*===----------------------------------------------------------------------===*/
+#ifndef TESSEL_C_TESSEL_H
+#define TESSEL_C_TESSEL_H
+
+#include "mlir-c/IR.h"
+#include "mlir-c/RegisterEverything.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+MLIR_DECLARE_CAPI_DIALECT_REGISTRATION(Tessel, tessel);
+
+/// Inserts the tessel dialect and its interface models into `registry`.
+MLIR_CAPI_EXPORTED void tesselRegisterDialects(MlirDialectRegistry registry);
+
+/// Registers the tessel passes and pipelines in the global pass registry.
+MLIR_CAPI_EXPORTED void tesselRegisterPasses(void);
+
+/// The version string the compile cache keys on.
+MLIR_CAPI_EXPORTED const char *tesselVersion(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TESSEL_C_TESSEL_H */

@@ -1,0 +1,251 @@
+//===- TesselOps.td - tessel operations --------------------*- tablegen -*-===//
+
+#ifndef TESSEL_OPS_TD
+#define TESSEL_OPS_TD
+
+include "tessel/TesselDialect.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/CommonAttrConstraints.td"
+
+// Every operand is a ranked tensor (tensor form) or a strided memref (memref
+// form); element types are checked by the verifiers so that the message can
+// name the operand.
+def Tessel_Shaped : AnyTypeOf<[AnyRankedTensor, AnyStridedMemRef],
+                              "ranked tensor or strided memref">;
+
+// Destination-style ops read their inputs and (in the memref form) write
+// their inits; the memref form therefore has memory effects, the tensor form
+// none. MemoryEffectsOpInterface is implemented in C++ to tell them apart.
+class Tessel_DpsOp<string mnemonic, list<Trait> traits = []>
+    : Tessel_Op<mnemonic, !listconcat(traits, [
+        DestinationStyleOpInterface,
+        DeclareOpInterfaceMethods<MemoryEffectsOpInterface>])> {
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// gemm
+//===----------------------------------------------------------------------===//
+
+def Tessel_GemmOp : Tessel_DpsOp<"gemm"> {
+  let summary = "General matrix multiply D = alpha * op(A) * op(B) + beta * C";
+  let description = [{
+    Computes `D = alpha * op(A) * op(B) + beta * C` where `op(X)` is `X` or,
+    with `transpose_a` / `transpose_b`, its transpose (the last two dimensions
+    swapped). Operands are 2-D (`[M, K] x [K, N] -> [M, N]`) or 3-D with a
+    leading batch dimension shared by every operand.
+
+    Inputs `A` and `B` share one element type among f16, bf16 and f32; `C`
+    and the result may each be f16, bf16 or f32. Products are accumulated in
+    f32 and rounded once to the result type. `C` is optional; without it
+    (or with `beta = 0`) the init's contents are ignored: it is only written.
+
+    Example:
+
+    ```mlir
+    %d = tessel.gemm %a, %b, %c into %init {alpha = 2.0 : f32, beta = 1.0 : f32, transpose_b}
+        : tensor<128x64xf16>, tensor<256x64xf16>, tensor<128x256xf32>
+        into tensor<128x256xf32> -> tensor<128x256xf32>
+    ```
+
+    The memref form has no result and writes `init` in place:
+
+    ```mlir
+    tessel.gemm %a, %b into %d : memref<128x64xf16>, memref<64x256xf16> into memref<128x256xf32>
+    ```
+  }];
+  let arguments = (ins Tessel_Shaped:$a, Tessel_Shaped:$b,
+                       Optional<Tessel_Shaped>:$c, Tessel_Shaped:$init,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$beta,
+                       UnitAttr:$transpose_a, UnitAttr:$transpose_b);
+  let results = (outs Optional<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $a `,` $b (`,` $c^)? `into` $init attr-dict `:` type($a) `,` type($b)
+    (`,` type($c)^)? `into` type($init) (`->` type($result)^)?
+  }];
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
+    /// Whether the operands carry a leading batch dimension.
+    bool isBatched() { return ::llvm::cast<::mlir::ShapedType>(getInit().getType()).getRank() == 3; }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// flash_attention
+//===----------------------------------------------------------------------===//
+
+def Tessel_FlashAttentionOp : Tessel_DpsOp<"flash_attention"> {
+  let summary = "Exact softmax attention O = softmax(scale * Q K^T) V";
+  let description = [{
+    Multi-head attention over `Q [B, Hq, Sq, D]`, `K [B, Hkv, Skv, D]` and
+    `V [B, Hkv, Skv, Dv]`, writing `O [B, Hq, Sq, Dv]` and, when a second init
+    is given, `LSE [B, Hq, Sq]` (f32): the natural log of each row's softmax
+    denominator, `max + log(sum(exp(s - max)))` over the scaled scores.
+
+    Grouped-query and multi-query attention: query head `h` reads key/value
+    head `h / (Hq / Hkv)`; `Hq` must be a multiple of `Hkv`.
+
+    `causal` masks with the bottom-right alignment of FlashAttention-2: query
+    `i` sees keys `j <= i + (Skv - Sq)`. A row that sees no key at all (only
+    possible when `Sq > Skv`) gets `O = 0` and `LSE = -inf`.
+
+    `scale` multiplies the scores before the softmax; it defaults to
+    `1 / sqrt(D)`. Scores, softmax and the `P V` product are computed in f32
+    whatever the input type. Head dimensions `D` and `Dv` are multiples of 8
+    up to 256.
+
+    Example:
+
+    ```mlir
+    %o, %lse = tessel.flash_attention %q, %k, %v into %o0, %lse0 {causal}
+        : tensor<1x8x128x64xf16>, tensor<1x2x256x64xf16>, tensor<1x2x256x64xf16>
+        into tensor<1x8x128x64xf16>, tensor<1x8x128xf32>
+        -> tensor<1x8x128x64xf16>, tensor<1x8x128xf32>
+    ```
+  }];
+  let arguments = (ins Tessel_Shaped:$q, Tessel_Shaped:$k, Tessel_Shaped:$v,
+                       Tessel_Shaped:$out, Optional<Tessel_Shaped>:$lse,
+                       UnitAttr:$causal, OptionalAttr<F32Attr>:$scale);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `into` $out (`,` $lse^)? attr-dict `:` type($q) `,`
+    type($k) `,` type($v) `into` type($out) (`,` type($lse)^)?
+    (`->` type($results)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(), /*start=*/3,
+                                         /*length=*/getLse() ? 2 : 1);
+    }
+    /// The score scale: the `scale` attribute, else 1/sqrt(D).
+    float getScaleValue();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// paged_attention
+//===----------------------------------------------------------------------===//
+
+def Tessel_PagedAttentionOp : Tessel_DpsOp<"paged_attention"> {
+  let summary = "Decode attention over a paged KV cache";
+  let description = [{
+    One query token per sequence (`Q [S, Hq, D]`) attends to that sequence's
+    first `context_lens[s]` cached tokens. The caches are
+    `[num_blocks, block_size, Hkv, D]`; token `t` of sequence `s` lives in
+    block `block_tables[s][t / block_size]` at offset `t % block_size`.
+    Query head `h` reads cache head `h / (Hq / Hkv)`. The output is
+    `O [S, Hq, D]`; a sequence with context length 0 gets `O = 0`.
+
+    `block_tables [S, max_blocks]` and `context_lens [S]` are i32.
+    `block_size` is 8, 16 or 32; `D` a multiple of 8 up to 256. `scale`
+    defaults to `1 / sqrt(D)`; scores and softmax are computed in f32.
+    Block ids must lie in `[0, num_blocks)` and context lengths in
+    `[0, max_blocks * block_size]`: the op does not check them at run time.
+
+    Example:
+
+    ```mlir
+    %o = tessel.paged_attention %q, %kc, %vc, %bt, %lens into %o0
+        : tensor<4x8x64xf16>, tensor<128x16x2x64xf16>, tensor<128x16x2x64xf16>,
+          tensor<4x32xi32>, tensor<4xi32> into tensor<4x8x64xf16> -> tensor<4x8x64xf16>
+    ```
+  }];
+  let arguments = (ins Tessel_Shaped:$q, Tessel_Shaped:$key_cache,
+                       Tessel_Shaped:$value_cache, Tessel_Shaped:$block_tables,
+                       Tessel_Shaped:$context_lens, Tessel_Shaped:$out,
+                       OptionalAttr<F32Attr>:$scale);
+  let results = (outs Optional<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $q `,` $key_cache `,` $value_cache `,` $block_tables `,` $context_lens
+    `into` $out attr-dict `:` type($q) `,` type($key_cache) `,`
+    type($value_cache) `,` type($block_tables) `,` type($context_lens)
+    `into` type($out) (`->` type($result)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() { return getOutMutable(); }
+    /// The score scale: the `scale` attribute, else 1/sqrt(D).
+    float getScaleValue();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// paged_kv_write
+//===----------------------------------------------------------------------===//
+
+def Tessel_PagedKVWriteOp : Tessel_DpsOp<"paged_kv_write"> {
+  let summary = "Scatter new keys and values into a paged KV cache";
+  let description = [{
+    vLLM's `reshape_and_cache`: token `t` of `key`/`value` (`[T, Hkv, D]`) is
+    written to slot `slot_mapping[t]` of `key_cache`/`value_cache`
+    (`[num_blocks, block_size, Hkv, D]`), where
+    `slot = block * block_size + offset`. A negative slot (padding) is
+    skipped. `slot_mapping` is i64; keys and caches share one element type.
+    Slots must lie below `num_blocks * block_size`: the op does not check
+    them at run time.
+
+    The caches are inits: read and partially overwritten.
+
+    Example:
+
+    ```mlir
+    %kc1, %vc1 = tessel.paged_kv_write %k, %v, %slots into %kc, %vc
+        : tensor<7x2x64xf16>, tensor<7x2x64xf16>, tensor<7xi64>
+        into tensor<32x16x2x64xf16>, tensor<32x16x2x64xf16>
+        -> tensor<32x16x2x64xf16>, tensor<32x16x2x64xf16>
+    ```
+  }];
+  let arguments = (ins Tessel_Shaped:$key, Tessel_Shaped:$value,
+                       Tessel_Shaped:$slot_mapping, Tessel_Shaped:$key_cache,
+                       Tessel_Shaped:$value_cache);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $key `,` $value `,` $slot_mapping `into` $key_cache `,` $value_cache
+    attr-dict `:` type($key) `,` type($value) `,` type($slot_mapping) `into`
+    type($key_cache) `,` type($value_cache) (`->` type($results)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(), /*start=*/3, /*length=*/2);
+    }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// copy_blocks
+//===----------------------------------------------------------------------===//
+
+def Tessel_CopyBlocksOp : Tessel_DpsOp<"copy_blocks"> {
+  let summary = "Copy whole KV-cache blocks (copy-on-write)";
+  let description = [{
+    For each row `(src, dst)` of `block_mapping [N, 2]` (i64), copies block
+    `src` of both caches (`[num_blocks, block_size, Hkv, D]`) over block `dst`.
+    Pairs are applied in order. Block ids must lie in `[0, num_blocks)`: the
+    op does not check them at run time.
+
+    Example:
+
+    ```mlir
+    %kc1, %vc1 = tessel.copy_blocks %mapping into %kc, %vc
+        : tensor<3x2xi64> into tensor<32x16x2x64xf16>, tensor<32x16x2x64xf16>
+        -> tensor<32x16x2x64xf16>, tensor<32x16x2x64xf16>
+    ```
+  }];
+  let arguments = (ins Tessel_Shaped:$block_mapping, Tessel_Shaped:$key_cache,
+                       Tessel_Shaped:$value_cache);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $block_mapping `into` $key_cache `,` $value_cache attr-dict `:`
+    type($block_mapping) `into` type($key_cache) `,` type($value_cache)
+    (`->` type($results)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(), /*start=*/1, /*length=*/2);
+    }
+  }];
+}
+
+#endif // TESSEL_OPS_TD

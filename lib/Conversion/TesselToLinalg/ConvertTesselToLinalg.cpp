@@ -1,0 +1,393 @@
+//===- ConvertTesselToLinalg.cpp - host reference lowering ----------------===//
+//
+// The reference semantics of every tessel op, written as plainly as possible:
+// this lowering is what the GPU kernels are tested against on machines
+// without a GPU, so clarity beats speed here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Common/FloatUtils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "tessel/Passes.h"
+#include "tessel/TesselOps.h"
+
+#include <limits>
+
+namespace mlir::tessel {
+#define GEN_PASS_DEF_CONVERTTESSELTOLINALG
+#include "tessel/Passes.h.inc"
+} // namespace mlir::tessel
+
+using namespace mlir;
+using namespace mlir::tessel;
+
+namespace {
+
+/// Small builder for loop nests over memrefs. All arithmetic on scores and
+/// accumulators is f32.
+struct Emitter {
+  OpBuilder &b;
+  Location loc;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f32(float v) { return f32Constant(b, loc, v); }
+  Value dim(Value m, int64_t i) { return memref::DimOp::create(b, loc, m, i); }
+  Value load(Value m, ValueRange ivs) { return memref::LoadOp::create(b, loc, m, ivs); }
+  Value loadF32(Value m, ValueRange ivs) {
+    return castFloat(b, loc, load(m, ivs), b.getF32Type());
+  }
+  void store(Value v, Value m, ValueRange ivs) {
+    Type elt = cast<MemRefType>(m.getType()).getElementType();
+    if (isa<FloatType>(elt))
+      v = castFloat(b, loc, v, elt);
+    memref::StoreOp::create(b, loc, v, m, ivs);
+  }
+  Value toIndex(Value v) {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  }
+
+  /// for iv in [lb, ub): body(iv)
+  void loop(Value lb, Value ub, function_ref<void(Value)> body) {
+    auto forOp = scf::ForOp::create(b, loc, lb, ub, idx(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(forOp.getBody()->getTerminator());
+    body(forOp.getInductionVar());
+  }
+  void loop(Value ub, function_ref<void(Value)> body) { loop(idx(0), ub, body); }
+
+  /// acc = init; for iv in [0, ub): acc = body(iv, acc); return acc
+  Value reduce(Value ub, Value init, function_ref<Value(Value, Value)> body) {
+    auto forOp = scf::ForOp::create(b, loc, idx(0), ub, idx(1), ValueRange{init});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(forOp.getBody());
+      Value next = body(forOp.getInductionVar(), forOp.getRegionIterArg(0));
+      scf::YieldOp::create(b, loc, next);
+    }
+    return forOp.getResult(0);
+  }
+
+  /// sum over d < n of x(d) * y(d), in f32.
+  Value dot(Value n, function_ref<Value(Value)> x, function_ref<Value(Value)> y) {
+    return reduce(n, f32(0), [&](Value d, Value acc) {
+      Value p = arith::MulFOp::create(b, loc, x(d), y(d));
+      return arith::AddFOp::create(b, loc, acc, p).getResult();
+    });
+  }
+
+  Value alloc(Type elt, ArrayRef<Value> sizes) {
+    SmallVector<int64_t> shape(sizes.size(), ShapedType::kDynamic);
+    return memref::AllocOp::create(b, loc, MemRefType::get(shape, elt), sizes);
+  }
+
+  /// One softmax row over `n` keys. `score(j)` gives the scaled score of key
+  /// j, `value(j, d)` its value in column d; `write(d, o)` receives each
+  /// output column and the result is the row's log-sum-exp. `scratch` holds
+  /// at least n f32. A row with n = 0 writes zeros and returns -inf.
+  Value softmaxRow(Value n, Value dv, Value scratch, function_ref<Value(Value)> score,
+                   function_ref<Value(Value, Value)> value,
+                   function_ref<void(Value, Value)> write) {
+    float negInf = -std::numeric_limits<float>::infinity();
+    Value rowMax = reduce(n, f32(negInf), [&](Value j, Value m) {
+      Value s = score(j);
+      store(s, scratch, j);
+      return arith::MaximumFOp::create(b, loc, m, s).getResult();
+    });
+    Value denom = reduce(n, f32(0), [&](Value j, Value l) {
+      Value s = arith::SubFOp::create(b, loc, load(scratch, j), rowMax);
+      Value p = math::ExpOp::create(b, loc, s);
+      store(p, scratch, j);
+      return arith::AddFOp::create(b, loc, l, p).getResult();
+    });
+    Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, n, idx(0));
+    Value inv = arith::SelectOp::create(
+        b, loc, any, arith::DivFOp::create(b, loc, f32(1), denom), f32(0));
+    loop(dv, [&](Value d) {
+      Value acc = reduce(n, f32(0), [&](Value j, Value a) {
+        Value pv = arith::MulFOp::create(b, loc, load(scratch, j), value(j, d));
+        return arith::AddFOp::create(b, loc, a, pv).getResult();
+      });
+      write(d, arith::MulFOp::create(b, loc, acc, inv));
+    });
+    Value lse = arith::AddFOp::create(b, loc, rowMax, math::LogOp::create(b, loc, denom));
+    return arith::SelectOp::create(b, loc, any, lse, f32(negInf));
+  }
+};
+
+template <typename OpTy>
+struct MemrefFormPattern : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const final {
+    if (!op.hasPureBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "expects the memref form");
+    Emitter e{rewriter, op.getLoc()};
+    lower(op, e);
+    rewriter.eraseOp(op);
+    return success();
+  }
+  virtual void lower(OpTy op, Emitter &e) const = 0;
+};
+
+//===----------------------------------------------------------------------===//
+// gemm: f32 accumulator, contraction generic, epilogue generic.
+//===----------------------------------------------------------------------===//
+
+struct GemmLowering : MemrefFormPattern<GemmOp> {
+  using MemrefFormPattern::MemrefFormPattern;
+  void lower(GemmOp op, Emitter &e) const override {
+    OpBuilder &b = e.b;
+    Location loc = e.loc;
+    Value init = op.getInit();
+    auto initType = cast<MemRefType>(init.getType());
+    int64_t rank = initType.getRank();
+    bool batched = rank == 3;
+
+    SmallVector<Value> dynSizes;
+    for (int64_t i = 0; i < rank; ++i)
+      if (initType.isDynamicDim(i))
+        dynSizes.push_back(e.dim(init, i));
+    auto accType = MemRefType::get(initType.getShape(), b.getF32Type());
+    Value acc = memref::AllocOp::create(b, loc, accType, dynSizes);
+    linalg::FillOp::create(b, loc, e.f32(0), acc);
+
+    // Loops: (batch?, m, n, k).
+    MLIRContext *ctx = b.getContext();
+    unsigned nl = batched ? 4 : 3, o = batched ? 1 : 0;
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    auto map = [&](AffineExpr x, AffineExpr y) {
+      SmallVector<AffineExpr> r;
+      if (batched)
+        r.push_back(d(0));
+      r.append({x, y});
+      return AffineMap::get(nl, 0, r, ctx);
+    };
+    AffineExpr m = d(o), n = d(o + 1), k = d(o + 2);
+    AffineMap aMap = op.getTransposeA() ? map(k, m) : map(m, k);
+    AffineMap bMap = op.getTransposeB() ? map(n, k) : map(k, n);
+    AffineMap cMap = map(m, n);
+    SmallVector<utils::IteratorType> iters(nl, utils::IteratorType::parallel);
+    iters.back() = utils::IteratorType::reduction;
+    linalg::GenericOp::create(
+        b, loc, TypeRange{}, ValueRange{op.getA(), op.getB()}, ValueRange{acc},
+        ArrayRef<AffineMap>{aMap, bMap, cMap}, iters,
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value x = castFloat(nb, l, args[0], nb.getF32Type());
+          Value y = castFloat(nb, l, args[1], nb.getF32Type());
+          Value p = arith::MulFOp::create(nb, l, x, y);
+          linalg::YieldOp::create(nb, l, arith::AddFOp::create(nb, l, args[2], p).getResult());
+        });
+
+    // D = alpha * acc + beta * C, rounded once.
+    AffineMap id = b.getMultiDimIdentityMap(rank);
+    SmallVector<Value> ins{acc};
+    SmallVector<AffineMap> maps{id};
+    if (op.getC()) {
+      ins.push_back(op.getC());
+      maps.push_back(id);
+    }
+    maps.push_back(id);
+    float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
+    Type outElt = initType.getElementType();
+    linalg::GenericOp::create(
+        b, loc, TypeRange{}, ins, ValueRange{init}, maps,
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Value r = args[0];
+          if (alpha != 1.0f)
+            r = arith::MulFOp::create(nb, l, r, f32Constant(nb, l, alpha));
+          if (args.size() == 3) {
+            Value c = castFloat(nb, l, args[1], nb.getF32Type());
+            c = arith::MulFOp::create(nb, l, c, f32Constant(nb, l, beta));
+            r = arith::AddFOp::create(nb, l, r, c);
+          }
+          linalg::YieldOp::create(nb, l, castFloat(nb, l, r, outElt));
+        });
+    memref::DeallocOp::create(b, loc, acc);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// flash_attention: one softmax row per (batch, query head, query).
+//===----------------------------------------------------------------------===//
+
+struct FlashAttentionLowering : MemrefFormPattern<FlashAttentionOp> {
+  using MemrefFormPattern::MemrefFormPattern;
+  void lower(FlashAttentionOp op, Emitter &e) const override {
+    OpBuilder &b = e.b;
+    Location loc = e.loc;
+    Value q = op.getQ(), k = op.getK(), v = op.getV(), out = op.getOut(),
+          lse = op.getLse();
+    Value batch = e.dim(q, 0), hq = e.dim(q, 1), sq = e.dim(q, 2), hd = e.dim(q, 3);
+    Value hkv = e.dim(k, 1), skv = e.dim(k, 2), dv = e.dim(v, 3);
+    Value group = arith::DivUIOp::create(b, loc, hq, hkv);
+    Value scale = e.f32(op.getScaleValue());
+    // Bottom-right causal alignment: query i sees keys j <= i + (Skv - Sq).
+    Value shift = arith::SubIOp::create(b, loc, skv, sq);
+    Value scratch = e.alloc(b.getF32Type(), {skv});
+
+    e.loop(batch, [&](Value bi) {
+      e.loop(hq, [&](Value h) {
+        Value hk = arith::DivUIOp::create(b, loc, h, group);
+        e.loop(sq, [&](Value i) {
+          Value n = skv;
+          if (op.getCausal()) {
+            Value lim = arith::AddIOp::create(b, loc, i, shift);
+            lim = arith::AddIOp::create(b, loc, lim, e.idx(1));
+            lim = arith::MaxSIOp::create(b, loc, lim, e.idx(0));
+            n = arith::MinSIOp::create(b, loc, lim, skv);
+          }
+          Value rowLse = e.softmaxRow(
+              n, dv, scratch,
+              [&](Value j) {
+                Value s = e.dot(hd, [&](Value d) { return e.loadF32(q, {bi, h, i, d}); },
+                                [&](Value d) { return e.loadF32(k, {bi, hk, j, d}); });
+                return arith::MulFOp::create(b, loc, s, scale).getResult();
+              },
+              [&](Value j, Value d) { return e.loadF32(v, {bi, hk, j, d}); },
+              [&](Value d, Value o) { e.store(o, out, {bi, h, i, d}); });
+          if (lse)
+            e.store(rowLse, lse, {bi, h, i});
+        });
+      });
+    });
+    memref::DeallocOp::create(b, loc, scratch);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// paged_attention: the same row, keys gathered through the block table.
+//===----------------------------------------------------------------------===//
+
+struct PagedAttentionLowering : MemrefFormPattern<PagedAttentionOp> {
+  using MemrefFormPattern::MemrefFormPattern;
+  void lower(PagedAttentionOp op, Emitter &e) const override {
+    OpBuilder &b = e.b;
+    Location loc = e.loc;
+    Value q = op.getQ(), kc = op.getKeyCache(), vc = op.getValueCache(),
+          tables = op.getBlockTables(), lens = op.getContextLens(), out = op.getOut();
+    Value seqs = e.dim(q, 0), hq = e.dim(q, 1), hd = e.dim(q, 2);
+    Value blockSize = e.dim(kc, 1), hkv = e.dim(kc, 2);
+    Value group = arith::DivUIOp::create(b, loc, hq, hkv);
+    Value scale = e.f32(op.getScaleValue());
+    Value maxTokens = arith::MulIOp::create(b, loc, e.dim(tables, 1), blockSize);
+    Value scratch = e.alloc(b.getF32Type(), {maxTokens});
+
+    e.loop(seqs, [&](Value s) {
+      Value n = e.toIndex(e.load(lens, s));
+      e.loop(hq, [&](Value h) {
+        Value hk = arith::DivUIOp::create(b, loc, h, group);
+        // Physical (block, offset) of token t of sequence s.
+        auto slot = [&](Value t) -> std::pair<Value, Value> {
+          Value logical = arith::DivUIOp::create(b, loc, t, blockSize);
+          Value block = e.toIndex(e.load(tables, {s, logical}));
+          return {block, arith::RemUIOp::create(b, loc, t, blockSize)};
+        };
+        e.softmaxRow(
+            n, hd, scratch,
+            [&](Value t) {
+              auto [block, off] = slot(t);
+              Value dot = e.dot(hd, [&](Value d) { return e.loadF32(q, {s, h, d}); },
+                                [&](Value d) { return e.loadF32(kc, {block, off, hk, d}); });
+              return arith::MulFOp::create(b, loc, dot, scale).getResult();
+            },
+            [&](Value t, Value d) {
+              auto [block, off] = slot(t);
+              return e.loadF32(vc, {block, off, hk, d});
+            },
+            [&](Value d, Value o) { e.store(o, out, {s, h, d}); });
+      });
+    });
+    memref::DeallocOp::create(b, loc, scratch);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// paged_kv_write and copy_blocks: plain element copies.
+//===----------------------------------------------------------------------===//
+
+/// Copies one [Hkv, D] token row from (src, srcIvs...) to (dst, dstIvs...).
+static void copyToken(Emitter &e, Value src, ValueRange srcPrefix, Value dst,
+                      ValueRange dstPrefix, Value heads, Value hd) {
+  e.loop(heads, [&](Value h) {
+    e.loop(hd, [&](Value d) {
+      SmallVector<Value> si(srcPrefix), di(dstPrefix);
+      si.append({h, d});
+      di.append({h, d});
+      e.store(e.load(src, si), dst, di);
+    });
+  });
+}
+
+struct PagedKVWriteLowering : MemrefFormPattern<PagedKVWriteOp> {
+  using MemrefFormPattern::MemrefFormPattern;
+  void lower(PagedKVWriteOp op, Emitter &e) const override {
+    OpBuilder &b = e.b;
+    Location loc = e.loc;
+    Value key = op.getKey(), value = op.getValue(), kc = op.getKeyCache(),
+          vc = op.getValueCache(), slots = op.getSlotMapping();
+    Value tokens = e.dim(key, 0), heads = e.dim(key, 1), hd = e.dim(key, 2);
+    Value blockSize = arith::IndexCastOp::create(b, loc, b.getI64Type(), e.dim(kc, 1));
+    Value zero = arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(0));
+    e.loop(tokens, [&](Value t) {
+      Value slot = e.load(slots, t);
+      // Negative slots mark padding tokens: skipped.
+      Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, slot, zero);
+      auto ifOp = scf::IfOp::create(b, loc, valid, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      Value block = e.toIndex(arith::DivUIOp::create(b, loc, slot, blockSize));
+      Value off = e.toIndex(arith::RemUIOp::create(b, loc, slot, blockSize));
+      copyToken(e, key, {t}, kc, {block, off}, heads, hd);
+      copyToken(e, value, {t}, vc, {block, off}, heads, hd);
+    });
+  }
+};
+
+struct CopyBlocksLowering : MemrefFormPattern<CopyBlocksOp> {
+  using MemrefFormPattern::MemrefFormPattern;
+  void lower(CopyBlocksOp op, Emitter &e) const override {
+    Value map = op.getBlockMapping(), kc = op.getKeyCache(), vc = op.getValueCache();
+    Value blockSize = e.dim(kc, 1), heads = e.dim(kc, 2), hd = e.dim(kc, 3);
+    e.loop(e.dim(map, 0), [&](Value p) {
+      Value src = e.toIndex(e.load(map, {p, e.idx(0)}));
+      Value dst = e.toIndex(e.load(map, {p, e.idx(1)}));
+      e.loop(blockSize, [&](Value o) {
+        copyToken(e, kc, {src, o}, kc, {dst, o}, heads, hd);
+        copyToken(e, vc, {src, o}, vc, {dst, o}, heads, hd);
+      });
+    });
+  }
+};
+
+struct ConvertTesselToLinalg
+    : tessel::impl::ConvertTesselToLinalgBase<ConvertTesselToLinalg> {
+  void runOnOperation() override {
+    WalkResult tensorForm = getOperation()->walk([](Operation *op) {
+      auto dps = dyn_cast<DestinationStyleOpInterface>(op);
+      if (!dps || !isa<TesselDialect>(op->getDialect()) || dps.hasPureBufferSemantics())
+        return WalkResult::advance();
+      op->emitOpError() << "is in the tensor form; convert-tessel-to-linalg "
+                           "expects the memref form (run one-shot-bufferize first)";
+      return WalkResult::interrupt();
+    });
+    if (tensorForm.wasInterrupted())
+      return signalPassFailure();
+
+    RewritePatternSet patterns(&getContext());
+    populateTesselToLinalgConversionPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::tessel::populateTesselToLinalgConversionPatterns(RewritePatternSet &patterns) {
+  patterns.add<GemmLowering, FlashAttentionLowering, PagedAttentionLowering,
+               PagedKVWriteLowering, CopyBlocksLowering>(patterns.getContext());
+}

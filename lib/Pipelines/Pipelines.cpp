@@ -1,0 +1,41 @@
+//===- Pipelines.cpp - tessel pass pipelines ------------------------------===//
+//
+// Each stage is written as textual pipeline so that what runs is exactly what
+// `tessel-opt --dump-pass-pipeline` and the Python `.ir(stage)` dumps show.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mlir/Pass/PassRegistry.h"
+#include "tessel/Passes.h"
+
+#include "llvm/Support/ErrorHandling.h"
+
+using namespace mlir;
+
+static void addTextual(OpPassManager &pm, StringRef pipeline) {
+  // These strings are fixed at build time; a failure is a tessel bug.
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    llvm::report_fatal_error("tessel: invalid built-in pipeline");
+}
+
+void tessel::buildTesselBufferizePipeline(OpPassManager &pm) {
+  addTextual(pm, "one-shot-bufferize{bufferize-function-boundaries "
+                 "function-boundary-type-conversion=identity-layout-map},"
+                 "drop-equivalent-buffer-results,"
+                 "buffer-deallocation-pipeline,canonicalize");
+}
+
+void tessel::buildTesselCPULowerPipeline(OpPassManager &pm) {
+  addTextual(pm, "convert-tessel-to-linalg,func.func(convert-linalg-to-loops),"
+                 "canonicalize,cse");
+}
+
+void tessel::buildTesselCPUToLLVMPipeline(OpPassManager &pm) {
+  // bf16 conversions are expanded to integer code: the host JIT has no
+  // runtime library for them.
+  addTextual(pm, "lower-affine,func.func(arith-expand{include-bf16=true}),"
+                 "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+                 "finalize-memref-to-llvm,convert-math-to-llvm,"
+                 "convert-arith-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
+                 "reconcile-unrealized-casts");
+}

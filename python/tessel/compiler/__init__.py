@@ -1,0 +1,65 @@
+"""From a Signature to something that runs: IR building, pipelines, caches."""
+
+from __future__ import annotations
+
+import threading
+
+from mlir import ir
+from mlir.dialects import bufferization, func
+
+from ..ir import context
+from ..ops._base import OpDef, Signature
+
+KERNEL_FUNC = "tessel_kernel"
+
+_cache: dict = {}
+_lock = threading.Lock()
+
+
+def build_module(opdef: OpDef, sig: Signature, ctx: ir.Context) -> ir.Module:
+    """func.func @tessel_kernel(<every arg as a tensor>) -> (): one tessel op,
+    whose results are materialized into their init arguments so that the
+    bufferized function writes the caller's buffers in place."""
+    with ctx, ir.Location.name(f"tessel.{sig.op}"):
+        module = ir.Module.create()
+        types = [ir.Type.parse(a.spec.mlir) for a in sig.args]
+        with ir.InsertionPoint(module.body):
+            f = func.FuncOp(KERNEL_FUNC, ir.FunctionType.get(types, []))
+            f.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
+            block = f.add_entry_block()
+            with ir.InsertionPoint(block):
+                values = {a.name: block.arguments[i] for i, a in enumerate(sig.args)}
+                results = opdef.build(sig, values)
+                inits = [a for a in sig.args if a.role != "in"]
+                for result, init in zip(results, inits):
+                    bufferization.materialize_in_destination(
+                        result.type, result, values[init.name])
+                func.ReturnOp([])
+        module.operation.verify()
+        return module
+
+
+def compile_signature(opdef: OpDef, sig: Signature, target: str, options: dict):
+    """Compiles once per (signature, target, target options) in this process."""
+    extra = tuple(sorted((k, repr(v)) for k, v in options.items()
+                         if k in ("strategy", "config")))
+    key = (sig.key, target, extra)
+    with _lock:
+        kernel = _cache.get(key)
+    if kernel is not None:
+        return kernel
+    if target == "cpu":
+        from .cpu import CPUKernel
+
+        kernel = CPUKernel(opdef, sig, build_module(opdef, sig, context()))
+    else:
+        from .cuda import compile_cuda
+
+        kernel = compile_cuda(opdef, sig, options)
+    with _lock:
+        return _cache.setdefault(key, kernel)
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()

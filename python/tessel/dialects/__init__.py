@@ -1,0 +1,1 @@
+"""MLIR dialect bindings shipped with tessel."""

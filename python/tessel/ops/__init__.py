@@ -1,0 +1,1 @@
+"""Per-op Python front ends: validation, signatures, IR building."""
