@@ -24,6 +24,12 @@ void buildTesselCPULowerPipeline(OpPassManager &pm);
 /// Loops -> the LLVM dialect for the host ExecutionEngine.
 void buildTesselCPUToLLVMPipeline(OpPassManager &pm);
 
+/// Memref-form tessel.gemm -> gpu.launch (default strategy) -> outlined
+/// gpu.module/gpu.func + gpu.launch_func.
+void buildTesselGPULowerPipeline(OpPassManager &pm);
+/// Kernels in gpu.modules -> the NVVM/LLVM dialects.
+void buildTesselGPUToNVVMPipeline(OpPassManager &pm);
+
 #define GEN_PASS_REGISTRATION
 #include "tessel/Passes.h.inc"
 

@@ -26,4 +26,41 @@ def ConvertTesselToLinalg : Pass<"convert-tessel-to-linalg"> {
   ];
 }
 
+def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower memref-form tessel.gemm to a gpu.launch kernel";
+  let description = [{
+    Rewrites every memref-form `tessel.gemm` into a `gpu.launch` whose body
+    computes the GEMM with scf/memref/arith/gpu ops; `gpu-kernel-outlining`
+    then turns it into a `gpu.func` in a `gpu.module`. The `strategy` option
+    picks the rung of the optimisation ladder:
+
+    - `naive`: one thread per output element, K loop over global memory;
+    - `smem`: `block-m` x `block-n` output tiles per block, A/B tiles of depth
+      `block-k` staged through shared memory (converted to f32 once) with
+      coalesced global loads and barriers.
+
+    Edges are masked, so any M, N and K work; transposes, alpha/beta, C and a
+    leading batch dimension (the grid's z) are handled on every rung. Tile
+    options of 0 take the strategy's default; a configuration that does not
+    fit (threads per block, shared memory) is rejected naming the limit.
+  }];
+  let options = [
+    Option<"strategy", "strategy", "std::string", /*default=*/"\"smem\"",
+           "Rung of the GEMM ladder: naive, smem (regtile, pipelined and mma "
+           "are not implemented yet)">,
+    Option<"blockM", "block-m", "int64_t", /*default=*/"0",
+           "Output rows per thread block (0: the strategy's default)">,
+    Option<"blockN", "block-n", "int64_t", /*default=*/"0",
+           "Output columns per thread block (0: the strategy's default)">,
+    Option<"blockK", "block-k", "int64_t", /*default=*/"0",
+           "Depth of the shared-memory K tile (0: the strategy's default)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 #endif // TESSEL_PASSES_TD

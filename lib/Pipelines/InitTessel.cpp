@@ -5,7 +5,16 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "tessel/Passes.h"
 
+#include "llvm/Support/ErrorHandling.h"
+
 using namespace mlir;
+
+static void addGPUTargetPipeline(OpPassManager &pm) {
+  if (failed(parsePassPipeline("nvvm-attach-target{chip=sm_90a features=+ptx80 O=3},"
+                               "gpu-module-to-binary{format=isa}",
+                               pm, llvm::errs())))
+    llvm::report_fatal_error("tessel: invalid built-in pipeline");
+}
 
 void tessel::registerTesselPasses() {
   // The Python package may call this once per context it sets up; the global
@@ -29,6 +38,21 @@ void tessel::registerTesselPasses() {
           buildTesselBufferizePipeline(pm);
           buildTesselCPULowerPipeline(pm);
           buildTesselCPUToLLVMPipeline(pm);
+        });
+    PassPipelineRegistration<>("tessel-gpu-lower",
+                               "Memref-form tessel.gemm to outlined GPU kernels",
+                               buildTesselGPULowerPipeline);
+    PassPipelineRegistration<>("tessel-gpu-to-nvvm",
+                               "GPU kernels to the NVVM dialect",
+                               buildTesselGPUToNVVMPipeline);
+    PassPipelineRegistration<>(
+        "tessel-gpu-pipeline",
+        "Tensor-form tessel.gemm to PTX in a gpu.binary (sm_90a)",
+        [](OpPassManager &pm) {
+          buildTesselBufferizePipeline(pm);
+          buildTesselGPULowerPipeline(pm);
+          buildTesselGPUToNVVMPipeline(pm);
+          addGPUTargetPipeline(pm);
         });
     return true;
   }();

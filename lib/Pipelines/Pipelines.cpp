@@ -39,3 +39,15 @@ void tessel::buildTesselCPUToLLVMPipeline(OpPassManager &pm) {
                  "convert-arith-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"
                  "reconcile-unrealized-casts");
 }
+
+void tessel::buildTesselGPULowerPipeline(OpPassManager &pm) {
+  addTextual(pm, "tessel-gemm-to-gpu,gpu-kernel-outlining,canonicalize");
+}
+
+void tessel::buildTesselGPUToNVVMPipeline(OpPassManager &pm) {
+  // Bare-pointer memref arguments: kernels take one device pointer per
+  // (statically shaped) operand, which is what the Python runtime passes.
+  addTextual(pm, "gpu.module(lower-affine,convert-scf-to-cf,"
+                 "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=true},"
+                 "canonicalize,cse,reconcile-unrealized-casts)");
+}

@@ -40,9 +40,8 @@ def build_module(opdef: OpDef, sig: Signature, ctx: ir.Context) -> ir.Module:
 
 
 def compile_signature(opdef: OpDef, sig: Signature, target: str, options: dict):
-    """Compiles once per (signature, target, target options) in this process."""
-    extra = tuple(sorted((k, repr(v)) for k, v in options.items()
-                         if k in ("strategy", "config")))
+    """Compiles once per (signature, target, lowering options) in this process."""
+    extra = tuple(sorted((k, repr(v)) for k, v in options.items()))
     key = (sig.key, target, extra)
     with _lock:
         kernel = _cache.get(key)

@@ -213,19 +213,24 @@ class Operation:
         self.__qualname__ = opdef.name
 
     def compile(self, *args, target: str = "cpu", **kwargs):
-        from ..compiler import compile_signature
-
-        arrays, options = self._def.bind(args, kwargs)
-        sig = self._def.signature(**arrays, **options)
-        return compile_signature(self._def, sig, check_target(target), options)
+        return self._compile(args, target, kwargs)[0]
 
     def __call__(self, *args, target: str = "cpu", **kwargs):
+        kernel, arrays = self._compile(args, target, kwargs)
+        return kernel(**arrays)
+
+    def _compile(self, args, target, kwargs):
         from ..compiler import compile_signature
 
+        check_target(target)
+        # Options of the GPU lowering, not of the op's semantics.
+        lowering = {k: kwargs.pop(k) for k in ("strategy", "config") if k in kwargs}
+        if target != "cuda" and any(v is not None for v in lowering.values()):
+            name = next(k for k, v in lowering.items() if v is not None)
+            raise ValueError(f"argument '{name}': only applies to target='cuda'")
         arrays, options = self._def.bind(args, kwargs)
         sig = self._def.signature(**arrays, **options)
-        kernel = compile_signature(self._def, sig, check_target(target), options)
-        return kernel(**arrays)
+        return compile_signature(self._def, sig, target, lowering), arrays
 
     def __repr__(self) -> str:
         return f"<tessel op {self.__name__}>"

@@ -1,0 +1,1 @@
+"""Benchmarks: python -m tessel.bench gemm [--plot FILE.png] [--json FILE]."""

@@ -1,0 +1,138 @@
+"""python -m tessel.bench gemm: TFLOP/s of each rung and dtype next to
+torch.matmul (cuBLAS) in the same process on the same GPU."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+
+def _time(fn, warmup=3, iters=10):
+    import torch
+
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(iters):
+        fn()
+    end.record()
+    torch.cuda.synchronize()
+    return start.elapsed_time(end) / iters / 1e3
+
+
+def bench_gemm(sizes, rungs, dtypes):
+    import torch
+
+    import tessel
+    from tessel.runtime import driver
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    tdt = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
+    rows = []
+    for dtype in dtypes:
+        for n in sizes:
+            a = torch.randn(n, n, device="cuda", dtype=tdt[dtype])
+            b = torch.randn(n, n, device="cuda", dtype=tdt[dtype])
+            flops = 2 * n ** 3
+            t_torch = _time(lambda: torch.matmul(a, b))
+            for rung in rungs:
+                iters = 3 if (rung == "naive" and n >= 4096) else 10
+                kernel = tessel.gemm.compile(a, b, target="cuda", strategy=rung)
+                t = _time(lambda: kernel(a, b), warmup=1, iters=iters)
+                rows.append(dict(dtype=dtype, n=n, rung=rung, tflops=flops / t / 1e12,
+                                 torch_tflops=flops / t_torch / 1e12, ratio=t_torch / t))
+                print(f"{dtype:>5} {n:>5} {rung:>8} {rows[-1]['tflops']:8.2f} TFLOP/s  "
+                      f"torch {rows[-1]['torch_tflops']:8.2f}  ratio {rows[-1]['ratio']:.3f}",
+                      flush=True)
+    return dict(device=driver.device_name(), torch=torch.__version__, rows=rows)
+
+
+def overheads():
+    """Cold compile of one GEMM (fresh cache dir) and cached-call overhead over
+    a bare driver launch of the same kernel."""
+    import os
+    import tempfile
+
+    import torch
+
+    import tessel
+    from tessel.compiler import clear_cache
+
+    os.environ["TESSEL_CACHE_DIR"] = tempfile.mkdtemp()
+    clear_cache()
+    a = torch.randn(256, 256, device="cuda", dtype=torch.float16)
+    t0 = time.perf_counter()
+    kernel = tessel.gemm.compile(a, a, target="cuda")
+    cold = time.perf_counter() - t0
+    kernel(a, a)
+    torch.cuda.synchronize()
+    n = 2000
+    t0 = time.perf_counter()
+    for _ in range(n):
+        kernel(a, a)
+    torch.cuda.synchronize()
+    per_call = (time.perf_counter() - t0) / n
+    mod, meta = kernel._loaded(), kernel._artifact
+    out = torch.empty(256, 256, device="cuda", dtype=torch.float16)
+    ptrs = [a.data_ptr(), a.data_ptr(), out.data_ptr()]
+    stream = torch.cuda.current_stream().cuda_stream
+    t0 = time.perf_counter()
+    for _ in range(n):
+        mod.launch(meta["grid"], meta["block"], 0, ptrs, stream)
+    torch.cuda.synchronize()
+    bare = (time.perf_counter() - t0) / n
+    return dict(cold_compile_s=cold, call_us=per_call * 1e6, bare_launch_us=bare * 1e6,
+                overhead_us=(per_call - bare) * 1e6)
+
+
+def plot(result, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for ax, dtype in zip(axes, ("f32", "f16", "bf16")):
+        rows = [r for r in result["rows"] if r["dtype"] == dtype]
+        sizes = sorted({r["n"] for r in rows})
+        for rung in sorted({r["rung"] for r in rows}):
+            ax.plot(sizes, [next(r["tflops"] for r in rows if r["n"] == s and r["rung"] == rung)
+                            for s in sizes], marker="o", label=rung)
+        if rows:
+            ax.plot(sizes, [next(r["torch_tflops"] for r in rows if r["n"] == s) for s in sizes],
+                    marker="s", linestyle="--", label="torch (cuBLAS)")
+        ax.set_title(f"{dtype} GEMM, {result['device']}")
+        ax.set_xlabel("M = N = K")
+        ax.set_ylabel("TFLOP/s")
+        ax.set_xscale("log", base=2)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="python -m tessel.bench")
+    parser.add_argument("what", choices=["gemm"])
+    parser.add_argument("--sizes", default="1024,2048,4096,8192")
+    parser.add_argument("--rungs", default="naive,smem")
+    parser.add_argument("--dtypes", default="f32,f16,bf16")
+    parser.add_argument("--plot", metavar="FILE.png")
+    parser.add_argument("--json", metavar="FILE")
+    args = parser.parse_args()
+    result = bench_gemm([int(s) for s in args.sizes.split(",")], args.rungs.split(","),
+                        args.dtypes.split(","))
+    result["overheads"] = overheads()
+    print(f"device: {result['device']}; torch {result['torch']}")
+    print("overheads:", json.dumps(result["overheads"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    if args.plot:
+        plot(result, args.plot)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""The on-disk compile cache: one JSON file per compiled kernel under
+$TESSEL_CACHE_DIR (default ~/.cache/tessel). Writes are atomic (temp file +
+rename), so concurrent processes at worst compile the same kernel twice; an
+entry that does not parse or whose checksum is wrong is rebuilt."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+FORMAT = 1
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("TESSEL_CACHE_DIR") or Path.home() / ".cache" / "tessel")
+
+
+def toolchain_version() -> str:
+    try:
+        return metadata.version("xtc-mlir-python-bindings")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def key(*parts: str) -> str:
+    from .. import __version__
+
+    h = hashlib.sha256()
+    for p in (f"format={FORMAT}", f"tessel={__version__}", f"mlir={toolchain_version()}", *parts):
+        h.update(p.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _checksum(entry: dict) -> str:
+    body = {k: v for k, v in entry.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def load(k: str) -> dict | None:
+    path = cache_dir() / f"{k}.json"
+    try:
+        entry = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None  # corrupt: rebuilt and overwritten by the caller
+    if not isinstance(entry, dict) or entry.get("checksum") != _checksum(entry):
+        return None
+    return entry
+
+
+def store(k: str, entry: dict) -> None:
+    directory = cache_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    entry = dict(entry, checksum=_checksum(entry))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{k[:16]}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(entry, f)
+        os.replace(tmp, directory / f"{k}.json")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,230 @@
+"""The GPU path: tessel -> gpu/nvvm -> PTX, cached on disk, launched with
+cuda-python. Compiling needs no GPU; calling does."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mlir import ir
+from mlir.dialects import gpu  # noqa: F401  (registers gpu.launch_func's OpView)
+
+from ..ops._base import OpDef, Signature, spec_of
+from . import cache
+from .cpu import run_pipeline
+
+CHIP = "sm_90a"
+STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma")
+IMPLEMENTED = ("naive", "smem")
+CONFIG_KEYS = ("block_m", "block_n", "block_k")
+
+
+def check_options(opdef: OpDef, options: dict) -> tuple[str, dict]:
+    if opdef.name != "gemm":
+        raise NotImplementedError(f"tessel.{opdef.name}: target='cuda' is not implemented yet; "
+                                  "use target='cpu'")
+    strategy = options.get("strategy")
+    if strategy is not None and strategy not in STRATEGIES:
+        raise ValueError(f"argument 'strategy': expected one of {', '.join(STRATEGIES)}, "
+                         f"got {strategy!r}")
+    if strategy is not None and strategy not in IMPLEMENTED:
+        raise NotImplementedError(f"argument 'strategy': {strategy!r} is not implemented yet; "
+                                  f"implemented: {', '.join(IMPLEMENTED)}")
+    config = dict(options.get("config") or {})
+    for k, v in config.items():
+        if k not in CONFIG_KEYS:
+            raise ValueError(f"argument 'config': unknown key {k!r}; expected {', '.join(CONFIG_KEYS)}")
+        if not isinstance(v, int) or v <= 0:
+            raise ValueError(f"argument 'config': {k} must be a positive integer, got {v!r}")
+    return strategy, config
+
+
+def pick_strategy(sig: Signature) -> tuple[str, dict]:
+    """The built-in choice when the caller names no strategy (see docs/benchmarks.md)."""
+    return "smem", {}
+
+
+def stages(strategy: str, config: dict) -> list[tuple[str, str]]:
+    opts = " ".join([f"strategy={strategy}"] +
+                    [f"{k.replace('_', '-')}={v}" for k, v in sorted(config.items())])
+    return [
+        ("bufferized", "tessel-bufferize"),
+        ("gpu", f"tessel-gemm-to-gpu{{{opts}}},gpu-kernel-outlining,canonicalize"),
+        ("nvvm", f"tessel-gpu-to-nvvm,nvvm-attach-target{{chip={CHIP} features=+ptx80 O=3}}"),
+        ("binary", "gpu-module-to-binary{format=isa}"),
+    ]
+
+
+def _launch_metadata(module: ir.Module) -> dict:
+    """Kernel name, grid, block and argument order from the gpu.launch_func."""
+    found = []
+
+    def visit(op):
+        if op.operation.name == "gpu.launch_func":
+            found.append(op.opview)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    if len(found) != 1:
+        raise RuntimeError(f"expected one gpu.launch_func after lowering, found {len(found)}")
+    launch = found[0]
+
+    def const(v):
+        return ir.IntegerAttr(v.owner.attributes["value"]).value
+
+    return {
+        "kernel": ir.SymbolRefAttr(launch.attributes["kernel"]).value[-1],
+        "grid": [const(v) for v in (launch.gridSizeX, launch.gridSizeY, launch.gridSizeZ)],
+        "block": [const(v) for v in (launch.blockSizeX, launch.blockSizeY, launch.blockSizeZ)],
+        "shared_bytes": 0,
+        "arg_order": [ir.BlockArgument(v).arg_number for v in launch.kernelOperands],
+    }
+
+
+def _ptx(module: ir.Module) -> str:
+    from mlir.dialects import gpu
+
+    for op in module.body.operations:
+        if op.operation.name == "gpu.binary":
+            obj = gpu.ObjectAttr(ir.ArrayAttr(op.attributes["objects"])[0])
+            return obj.object.decode()
+    raise RuntimeError("no gpu.binary in the lowered module")
+
+
+def _dump(key: str, stage_ir: dict, ptx: str) -> None:
+    directory = os.environ.get("TESSEL_DUMP_DIR")
+    if not directory:
+        return
+    out = Path(directory) / key[:16]
+    out.mkdir(parents=True, exist_ok=True)
+    for i, (stage, text) in enumerate(stage_ir.items()):
+        (out / f"{i}-{stage}.mlir").write_text(text)
+    (out / "kernel.ptx").write_text(ptx)
+
+
+def lower(opdef: OpDef, sig: Signature, strategy: str, config: dict):
+    """Runs the pipeline; returns (stage -> IR text, artifact)."""
+    from . import build_module
+    from ..ir import context
+
+    module = build_module(opdef, sig, context())
+    stage_ir = {"tessel": str(module)}
+    meta = None
+    for stage, pipeline in stages(strategy, config):
+        try:
+            run_pipeline(module, pipeline)
+        except ir.MLIRError as exc:
+            raise ValueError(f"argument 'config': {strategy} rejected this configuration: "
+                             f"{exc}") from None
+        stage_ir[stage] = str(module)
+        if stage == "gpu":
+            meta = _launch_metadata(module)
+    artifact = dict(meta, ptx=_ptx(module), strategy=strategy, config=config, chip=CHIP)
+    return stage_ir, artifact
+
+
+def compile_cuda(opdef: OpDef, sig: Signature, options: dict):
+    strategy, config = check_options(opdef, options)
+    if strategy is None:
+        strategy, auto = pick_strategy(sig)
+        config = {**auto, **config}
+    from . import build_module
+    from ..ir import context
+
+    tessel_ir = str(build_module(opdef, sig, context()))
+    k = cache.key(tessel_ir, repr(stages(strategy, config)), CHIP)
+    artifact = cache.load(k)
+    stage_ir = None
+    if artifact is None:
+        stage_ir, artifact = lower(opdef, sig, strategy, config)
+        cache.store(k, artifact)
+        _dump(k, stage_ir, artifact["ptx"])
+    return CUDAKernel(opdef, sig, artifact, stage_ir, k)
+
+
+class CUDAKernel:
+    """A compiled GEMM for the GPU: `.ptx`, `.ir(stage)`, `.launch_metadata`;
+    calling it launches (numpy arrays are copied to and from the device, torch
+    and cupy CUDA arrays are used in place and the result has their kind)."""
+
+    target = "cuda"
+
+    def __init__(self, opdef: OpDef, sig: Signature, artifact: dict, stage_ir, key: str):
+        self.opdef, self.signature, self.cache_key = opdef, sig, key
+        self._artifact = artifact
+        self._ir = stage_ir
+        self._module = None
+
+    @property
+    def ptx(self) -> str:
+        return self._artifact["ptx"]
+
+    @property
+    def launch_metadata(self) -> dict:
+        return {k: self._artifact[k] for k in ("kernel", "grid", "block", "shared_bytes",
+                                               "strategy", "config", "chip")}
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        return ("tessel",) + tuple(s for s, _ in stages(self._artifact["strategy"],
+                                                        self._artifact["config"]))
+
+    def ir(self, stage: str = "tessel") -> str:
+        if self._ir is None:  # loaded from the disk cache: recompute on demand
+            self._ir, _ = lower(self.opdef, self.signature, self._artifact["strategy"],
+                                self._artifact["config"])
+        if stage not in self._ir:
+            raise ValueError(f"argument 'stage': unknown stage {stage!r}; "
+                             f"expected one of {', '.join(self._ir)}")
+        return self._ir[stage]
+
+    def _loaded(self):
+        if self._module is None:
+            from ..runtime.driver import Module
+
+            self._module = Module(self.ptx, self._artifact["kernel"])
+        return self._module
+
+    def __call__(self, *args, **kwargs):
+        from ..runtime import arrays as rt
+
+        given, extra = self.opdef.bind(args, kwargs)
+        if extra:
+            raise TypeError(f"tessel.{self.opdef.name} kernel: options are fixed at compile "
+                            f"time; got {', '.join(extra)}")
+        inputs = [a for a in self.signature.args if a.role != "out"]
+        for a in inputs:
+            if given.get(a.name) is None:
+                raise ValueError(f"argument '{a.name}': missing (this kernel was compiled with it)")
+            spec = spec_of(a.name, given[a.name])
+            if spec != a.spec:
+                raise ValueError(f"argument '{a.name}': got {spec}, but this kernel was "
+                                 f"compiled for {a.spec}")
+        module = self._loaded()
+        keep, pointers = [], {}
+        for a in inputs:
+            ptr, obj = rt.prepare_input(a.name, given[a.name])
+            pointers[a.name] = ptr
+            keep.append(obj)
+        out_kind, like = rt.result_kind([given[a.name] for a in inputs])
+        results = []
+        for a in self.signature.outputs:
+            arr, ptr, finish = rt.empty(out_kind, like, a.spec.shape, a.spec.dtype)
+            pointers[a.name] = ptr
+            keep.append(arr)
+            results.append(finish)
+        if any(d == 0 for a in self.signature.outputs for d in a.spec.shape):
+            return results[0]() if len(results) == 1 else tuple(f() for f in results)
+        order = [self.signature.args[i].name for i in self._artifact["arg_order"]]
+        stream = 0
+        if out_kind == "torch":
+            import torch
+
+            stream = torch.cuda.current_stream(like.device).cuda_stream
+        module.launch(self._artifact["grid"], self._artifact["block"],
+                      self._artifact["shared_bytes"], [pointers[n] for n in order], stream)
+        if out_kind == "numpy":
+            module.synchronize(stream)
+        values = [f() for f in results]
+        del keep
+        return values[0] if len(values) == 1 else tuple(values)

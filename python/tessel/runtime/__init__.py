@@ -1,0 +1,1 @@
+"""The CUDA runtime: cuda-python driver API, device arrays, launches."""

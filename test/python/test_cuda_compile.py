@@ -1,0 +1,130 @@
+"""The GPU path without a GPU: PTX generation, ptxas, launch metadata, the
+disk cache, option errors. Runs in CPU-only CI."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import tessel
+from tessel.compiler import cache, clear_cache
+
+S = tessel.Spec
+RUNGS = ["naive", "smem"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TESSEL_CACHE_DIR", str(tmp_path / "cache"))
+    clear_cache()
+    yield
+    clear_cache()
+
+
+@pytest.mark.parametrize("rung", RUNGS)
+@pytest.mark.parametrize("dtype", ["f32", "f16", "bf16"])
+def test_compile_exposes_ptx_ir_and_metadata(rung, dtype):
+    k = tessel.gemm.compile(S((100, 70), dtype), S((33, 70), dtype), S((100, 33), "f32"),
+                            beta=1.0, transpose_b=True, target="cuda", strategy=rung)
+    assert ".target sm_90a" in k.ptx and ".entry " + k.launch_metadata["kernel"] in k.ptx
+    meta = k.launch_metadata
+    assert meta["strategy"] == rung and meta["chip"] == "sm_90a"
+    assert meta["block"][0] * meta["block"][1] <= 1024
+    assert "gpu.launch_func" in k.ir("gpu") and "gpu.binary" in k.ir("binary")
+    if rung == "smem":
+        assert "#gpu.address_space<workgroup>" in k.ir("gpu") and "gpu.barrier" in k.ir("gpu")
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
+@pytest.mark.parametrize("rung", RUNGS)
+@pytest.mark.parametrize("dtype", ["f32", "f16", "bf16"])
+def test_ptxas_assembles_every_rung(rung, dtype, tmp_path, record_property):
+    k = tessel.gemm.compile(S((127, 255), dtype), S((255, 129), dtype), alpha=0.5,
+                            target="cuda", strategy=rung)
+    ptx = tmp_path / "k.ptx"
+    ptx.write_text(k.ptx)
+    proc = subprocess.run(["ptxas", "-arch=sm_90a", "-v", str(ptx), "-o", str(tmp_path / "k.cubin")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    regs = re.search(r"Used (\d+) registers", proc.stderr)
+    spills = re.search(r"(\d+) bytes spill stores", proc.stderr)
+    assert regs, proc.stderr
+    record_property("registers", int(regs.group(1)))
+    record_property("spill_stores", int(spills.group(1)) if spills else 0)
+    print(f"{rung} {dtype}: {regs.group(1)} registers, "
+          f"{spills.group(1) if spills else 0} bytes spill stores")
+
+
+def test_disk_cache_hit_and_corruption(tmp_path):
+    args = (S((64, 32), "f16"), S((32, 16), "f16"))
+    k1 = tessel.gemm.compile(*args, target="cuda")
+    files = list(cache.cache_dir().glob("*.json"))
+    assert len(files) == 1
+    clear_cache()
+    k2 = tessel.gemm.compile(*args, target="cuda")
+    assert k2.ptx == k1.ptx and k2._ir is None  # served from disk, no MLIR run
+    assert "tessel.gemm" in k2.ir("tessel")  # recomputed on demand
+    files[0].write_text('{"ptx": "garbage", "checksum": "0"}')
+    clear_cache()
+    k3 = tessel.gemm.compile(*args, target="cuda")
+    assert k3.ptx == k1.ptx and k3._ir is not None  # rebuilt
+    assert json.loads(files[0].read_text())["ptx"] == k1.ptx
+
+
+def test_disk_cache_concurrent_processes(tmp_path):
+    code = ("import tessel; k = tessel.gemm.compile(tessel.Spec((48, 40), 'bf16'), "
+            "tessel.Spec((40, 24), 'bf16'), target='cuda'); print(len(k.ptx))")
+    env = dict(os.environ)
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert len({o[0] for o in outs}) == 1
+    entries = list(cache.cache_dir().glob("*.json"))
+    assert len(entries) == 1 and cache.load(entries[0].stem) is not None
+    assert not list(cache.cache_dir().glob("*.tmp"))
+
+
+def test_dump_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("TESSEL_DUMP_DIR", str(tmp_path / "dump"))
+    tessel.gemm.compile(S((8, 8), "f32"), S((8, 8), "f32"), target="cuda", strategy="naive")
+    (entry,) = (tmp_path / "dump").iterdir()
+    names = sorted(p.name for p in entry.iterdir())
+    assert names == ["0-tessel.mlir", "1-bufferized.mlir", "2-gpu.mlir", "3-nvvm.mlir",
+                     "4-binary.mlir", "kernel.ptx"]
+
+
+def test_bad_options():
+    a, b = S((8, 8), "f16"), S((8, 8), "f16")
+    with pytest.raises(ValueError, match="argument 'strategy': expected one of"):
+        tessel.gemm.compile(a, b, target="cuda", strategy="fast")
+    with pytest.raises(NotImplementedError, match="'mma' is not implemented yet"):
+        tessel.gemm.compile(a, b, target="cuda", strategy="mma")
+    with pytest.raises(ValueError, match="2048 threads per block exceeds the limit of 1024"):
+        tessel.gemm.compile(a, b, target="cuda", config={"block_m": 64, "block_n": 32})
+    with pytest.raises(ValueError, match="shared-memory tiles need 65536 bytes"):
+        tessel.gemm.compile(a, b, target="cuda", config={"block_m": 32, "block_n": 32, "block_k": 256})
+    with pytest.raises(ValueError, match="argument 'config': unknown key 'tile'"):
+        tessel.gemm.compile(a, b, target="cuda", config={"tile": 4})
+    with pytest.raises(ValueError, match="argument 'strategy': only applies to target='cuda'"):
+        tessel.gemm.compile(a, b, strategy="smem")
+    with pytest.raises(NotImplementedError, match="flash_attention: target='cuda' is not implemented"):
+        q = S((1, 1, 8, 8), "f16")
+        tessel.flash_attention.compile(q, q, q, target="cuda")
+
+
+def test_missing_gpu_is_a_clear_error():
+    from tessel.runtime import driver
+
+    if driver.available():
+        pytest.skip("a GPU is present")
+    k = tessel.gemm.compile(S((8, 8), "f32"), S((8, 8), "f32"), target="cuda")
+    import numpy as np
+
+    x = np.ones((8, 8), np.float32)
+    with pytest.raises(driver.CudaError, match="NVIDIA"):
+        k(x, x)

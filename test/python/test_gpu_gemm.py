@@ -1,0 +1,95 @@
+"""tessel.gemm on the GPU against numpy/torch. Skipped without a GPU."""
+
+import itertools
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import tessel
+from tessel import reference as R
+
+pytestmark = pytest.mark.gpu
+BF16 = ml_dtypes.bfloat16
+DTYPES = {"f32": np.float32, "f16": np.float16, "bf16": BF16}
+# Relative to max|ref| (outputs rounded to the dtype, f32 accumulation).
+TOL = {"f32": 1e-5, "f16": 2e-3, "bf16": 1.6e-2}
+SHAPES = [(1, 1, 1), (17, 33, 65), (127, 129, 255), (1000, 1000, 1000)]
+
+
+def check(got, want, dtype):
+    got = np.asarray(got, np.float64)
+    err = np.abs(got - want).max() / max(1.0, np.abs(want).max())
+    assert err <= TOL[dtype], f"relative error {err:.3g} > {TOL[dtype]}"
+
+
+@pytest.mark.parametrize("rung", ["naive", "smem"])
+@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("m,n,k", SHAPES)
+def test_shapes(rung, dtype, m, n, k):
+    rng = np.random.default_rng(m + n + k)
+    a = rng.standard_normal((m, k)).astype(DTYPES[dtype])
+    b = rng.standard_normal((k, n)).astype(DTYPES[dtype])
+    check(tessel.gemm(a, b, target="cuda", strategy=rung), R.gemm(a, b), dtype)
+
+
+@pytest.mark.parametrize("rung", ["naive", "smem"])
+@pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
+def test_transposes_alpha_beta_batched(rung, ta, tb):
+    rng = np.random.default_rng(3)
+    bsz, m, n, k = 3, 65, 47, 90
+    a = rng.standard_normal((bsz, k, m) if ta else (bsz, m, k)).astype(np.float16)
+    b = rng.standard_normal((bsz, n, k) if tb else (bsz, k, n)).astype(np.float16)
+    c = rng.standard_normal((bsz, m, n)).astype(np.float32)
+    got = tessel.gemm(a, b, c, alpha=0.5, beta=-1.5, transpose_a=ta, transpose_b=tb,
+                      out_dtype=np.float32, target="cuda", strategy=rung)
+    check(got, R.gemm(a, b, c, alpha=0.5, beta=-1.5, transpose_a=ta, transpose_b=tb), "f32")
+
+
+@pytest.mark.parametrize("dtype", list(DTYPES))
+def test_4096_cubed(dtype):
+    rng = np.random.default_rng(4096)
+    a = rng.standard_normal((4096, 4096)).astype(DTYPES[dtype])
+    b = rng.standard_normal((4096, 4096)).astype(DTYPES[dtype])
+    torch = pytest.importorskip("torch")
+    ta, tb = torch.from_numpy(a.view(np.uint16) if dtype == "bf16" else a).cuda(), None
+    if dtype == "bf16":
+        ta = ta.view(torch.bfloat16)
+        tb = torch.from_numpy(b.view(np.uint16)).cuda().view(torch.bfloat16)
+    else:
+        tb = torch.from_numpy(b).cuda()
+    got = tessel.gemm(ta, tb, target="cuda")
+    assert isinstance(got, torch.Tensor) and got.is_cuda and got.dtype == ta.dtype
+    want = (ta.double() @ tb.double()).cpu().numpy()
+    check(got.float().cpu().numpy(), want, dtype)
+
+
+def test_torch_in_torch_out_and_cache_hit():
+    torch = pytest.importorskip("torch")
+    a = torch.randn(300, 200, device="cuda", dtype=torch.float16)
+    b = torch.randn(200, 100, device="cuda", dtype=torch.float16)
+    d = tessel.gemm(a, b, target="cuda")
+    assert isinstance(d, torch.Tensor) and d.device == a.device
+    check(d.float().cpu().numpy(), (a.double() @ b.double()).cpu().numpy(), "f16")
+    k1 = tessel.gemm.compile(a, b, target="cuda")
+    k2 = tessel.gemm.compile(a, b, target="cuda")
+    assert k1 is k2
+    # Non-contiguous inputs are copied.
+    check(tessel.gemm(a.t().contiguous().t(), b, target="cuda").float().cpu().numpy(),
+          (a.double() @ b.double()).cpu().numpy(), "f16")
+
+
+def test_cupy_in_cupy_out():
+    cupy = pytest.importorskip("cupy")
+    a = cupy.random.standard_normal((64, 48), dtype=cupy.float32)
+    b = cupy.random.standard_normal((48, 32), dtype=cupy.float32)
+    d = tessel.gemm(a, b, target="cuda")
+    assert isinstance(d, cupy.ndarray)
+    check(cupy.asnumpy(d), cupy.asnumpy(a).astype(np.float64) @ cupy.asnumpy(b), "f32")
+
+
+def test_mismatched_arrays_rejected_before_launch():
+    x = np.ones((8, 8), np.float32)
+    k = tessel.gemm.compile(x, x, target="cuda")
+    with pytest.raises(ValueError, match="argument 'b': got Spec"):
+        k(x, np.ones((8, 4), np.float32))
