@@ -8,13 +8,16 @@ import numpy as np
 import tessel
 from tessel import reference as R
 
-rungs = sys.argv[1:] or ["naive", "smem"]
+rungs = sys.argv[1:] or ["naive", "smem", "mma"]
 rng = np.random.default_rng(0)
 for rung in rungs:
-    for ta, tb in ((False, False), (True, True)):
-        a = rng.standard_normal((45, 37) if ta else (37, 45)).astype(np.float16)
-        b = rng.standard_normal((29, 45) if tb else (45, 29)).astype(np.float16)
-        c = rng.standard_normal((37, 29)).astype(np.float32)
+    # K = 45: plain masked loads; K = 48: cp.async with zero-filled edges.
+    for (ta, tb), k in zip(((False, False), (True, True), (False, True), (True, False)),
+                           (45, 45, 48, 48)):
+        m, n = 37, 29 if k == 45 else 136
+        a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float16)
+        b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float16)
+        c = rng.standard_normal((m, n)).astype(np.float32)
         d = tessel.gemm(a, b, c, beta=1.0, transpose_a=ta, transpose_b=tb, out_dtype="f32",
                         target="cuda", strategy=rung)
         want = R.gemm(a, b, c, beta=1.0, transpose_a=ta, transpose_b=tb)

@@ -37,7 +37,11 @@ def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
     - `naive`: one thread per output element, K loop over global memory;
     - `smem`: `block-m` x `block-n` output tiles per block, A/B tiles of depth
       `block-k` staged through shared memory (converted to f32 once) with
-      coalesced global loads and barriers.
+      coalesced global loads and barriers;
+    - `mma`: tensor cores (f16/bf16 inputs): warp tiles of m16n8k16
+      `mma.sync` fed by `nvgpu.ldmatrix` from a padded shared layout, filled by
+      a `stages`-deep `nvgpu.device_async_copy` (cp.async) pipeline in
+      dynamic shared memory.
 
     Edges are masked, so any M, N and K work; transposes, alpha/beta, C and a
     leading batch dimension (the grid's z) are handled on every rung. Tile
@@ -46,7 +50,7 @@ def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"strategy", "strategy", "std::string", /*default=*/"\"smem\"",
-           "Rung of the GEMM ladder: naive, smem (regtile, pipelined and mma "
+           "Rung of the GEMM ladder: naive, smem, mma (regtile and pipelined "
            "are not implemented yet)">,
     Option<"blockM", "block-m", "int64_t", /*default=*/"0",
            "Output rows per thread block (0: the strategy's default)">,
@@ -54,10 +58,20 @@ def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
            "Output columns per thread block (0: the strategy's default)">,
     Option<"blockK", "block-k", "int64_t", /*default=*/"0",
            "Depth of the shared-memory K tile (0: the strategy's default)">,
+    Option<"warpsM", "warps-m", "int64_t", /*default=*/"0",
+           "mma: warps along M (0: default 2)">,
+    Option<"warpsN", "warps-n", "int64_t", /*default=*/"0",
+           "mma: warps along N (0: default 2)">,
+    Option<"stages", "stages", "int64_t", /*default=*/"0",
+           "mma: depth of the cp.async software pipeline (0: default 3)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::vector::VectorDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
   ];

@@ -47,7 +47,8 @@ void tessel::buildTesselGPULowerPipeline(OpPassManager &pm) {
 void tessel::buildTesselGPUToNVVMPipeline(OpPassManager &pm) {
   // Bare-pointer memref arguments: kernels take one device pointer per
   // (statically shaped) operand, which is what the Python runtime passes.
-  addTextual(pm, "gpu.module(lower-affine,convert-scf-to-cf,"
+  addTextual(pm, "gpu.module(convert-nvgpu-to-nvvm,convert-vector-to-llvm,lower-affine,"
+                 "convert-scf-to-cf,"
                  "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=true},"
                  "canonicalize,cse,reconcile-unrealized-casts)");
 }

@@ -14,7 +14,8 @@ import tessel
 from tessel.compiler import cache, clear_cache
 
 S = tessel.Spec
-RUNGS = ["naive", "smem"]
+RUNGS = ["naive", "smem", "mma"]
+RUNG_DTYPES = [(r, d) for r in RUNGS for d in ("f32", "f16", "bf16") if (r, d) != ("mma", "f32")]
 
 
 @pytest.fixture(autouse=True)
@@ -25,23 +26,37 @@ def fresh_cache(tmp_path, monkeypatch):
     clear_cache()
 
 
-@pytest.mark.parametrize("rung", RUNGS)
-@pytest.mark.parametrize("dtype", ["f32", "f16", "bf16"])
+@pytest.mark.parametrize("rung,dtype", RUNG_DTYPES)
 def test_compile_exposes_ptx_ir_and_metadata(rung, dtype):
-    k = tessel.gemm.compile(S((100, 70), dtype), S((33, 70), dtype), S((100, 33), "f32"),
+    k = tessel.gemm.compile(S((100, 72), dtype), S((33, 72), dtype), S((100, 33), "f32"),
                             beta=1.0, transpose_b=True, target="cuda", strategy=rung)
     assert ".target sm_90a" in k.ptx and ".entry " + k.launch_metadata["kernel"] in k.ptx
     meta = k.launch_metadata
     assert meta["strategy"] == rung and meta["chip"] == "sm_90a"
     assert meta["block"][0] * meta["block"][1] <= 1024
     assert "gpu.launch_func" in k.ir("gpu") and "gpu.binary" in k.ir("binary")
+    gpu_ir = k.ir("gpu")
     if rung == "smem":
-        assert "#gpu.address_space<workgroup>" in k.ir("gpu") and "gpu.barrier" in k.ir("gpu")
+        assert "#gpu.address_space<workgroup>" in gpu_ir and "gpu.barrier" in gpu_ir
+    if rung == "mma":
+        for piece in ("gpu.dynamic_shared_memory", "nvgpu.device_async_copy",
+                      "nvgpu.device_async_wait", "nvgpu.ldmatrix", "gpu.barrier"):
+            assert piece in gpu_ir, piece
+        assert ("nvgpu.mma.sync" if dtype == "f16" else "nvvm.mma.sync") in gpu_ir
+        assert meta["shared_bytes"] > 48 * 1024 and "mma.sync.aligned.m16n8k16" in k.ptx
+        assert "cp.async" in k.ptx and "ldmatrix" in k.ptx
+
+
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
+def test_mma_unaligned_k_falls_back_to_plain_loads(ta, tb):
+    a = S((17, 33) if ta else (33, 17), "f16")
+    b = S((65, 17) if tb else (17, 65), "f16")
+    k = tessel.gemm.compile(a, b, transpose_a=ta, transpose_b=tb, target="cuda", strategy="mma")
+    assert "nvgpu.device_async_copy" not in k.ir("gpu") and "nvgpu.ldmatrix" in k.ir("gpu")
 
 
 @pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
-@pytest.mark.parametrize("rung", RUNGS)
-@pytest.mark.parametrize("dtype", ["f32", "f16", "bf16"])
+@pytest.mark.parametrize("rung,dtype", RUNG_DTYPES)
 def test_ptxas_assembles_every_rung(rung, dtype, tmp_path, record_property):
     k = tessel.gemm.compile(S((127, 255), dtype), S((255, 129), dtype), alpha=0.5,
                             target="cuda", strategy=rung)
@@ -102,12 +117,19 @@ def test_bad_options():
     a, b = S((8, 8), "f16"), S((8, 8), "f16")
     with pytest.raises(ValueError, match="argument 'strategy': expected one of"):
         tessel.gemm.compile(a, b, target="cuda", strategy="fast")
-    with pytest.raises(NotImplementedError, match="'mma' is not implemented yet"):
-        tessel.gemm.compile(a, b, target="cuda", strategy="mma")
+    with pytest.raises(NotImplementedError, match="'regtile' is not implemented yet"):
+        tessel.gemm.compile(a, b, target="cuda", strategy="regtile")
+    with pytest.raises(ValueError, match="'mma' needs f16 or bf16 inputs, got f32"):
+        tessel.gemm.compile(S((8, 8), "f32"), S((8, 8), "f32"), target="cuda", strategy="mma")
+    with pytest.raises(ValueError, match="a 128 x 64 warp tile needs 256 f32 accumulator registers"):
+        tessel.gemm.compile(a, b, target="cuda", strategy="mma", config={"warps_m": 1})
+    with pytest.raises(ValueError, match="stages must be at least 2"):
+        tessel.gemm.compile(a, b, target="cuda", strategy="mma", config={"stages": 1})
     with pytest.raises(ValueError, match="2048 threads per block exceeds the limit of 1024"):
-        tessel.gemm.compile(a, b, target="cuda", config={"block_m": 64, "block_n": 32})
+        tessel.gemm.compile(a, b, target="cuda", strategy="smem", config={"block_m": 64, "block_n": 32})
     with pytest.raises(ValueError, match="shared-memory tiles need 65536 bytes"):
-        tessel.gemm.compile(a, b, target="cuda", config={"block_m": 32, "block_n": 32, "block_k": 256})
+        tessel.gemm.compile(a, b, target="cuda", strategy="smem",
+                            config={"block_m": 32, "block_n": 32, "block_k": 256})
     with pytest.raises(ValueError, match="argument 'config': unknown key 'tile'"):
         tessel.gemm.compile(a, b, target="cuda", config={"tile": 4})
     with pytest.raises(ValueError, match="argument 'strategy': only applies to target='cuda'"):

@@ -23,9 +23,11 @@ def check(got, want, dtype):
     assert err <= TOL[dtype], f"relative error {err:.3g} > {TOL[dtype]}"
 
 
-@pytest.mark.parametrize("rung", ["naive", "smem"])
-@pytest.mark.parametrize("dtype", list(DTYPES))
-@pytest.mark.parametrize("m,n,k", SHAPES)
+RUNG_DTYPES = [(r, d) for r in ("naive", "smem", "mma") for d in DTYPES if (r, d) != ("mma", "f32")]
+
+
+@pytest.mark.parametrize("rung,dtype", RUNG_DTYPES)
+@pytest.mark.parametrize("m,n,k", SHAPES + [(256, 192, 4096), (130, 260, 72)])
 def test_shapes(rung, dtype, m, n, k):
     rng = np.random.default_rng(m + n + k)
     a = rng.standard_normal((m, k)).astype(DTYPES[dtype])
@@ -33,11 +35,12 @@ def test_shapes(rung, dtype, m, n, k):
     check(tessel.gemm(a, b, target="cuda", strategy=rung), R.gemm(a, b), dtype)
 
 
-@pytest.mark.parametrize("rung", ["naive", "smem"])
+@pytest.mark.parametrize("rung", ["naive", "smem", "mma"])
 @pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
-def test_transposes_alpha_beta_batched(rung, ta, tb):
+@pytest.mark.parametrize("k", [90, 96])
+def test_transposes_alpha_beta_batched(rung, ta, tb, k):
     rng = np.random.default_rng(3)
-    bsz, m, n, k = 3, 65, 47, 90
+    bsz, m, n = 3, 65, 47 if k == 90 else 48
     a = rng.standard_normal((bsz, k, m) if ta else (bsz, m, k)).astype(np.float16)
     b = rng.standard_normal((bsz, n, k) if tb else (bsz, k, n)).astype(np.float16)
     c = rng.standard_normal((bsz, m, n)).astype(np.float32)
@@ -46,8 +49,9 @@ def test_transposes_alpha_beta_batched(rung, ta, tb):
     check(got, R.gemm(a, b, c, alpha=0.5, beta=-1.5, transpose_a=ta, transpose_b=tb), "f32")
 
 
-@pytest.mark.parametrize("dtype", list(DTYPES))
-def test_4096_cubed(dtype):
+@pytest.mark.parametrize("rung,dtype", [("smem", "f32"), ("mma", "f16"), ("mma", "bf16"),
+                                        ("naive", "f16"), ("smem", "bf16")])
+def test_4096_cubed(rung, dtype):
     rng = np.random.default_rng(4096)
     a = rng.standard_normal((4096, 4096)).astype(DTYPES[dtype])
     b = rng.standard_normal((4096, 4096)).astype(DTYPES[dtype])
@@ -58,7 +62,7 @@ def test_4096_cubed(dtype):
         tb = torch.from_numpy(b.view(np.uint16)).cuda().view(torch.bfloat16)
     else:
         tb = torch.from_numpy(b).cuda()
-    got = tessel.gemm(ta, tb, target="cuda")
+    got = tessel.gemm(ta, tb, target="cuda", strategy=rung)
     assert isinstance(got, torch.Tensor) and got.is_cuda and got.dtype == ta.dtype
     want = (ta.double() @ tb.double()).cpu().numpy()
     check(got.float().cpu().numpy(), want, dtype)

@@ -7,16 +7,25 @@
 
 namespace mlir::tessel {
 
-enum class GemmStrategy { Naive, Smem };
+enum class GemmStrategy { Naive, Smem, Mma };
 
 /// Tile sizes of one GEMM kernel; validated before any IR is built.
 struct GemmConfig {
   GemmStrategy strategy;
   int64_t blockM, blockN, blockK;
+  // mma only: warps along M and N, and software-pipeline stages.
+  int64_t warpsM = 0, warpsN = 0, stages = 0;
 };
 
 /// Replaces a memref-form, statically shaped gemm by a gpu.launch.
 void emitSimtGemm(OpBuilder &b, GemmOp op, const GemmConfig &config);
+
+/// Tensor-core GEMM (f16/bf16 inputs): cp.async multi-stage pipeline into a
+/// padded shared layout, ldmatrix fragments, mma.sync m16n8k16.
+void emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &config);
+
+/// Dynamic shared memory the mma kernel needs for `config` and `op`.
+int64_t mmaSharedBytes(GemmOp op, const GemmConfig &config);
 
 } // namespace mlir::tessel
 

@@ -2,7 +2,10 @@
 
 #include "GemmSimt.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "tessel/Passes.h"
 #include "tessel/TesselOps.h"
@@ -19,6 +22,8 @@ namespace {
 
 constexpr int64_t kMaxThreadsPerBlock = 1024;
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
+// sm_90's opt-in maximum of dynamic shared memory per block.
+constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024;
 
 struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
   using TesselGemmToGPUBase::TesselGemmToGPUBase;
@@ -30,22 +35,28 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
       cfg = {GemmStrategy::Naive, 16, 16, 1};
     } else if (strategy == "smem") {
       cfg = {GemmStrategy::Smem, 32, 32, 32};
-    } else if (strategy == "regtile" || strategy == "pipelined" || strategy == "mma") {
+    } else if (strategy == "mma") {
+      cfg = {GemmStrategy::Mma, 128, 128, 32, 2, 2, 3};
+    } else if (strategy == "regtile" || strategy == "pipelined") {
       return anchor->emitError() << "tessel-gemm-to-gpu: strategy '" << strategy
-                                 << "' is not implemented yet; use naive or smem";
+                                 << "' is not implemented yet; use naive, smem or mma";
     } else {
       return anchor->emitError() << "tessel-gemm-to-gpu: unknown strategy '" << strategy
                                  << "'; expected naive, smem, regtile, pipelined or mma";
     }
     for (auto [value, given, name] :
          {std::tuple<int64_t *, int64_t, StringRef>{&cfg.blockM, blockM, "block-m"},
-          {&cfg.blockN, blockN, "block-n"}, {&cfg.blockK, blockK, "block-k"}}) {
+          {&cfg.blockN, blockN, "block-n"}, {&cfg.blockK, blockK, "block-k"},
+          {&cfg.warpsM, warpsM, "warps-m"}, {&cfg.warpsN, warpsN, "warps-n"},
+          {&cfg.stages, stages, "stages"}}) {
       if (given < 0)
         return anchor->emitError() << "tessel-gemm-to-gpu: " << name
                                    << " must be positive, got " << given;
       if (given)
         *value = given;
     }
+    if (cfg.strategy == GemmStrategy::Mma)
+      return checkMma(anchor, cfg);
     int64_t threads = cfg.blockM * cfg.blockN;
     if (threads > kMaxThreadsPerBlock)
       return anchor->emitError()
@@ -63,6 +74,31 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
                << "tessel-gemm-to-gpu: shared-memory tiles need " << bytes
                << " bytes; the static shared-memory limit is " << kMaxStaticSharedBytes;
     }
+    return cfg;
+  }
+
+  FailureOr<GemmConfig> checkMma(Operation *anchor, GemmConfig cfg) {
+    auto fail = [&]() { return anchor->emitError() << "tessel-gemm-to-gpu: strategy 'mma': "; };
+    int64_t threads = 32 * cfg.warpsM * cfg.warpsN;
+    if (threads > kMaxThreadsPerBlock)
+      return fail() << "warps-m x warps-n = " << cfg.warpsM * cfg.warpsN << " warps is "
+                    << threads << " threads per block; the limit is " << kMaxThreadsPerBlock;
+    if (cfg.blockM % (16 * cfg.warpsM) || cfg.blockN % (16 * cfg.warpsN) || cfg.blockK % 16)
+      return fail() << "block-m (" << cfg.blockM << ") must be a multiple of 16 x warps-m ("
+                    << 16 * cfg.warpsM << "), block-n (" << cfg.blockN
+                    << ") of 16 x warps-n (" << 16 * cfg.warpsN << ") and block-k ("
+                    << cfg.blockK << ") of 16";
+    int64_t accumulators = (cfg.blockM / cfg.warpsM / 16) * (cfg.blockN / cfg.warpsN / 8) * 4;
+    if (accumulators > 128)
+      return fail() << "a " << cfg.blockM / cfg.warpsM << " x " << cfg.blockN / cfg.warpsN
+                    << " warp tile needs " << accumulators
+                    << " f32 accumulator registers per thread; the limit is 128";
+    for (int64_t tileChunks : {cfg.blockM * cfg.blockK / 8, cfg.blockK * cfg.blockN / 8})
+      if (tileChunks % threads)
+        return fail() << "a tile of " << tileChunks << " 16-byte chunks does not divide among "
+                      << threads << " threads";
+    if (cfg.stages < 2)
+      return fail() << "stages must be at least 2, got " << cfg.stages;
     return cfg;
   }
 
@@ -86,7 +122,22 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
           return signalPassFailure();
         }
       OpBuilder b(op);
-      emitSimtGemm(b, op, *cfg);
+      if (cfg->strategy == GemmStrategy::Mma) {
+        Type elt = cast<MemRefType>(op.getA().getType()).getElementType();
+        if (!elt.isF16() && !elt.isBF16()) {
+          op.emitOpError() << "strategy 'mma' needs f16 or bf16 inputs, got " << elt;
+          return signalPassFailure();
+        }
+        int64_t bytes = mmaSharedBytes(op, *cfg);
+        if (bytes > kMaxDynamicSharedBytes) {
+          op.emitOpError() << "strategy 'mma' needs " << bytes
+                           << " bytes of shared memory; the limit is " << kMaxDynamicSharedBytes;
+          return signalPassFailure();
+        }
+        emitMmaGemm(b, op, *cfg);
+      } else {
+        emitSimtGemm(b, op, *cfg);
+      }
       op.erase();
     }
   }

@@ -9,14 +9,14 @@ from pathlib import Path
 from mlir import ir
 from mlir.dialects import gpu  # noqa: F401  (registers gpu.launch_func's OpView)
 
-from ..ops._base import OpDef, Signature, spec_of
+from ..ops._base import OpDef, Signature, dtype_name, spec_of
 from . import cache
 from .cpu import run_pipeline
 
 CHIP = "sm_90a"
 STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma")
-IMPLEMENTED = ("naive", "smem")
-CONFIG_KEYS = ("block_m", "block_n", "block_k")
+IMPLEMENTED = ("naive", "smem", "mma")
+CONFIG_KEYS = ("block_m", "block_n", "block_k", "warps_m", "warps_n", "stages")
 
 
 def check_options(opdef: OpDef, options: dict) -> tuple[str, dict]:
@@ -39,8 +39,18 @@ def check_options(opdef: OpDef, options: dict) -> tuple[str, dict]:
     return strategy, config
 
 
+def check_dtype_for(strategy: str, sig: Signature) -> None:
+    dtype = sig.arg("a").spec.dtype
+    if strategy == "mma" and dtype_name(dtype) not in ("f16", "bf16"):
+        raise ValueError(f"argument 'strategy': 'mma' needs f16 or bf16 inputs, got "
+                         f"{dtype_name(dtype)}; use naive or smem")
+
+
 def pick_strategy(sig: Signature) -> tuple[str, dict]:
-    """The built-in choice when the caller names no strategy (see docs/benchmarks.md)."""
+    """The built-in choice when the caller names no strategy (see docs/benchmarks.md):
+    tensor cores for f16/bf16, the shared-memory SIMT kernel for f32."""
+    if dtype_name(sig.arg("a").spec.dtype) in ("f16", "bf16"):
+        return "mma", {}
     return "smem", {}
 
 
@@ -76,7 +86,8 @@ def _launch_metadata(module: ir.Module) -> dict:
         "kernel": ir.SymbolRefAttr(launch.attributes["kernel"]).value[-1],
         "grid": [const(v) for v in (launch.gridSizeX, launch.gridSizeY, launch.gridSizeZ)],
         "block": [const(v) for v in (launch.blockSizeX, launch.blockSizeY, launch.blockSizeZ)],
-        "shared_bytes": 0,
+        "shared_bytes": (const(launch.dynamicSharedMemorySize)
+                         if launch.dynamicSharedMemorySize is not None else 0),
         "arg_order": [ir.BlockArgument(v).arg_number for v in launch.kernelOperands],
     }
 
@@ -128,6 +139,7 @@ def compile_cuda(opdef: OpDef, sig: Signature, options: dict):
     if strategy is None:
         strategy, auto = pick_strategy(sig)
         config = {**auto, **config}
+    check_dtype_for(strategy, sig)
     from . import build_module
     from ..ir import context
 

@@ -98,10 +98,17 @@ class Module:
         self._module = _check(drv.cuModuleLoadData(data), f"cuModuleLoadData (kernel {kernel})")
         self._function = _check(drv.cuModuleGetFunction(self._module, kernel.encode()),
                                 f"cuModuleGetFunction({kernel})")
+        self._shared_limit = 48 * 1024
 
     def launch(self, grid, block, shared_bytes: int, pointers, stream: int = 0) -> None:
         """Launches with one 64-bit pointer argument per kernel parameter."""
         drv = _driver()
+        if shared_bytes > self._shared_limit:
+            # Beyond 48 KiB of dynamic shared memory a kernel must opt in.
+            attr = drv.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+            _check(drv.cuFuncSetAttribute(self._function, attr, shared_bytes),
+                   f"cuFuncSetAttribute(kernel {self.kernel}, {shared_bytes} bytes of shared memory)")
+            self._shared_limit = shared_bytes
         values = [ctypes.c_void_p(int(p)) for p in pointers]
         params = (ctypes.c_void_p * len(values))(*[ctypes.addressof(v) for v in values])
         _check(drv.cuLaunchKernel(self._function, *grid, *block, shared_bytes, stream,

@@ -1,0 +1,290 @@
+//===- GemmMma.cpp - tensor-core GEMM (rung t_v0..t_v4) -------------------===//
+//
+// One thread block computes a blockM x blockN tile of D with warpsM x warpsN
+// warps; each warp owns a (blockM/warpsM) x (blockN/warpsN) tile made of
+// m16n8 accumulators. K advances blockK at a time through a `stages`-deep
+// ring of shared-memory tiles filled with cp.async (nvgpu.device_async_copy,
+// zero-filling past the edges), read with nvgpu.ldmatrix and multiplied with
+// mma.sync m16n8k16 in f32.
+//
+// Shared tiles keep the global layout of their operand (rows = the outer
+// global dimension, columns = the contiguous one) plus 8 elements of padding
+// per row: ldmatrix's eight 16-byte row reads then fall in distinct banks. The
+// transposes are absorbed by ldmatrix's .trans variant.
+//
+// nvgpu.mma.sync has no bf16 form, so bf16 goes through nvvm.mma.sync with
+// the fragments repacked as i32 registers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GemmSimt.h"
+
+#include "Common/Emitter.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::tessel;
+
+namespace {
+constexpr int64_t kPad = 8;   // elements of padding per shared row
+constexpr int64_t kChunk = 8; // elements per 16-byte cp.async
+
+/// One operand's shared tile: rows x cols of the global layout.
+struct Tile {
+  int64_t rows, cols;
+  int64_t elems() const { return rows * (cols + kPad); }
+};
+
+struct Shapes {
+  bool batched;
+  int64_t M, N, K;
+  Tile a, b;
+};
+
+Shapes shapes(GemmOp op, const GemmConfig &c) {
+  auto d = cast<MemRefType>(op.getInit().getType());
+  int64_t r = d.getRank();
+  auto aType = cast<MemRefType>(op.getA().getType());
+  Shapes s;
+  s.batched = r == 3;
+  s.M = d.getDimSize(r - 2);
+  s.N = d.getDimSize(r - 1);
+  s.K = aType.getDimSize(op.getTransposeA() ? r - 2 : r - 1);
+  s.a = op.getTransposeA() ? Tile{c.blockK, c.blockM} : Tile{c.blockM, c.blockK};
+  s.b = op.getTransposeB() ? Tile{c.blockN, c.blockK} : Tile{c.blockK, c.blockN};
+  return s;
+}
+} // namespace
+
+int64_t mlir::tessel::mmaSharedBytes(GemmOp op, const GemmConfig &c) {
+  Shapes s = shapes(op, c);
+  return c.stages * (s.a.elems() + s.b.elems()) * 2;
+}
+
+void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = b.getContext();
+  Emitter e{b, loc};
+  Shapes sh = shapes(op, cfg);
+  Type elt = cast<MemRefType>(op.getA().getType()).getElementType();
+  bool bf16 = elt.isBF16();
+  int64_t threads = 32 * cfg.warpsM * cfg.warpsN;
+  int64_t warpTileM = cfg.blockM / cfg.warpsM, warpTileN = cfg.blockN / cfg.warpsN;
+  int64_t tilesM = warpTileM / 16, tilesN = warpTileN / 8;
+  int64_t numK = llvm::divideCeil(sh.K, cfg.blockK);
+  int64_t batches = sh.batched ? cast<MemRefType>(op.getInit().getType()).getDimSize(0) : 1;
+  int64_t sharedBytes = mmaSharedBytes(op, cfg);
+
+  auto launch = gpu::LaunchOp::create(
+      b, loc, e.idx(llvm::divideCeil(sh.N, cfg.blockN)), e.idx(llvm::divideCeil(sh.M, cfg.blockM)),
+      e.idx(batches), e.idx(threads), e.idx(1), e.idx(1),
+      arith::ConstantIntOp::create(b, loc, sharedBytes, 32));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::KernelDim3 block = launch.getBlockIds();
+  Value tid = launch.getThreadIds().x;
+  Value batch = block.z;
+
+  // Typed views of the dynamic shared memory: [stages][rows][cols + pad].
+  Attribute wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Value raw = gpu::DynamicSharedMemoryOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(), wg));
+  auto view = [&](Tile t, int64_t byteOffset) {
+    auto type = MemRefType::get({cfg.stages, t.rows, t.cols + kPad}, elt, AffineMap(), wg);
+    return memref::ViewOp::create(b, loc, type, raw, e.idx(byteOffset), ValueRange{}).getResult();
+  };
+  Value sa = view(sh.a, 0);
+  Value sb = view(sh.b, cfg.stages * sh.a.elems() * 2);
+
+  Value rowBase = e.mul(block.y, e.idx(cfg.blockM));
+  Value colBase = e.mul(block.x, e.idx(cfg.blockN));
+  auto global = [&](Value r, Value c) -> SmallVector<Value> {
+    if (sh.batched)
+      return {batch, r, c};
+    return {r, c};
+  };
+  auto minIdx = [&](Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y).getResult(); };
+  auto maxIdx = [&](Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y).getResult(); };
+
+  // Copies k-tile `kt` of one operand into `stage`. Global rows/cols of the
+  // tile start at (r0, c0) with bounds (rowLimit, colLimit).
+  auto copyTile = [&](Value src, Value dst, Tile t, Value stage, Value r0, Value c0,
+                      int64_t rowLimit, int64_t colLimit) {
+    int64_t chunksPerRow = t.cols / kChunk, chunks = t.rows * chunksPerRow;
+    // cp.async moves 16 aligned bytes: rows must start on 16-byte boundaries.
+    bool async = colLimit % kChunk == 0;
+    for (int64_t base = 0; base < chunks; base += threads) {
+      Value i = e.add(tid, e.idx(base));
+      Value r = e.div(i, e.idx(chunksPerRow));
+      Value c = e.mul(e.rem(i, e.idx(chunksPerRow)), e.idx(kChunk));
+      Value gr = e.add(r0, r), gc = e.add(c0, c);
+      Value rowOk = e.lt(gr, e.idx(rowLimit));
+      if (async) {
+        // Elements left in this row, clamped to [0, 8]; 0 past the last row.
+        Value left = arith::SubIOp::create(b, loc, e.idx(colLimit), gc);
+        left = minIdx(maxIdx(left, e.idx(0)), e.idx(kChunk));
+        Value n = arith::SelectOp::create(b, loc, rowOk, left, e.idx(0));
+        Value any = e.lt(e.idx(0), n);
+        // Nothing is read when n = 0, but keep the address inside the buffer.
+        Value sr = arith::SelectOp::create(b, loc, any, gr, e.idx(0));
+        Value scol = arith::SelectOp::create(b, loc, any, gc, e.idx(0));
+        nvgpu::DeviceAsyncCopyOp::create(
+            b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), dst, ValueRange{stage, r, c}, src,
+            global(sr, scol), b.getIndexAttr(kChunk), n, b.getUnitAttr());
+      } else {
+        for (int64_t j = 0; j < kChunk; ++j) {
+          Value col = e.add(gc, e.idx(j));
+          Value ok = e.land(rowOk, e.lt(col, e.idx(colLimit)));
+          Value v = e.select(ok, elt, [&] { return e.load(src, global(gr, col)); },
+                             [&] { return arith::ConstantOp::create(b, loc, b.getZeroAttr(elt)).getResult(); });
+          memref::StoreOp::create(b, loc, v, dst, ValueRange{stage, r, e.add(c, e.idx(j))});
+        }
+      }
+    }
+  };
+  auto copyStage = [&](Value kt, Value stage) {
+    Value k0 = e.mul(kt, e.idx(cfg.blockK));
+    if (op.getTransposeA())
+      copyTile(op.getA(), sa, sh.a, stage, k0, rowBase, sh.K, sh.M);
+    else
+      copyTile(op.getA(), sa, sh.a, stage, rowBase, k0, sh.M, sh.K);
+    if (op.getTransposeB())
+      copyTile(op.getB(), sb, sh.b, stage, colBase, k0, sh.N, sh.K);
+    else
+      copyTile(op.getB(), sb, sh.b, stage, k0, colBase, sh.K, sh.N);
+  };
+  auto commit = [&] {
+    // commit_group covers every copy this thread issued since the last one.
+    return nvgpu::DeviceAsyncCreateGroupOp::create(
+        b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), ValueRange{});
+  };
+
+  // Prologue: the first stages - 1 k-tiles in flight.
+  Value lastGroup;
+  for (int64_t s = 0; s < cfg.stages - 1; ++s) {
+    if (s < numK)
+      copyStage(e.idx(s), e.idx(s));
+    lastGroup = commit();
+  }
+
+  Value lane = e.rem(tid, e.idx(32)), warp = e.div(tid, e.idx(32));
+  Value warpRow = e.mul(e.rem(warp, e.idx(cfg.warpsM)), e.idx(warpTileM));
+  Value warpCol = e.mul(e.div(warp, e.idx(cfg.warpsM)), e.idx(warpTileN));
+  // ldmatrix x4: lane l addresses row l % 8 of 8x8 matrix j = l / 8.
+  Value lj = e.div(lane, e.idx(8)), lr = e.rem(lane, e.idx(8));
+  Value jLow = e.rem(lj, e.idx(2)), jHigh = e.div(lj, e.idx(2));
+
+  auto accType = VectorType::get({2, 2}, b.getF32Type());
+  Value zeroAcc = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType, 0.0f));
+  SmallVector<Value> inits(tilesM * tilesN, zeroAcc);
+  auto fragA = VectorType::get({4, 2}, elt);
+
+  auto mma = [&](Value a, Value bf, Value c) -> Value {
+    if (!bf16)
+      return nvgpu::MmaSyncOp::create(b, loc, a, bf, c, ArrayRef<int64_t>{16, 8, 16});
+    auto regs = [&](Value v, int64_t n) {
+      SmallVector<Value> out;
+      for (int64_t r = 0; r < n; ++r) {
+        Value pair = vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{r});
+        Value asInt = vector::BitCastOp::create(b, loc, VectorType::get({1}, b.getI32Type()), pair);
+        out.push_back(vector::ExtractOp::create(b, loc, asInt, ArrayRef<int64_t>{0}));
+      }
+      return out;
+    };
+    SmallVector<Value> cRegs;
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t k = 0; k < 2; ++k)
+        cRegs.push_back(vector::ExtractOp::create(b, loc, c, ArrayRef<int64_t>{r, k}));
+    Type f32 = b.getF32Type();
+    auto structType = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+    Value d = NVVM::MmaOp::create(
+        b, loc, structType, regs(a, 4), regs(bf, 2), cRegs, ArrayRef<int64_t>{16, 8, 16},
+        std::nullopt, std::nullopt,
+        std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+    SmallVector<Value> elems;
+    for (int64_t i = 0; i < 4; ++i)
+      elems.push_back(LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{i}));
+    return vector::FromElementsOp::create(b, loc, accType, elems);
+  };
+
+  auto loop = scf::ForOp::create(b, loc, e.idx(0), e.idx(numK), e.idx(1), inits);
+  {
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value kt = loop.getInductionVar();
+    // Tile kt has landed once at most stages - 2 younger groups are pending.
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, lastGroup, b.getI32IntegerAttr(cfg.stages - 2));
+    gpu::BarrierOp::create(b, loc);
+    // Refill the stage every warp finished reading in the previous iteration.
+    Value next = e.add(kt, e.idx(cfg.stages - 1));
+    e.when(e.lt(next, e.idx(numK)), [&] { copyStage(next, e.rem(next, e.idx(cfg.stages))); });
+    commit();
+
+    Value stage = e.rem(kt, e.idx(cfg.stages));
+    SmallVector<Value> acc(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
+    for (int64_t ks = 0; ks < cfg.blockK; ks += 16) {
+      SmallVector<Value> as, bs;
+      for (int64_t i = 0; i < tilesM; ++i) {
+        Value m0 = e.add(warpRow, e.idx(i * 16));
+        SmallVector<Value> idx;
+        if (!op.getTransposeA())
+          idx = {stage, e.add(m0, e.rem(lane, e.idx(16))),
+                 e.add(e.idx(ks), e.mul(e.div(lane, e.idx(16)), e.idx(8)))};
+        else
+          idx = {stage, e.add(e.idx(ks), e.add(e.mul(jHigh, e.idx(8)), lr)),
+                 e.add(m0, e.mul(jLow, e.idx(8)))};
+        as.push_back(nvgpu::LdMatrixOp::create(b, loc, fragA, sa, idx, op.getTransposeA(), 4));
+      }
+      for (int64_t p = 0; p < tilesN / 2; ++p) {
+        Value n0 = e.add(warpCol, e.idx(p * 16));
+        SmallVector<Value> idx;
+        if (op.getTransposeB())
+          idx = {stage, e.add(n0, e.add(e.mul(jHigh, e.idx(8)), lr)),
+                 e.add(e.idx(ks), e.mul(jLow, e.idx(8)))};
+        else
+          idx = {stage, e.add(e.idx(ks), e.add(e.mul(jLow, e.idx(8)), lr)),
+                 e.add(n0, e.mul(jHigh, e.idx(8)))};
+        Value four = nvgpu::LdMatrixOp::create(b, loc, fragA, sb, idx, !op.getTransposeB(), 4);
+        for (int64_t h = 0; h < 2; ++h)
+          bs.push_back(vector::ExtractStridedSliceOp::create(
+              b, loc, four, ArrayRef<int64_t>{2 * h, 0}, ArrayRef<int64_t>{2, 2},
+              ArrayRef<int64_t>{1, 1}));
+      }
+      for (int64_t i = 0; i < tilesM; ++i)
+        for (int64_t j = 0; j < tilesN; ++j)
+          acc[i * tilesN + j] = mma(as[i], bs[j], acc[i * tilesN + j]);
+    }
+    scf::YieldOp::create(b, loc, acc);
+  }
+
+  // Epilogue: lane (g = lane / 4, t = lane % 4) holds rows g and g + 8,
+  // columns 2t and 2t + 1 of each m16n8 accumulator.
+  Value g = e.div(lane, e.idx(4)), t2 = e.mul(e.rem(lane, e.idx(4)), e.idx(2));
+  float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
+  for (int64_t i = 0; i < tilesM; ++i)
+    for (int64_t j = 0; j < tilesN; ++j)
+      for (int64_t half = 0; half < 2; ++half)
+        for (int64_t k = 0; k < 2; ++k) {
+          Value row = e.add(e.add(rowBase, warpRow), e.add(e.idx(i * 16 + half * 8), g));
+          Value col = e.add(e.add(colBase, warpCol), e.add(e.idx(j * 8 + k), t2));
+          Value v = vector::ExtractOp::create(b, loc, loop.getResult(i * tilesN + j),
+                                              ArrayRef<int64_t>{half, k});
+          e.when(e.land(e.lt(row, e.idx(sh.M)), e.lt(col, e.idx(sh.N))), [&] {
+            Value r = v;
+            if (alpha != 1.0f)
+              r = arith::MulFOp::create(b, loc, r, e.f32(alpha));
+            if (op.getC()) {
+              Value c = e.loadF32(op.getC(), global(row, col));
+              r = arith::AddFOp::create(b, loc, r,
+                                        arith::MulFOp::create(b, loc, c, e.f32(beta)));
+            }
+            e.store(r, op.getInit(), global(row, col));
+          });
+        }
+  gpu::TerminatorOp::create(b, loc);
+}
