@@ -19,6 +19,15 @@ MLIR_CAPI_EXPORTED void tesselRegisterDialects(MlirDialectRegistry registry);
 /// Registers the tessel passes and pipelines in the global pass registry.
 MLIR_CAPI_EXPORTED void tesselRegisterPasses(void);
 
+/// Runs a textual pass pipeline (no anchor: it is anchored on `op`'s name)
+/// on `op`. Returns NULL on success, else a malloc'd string holding every
+/// diagnostic, to be released with tesselFreeString. Unlike the Python
+/// bindings' PassManager.run, an error diagnostic emitted by a pass that still
+/// reports success counts as a failure instead of aborting the process.
+MLIR_CAPI_EXPORTED char *tesselRunPassPipeline(MlirOperation op, const char *pipeline);
+
+MLIR_CAPI_EXPORTED void tesselFreeString(char *string);
+
 /// The version string the compile cache keys on.
 MLIR_CAPI_EXPORTED const char *tesselVersion(void);
 

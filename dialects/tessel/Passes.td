@@ -38,6 +38,12 @@ def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
     - `smem`: `block-m` x `block-n` output tiles per block, A/B tiles of depth
       `block-k` staged through shared memory (converted to f32 once) with
       coalesced global loads and barriers;
+    - `regtile`: block tiles plus `thread-m` x `thread-n` register tiles per
+      thread, A kept k-major in shared memory so both operands are read with
+      128-bit loads, outer-product FMAs;
+    - `pipelined`: regtile with double-buffered shared tiles; the next tile's
+      global loads are issued into registers before this tile's FMAs and
+      stored afterwards, one barrier per K step;
     - `mma`: tensor cores (f16/bf16 inputs): warp tiles of m16n8k16
       `mma.sync` fed by `nvgpu.ldmatrix` from a padded shared layout, filled by
       a `stages`-deep `nvgpu.device_async_copy` (cp.async) pipeline in
@@ -50,8 +56,7 @@ def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"strategy", "strategy", "std::string", /*default=*/"\"smem\"",
-           "Rung of the GEMM ladder: naive, smem, mma (regtile and pipelined "
-           "are not implemented yet)">,
+           "Rung of the GEMM ladder: naive, smem, regtile, pipelined, mma">,
     Option<"blockM", "block-m", "int64_t", /*default=*/"0",
            "Output rows per thread block (0: the strategy's default)">,
     Option<"blockN", "block-n", "int64_t", /*default=*/"0",
@@ -64,6 +69,10 @@ def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
            "mma: warps along N (0: default 2)">,
     Option<"stages", "stages", "int64_t", /*default=*/"0",
            "mma: depth of the cp.async software pipeline (0: default 3)">,
+    Option<"threadM", "thread-m", "int64_t", /*default=*/"0",
+           "regtile/pipelined: outputs per thread along M (0: default 8)">,
+    Option<"threadN", "thread-n", "int64_t", /*default=*/"0",
+           "regtile/pipelined: outputs per thread along N (0: default 8)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -47,8 +47,9 @@ void tessel::buildTesselGPULowerPipeline(OpPassManager &pm) {
 void tessel::buildTesselGPUToNVVMPipeline(OpPassManager &pm) {
   // Bare-pointer memref arguments: kernels take one device pointer per
   // (statically shaped) operand, which is what the Python runtime passes.
-  addTextual(pm, "gpu.module(convert-nvgpu-to-nvvm,convert-vector-to-llvm,lower-affine,"
-                 "convert-scf-to-cf,"
+  // Vector ops go last: convert-gpu-to-nvvm first maps the workgroup memory
+  // space to an NVVM address space.
+  addTextual(pm, "gpu.module(convert-nvgpu-to-nvvm,lower-affine,convert-scf-to-cf,"
                  "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=true},"
-                 "canonicalize,cse,reconcile-unrealized-casts)");
+                 "convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts)");
 }

@@ -20,6 +20,26 @@ class _MlirDialectRegistry(ctypes.Structure):
     _fields_ = [("ptr", ctypes.c_void_p)]
 
 
+class _MlirOperation(ctypes.Structure):
+    _fields_ = [("ptr", ctypes.c_void_p)]
+
+
+class PipelineError(ValueError):
+    """A pass pipeline failed; the message holds every diagnostic."""
+
+
+def run_pass_pipeline(operation, pipeline: str) -> None:
+    """Runs `pipeline` (anchored on the operation) through the C API, raising
+    PipelineError with the diagnostics on failure."""
+    lib = library()
+    result = lib.tesselRunPassPipeline(_MlirOperation(_capsule_pointer(operation)),
+                                       pipeline.encode())
+    if result:
+        message = ctypes.string_at(result).decode(errors="replace")
+        lib.tesselFreeString(result)
+        raise PipelineError(message.strip())
+
+
 def _capsule_pointer(obj) -> int:
     capsule = obj._CAPIPtr
     get_name = ctypes.pythonapi.PyCapsule_GetName
@@ -40,6 +60,10 @@ def library() -> ctypes.CDLL:
     lib.tesselRegisterDialects.restype = None
     lib.tesselRegisterPasses.argtypes = []
     lib.tesselRegisterPasses.restype = None
+    lib.tesselRunPassPipeline.argtypes = [_MlirOperation, ctypes.c_char_p]
+    lib.tesselRunPassPipeline.restype = ctypes.c_void_p
+    lib.tesselFreeString.argtypes = [ctypes.c_void_p]
+    lib.tesselFreeString.restype = None
     lib.tesselVersion.argtypes = []
     lib.tesselVersion.restype = ctypes.c_char_p
     return lib

@@ -14,7 +14,7 @@ import tessel
 from tessel.compiler import cache, clear_cache
 
 S = tessel.Spec
-RUNGS = ["naive", "smem", "mma"]
+RUNGS = ["naive", "smem", "regtile", "pipelined", "mma"]
 RUNG_DTYPES = [(r, d) for r in RUNGS for d in ("f32", "f16", "bf16") if (r, d) != ("mma", "f32")]
 
 
@@ -38,6 +38,10 @@ def test_compile_exposes_ptx_ir_and_metadata(rung, dtype):
     gpu_ir = k.ir("gpu")
     if rung == "smem":
         assert "#gpu.address_space<workgroup>" in gpu_ir and "gpu.barrier" in gpu_ir
+    if rung in ("regtile", "pipelined"):
+        assert "vector.fma" in gpu_ir and "ld.shared.v4" in k.ptx
+        assert gpu_ir.count("gpu.barrier") == (2 if rung == "pipelined" else 2)
+        assert ("memref<2x8x128xf32, #gpu.address_space<workgroup>>" in gpu_ir) == (rung == "pipelined")
     if rung == "mma":
         for piece in ("gpu.dynamic_shared_memory", "nvgpu.device_async_copy",
                       "nvgpu.device_async_wait", "nvgpu.ldmatrix", "gpu.barrier"):
@@ -117,8 +121,11 @@ def test_bad_options():
     a, b = S((8, 8), "f16"), S((8, 8), "f16")
     with pytest.raises(ValueError, match="argument 'strategy': expected one of"):
         tessel.gemm.compile(a, b, target="cuda", strategy="fast")
-    with pytest.raises(NotImplementedError, match="'regtile' is not implemented yet"):
-        tessel.gemm.compile(a, b, target="cuda", strategy="regtile")
+    with pytest.raises(ValueError, match="a 16 x 16 thread tile needs 256 accumulator registers"):
+        tessel.gemm.compile(a, b, target="cuda", strategy="regtile",
+                            config={"thread_m": 16, "thread_n": 16})
+    with pytest.raises(ValueError, match="thread-m \\(6\\) and thread-n \\(8\\) must be multiples of 4"):
+        tessel.gemm.compile(a, b, target="cuda", strategy="pipelined", config={"thread_m": 6})
     with pytest.raises(ValueError, match="'mma' needs f16 or bf16 inputs, got f32"):
         tessel.gemm.compile(S((8, 8), "f32"), S((8, 8), "f32"), target="cuda", strategy="mma")
     with pytest.raises(ValueError, match="a 128 x 64 warp tile needs 256 f32 accumulator registers"):

@@ -23,7 +23,8 @@ def check(got, want, dtype):
     assert err <= TOL[dtype], f"relative error {err:.3g} > {TOL[dtype]}"
 
 
-RUNG_DTYPES = [(r, d) for r in ("naive", "smem", "mma") for d in DTYPES if (r, d) != ("mma", "f32")]
+RUNGS = ("naive", "smem", "regtile", "pipelined", "mma")
+RUNG_DTYPES = [(r, d) for r in RUNGS for d in DTYPES if (r, d) != ("mma", "f32")]
 
 
 @pytest.mark.parametrize("rung,dtype", RUNG_DTYPES)
@@ -35,7 +36,7 @@ def test_shapes(rung, dtype, m, n, k):
     check(tessel.gemm(a, b, target="cuda", strategy=rung), R.gemm(a, b), dtype)
 
 
-@pytest.mark.parametrize("rung", ["naive", "smem", "mma"])
+@pytest.mark.parametrize("rung", RUNGS)
 @pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
 @pytest.mark.parametrize("k", [90, 96])
 def test_transposes_alpha_beta_batched(rung, ta, tb, k):
@@ -50,7 +51,8 @@ def test_transposes_alpha_beta_batched(rung, ta, tb, k):
 
 
 @pytest.mark.parametrize("rung,dtype", [("smem", "f32"), ("mma", "f16"), ("mma", "bf16"),
-                                        ("naive", "f16"), ("smem", "bf16")])
+                                        ("naive", "f16"), ("regtile", "f32"),
+                                        ("pipelined", "f32"), ("pipelined", "bf16")])
 def test_4096_cubed(rung, dtype):
     rng = np.random.default_rng(4096)
     a = rng.standard_normal((4096, 4096)).astype(DTYPES[dtype])

@@ -7,7 +7,7 @@
 
 namespace mlir::tessel {
 
-enum class GemmStrategy { Naive, Smem, Mma };
+enum class GemmStrategy { Naive, Smem, RegTile, Pipelined, Mma };
 
 /// Tile sizes of one GEMM kernel; validated before any IR is built.
 struct GemmConfig {
@@ -15,10 +15,18 @@ struct GemmConfig {
   int64_t blockM, blockN, blockK;
   // mma only: warps along M and N, and software-pipeline stages.
   int64_t warpsM = 0, warpsN = 0, stages = 0;
+  // regtile/pipelined only: outputs per thread along M and N.
+  int64_t threadM = 0, threadN = 0;
 };
 
-/// Replaces a memref-form, statically shaped gemm by a gpu.launch.
+/// Replaces a memref-form, statically shaped gemm by a gpu.launch: naive and
+/// smem rungs.
 void emitSimtGemm(OpBuilder &b, GemmOp op, const GemmConfig &config);
+
+/// Block + thread tiling with register accumulators and 128-bit shared loads
+/// (regtile); with `config.strategy == Pipelined`, double-buffered shared
+/// tiles with the next tile prefetched into registers during the compute.
+void emitRegTileGemm(OpBuilder &b, GemmOp op, const GemmConfig &config);
 
 /// Tensor-core GEMM (f16/bf16 inputs): cp.async multi-stage pipeline into a
 /// padded shared layout, ldmatrix fragments, mma.sync m16n8k16.

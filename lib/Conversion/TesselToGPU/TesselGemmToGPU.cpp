@@ -38,8 +38,9 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
     } else if (strategy == "mma") {
       cfg = {GemmStrategy::Mma, 128, 128, 32, 2, 2, 3};
     } else if (strategy == "regtile" || strategy == "pipelined") {
-      return anchor->emitError() << "tessel-gemm-to-gpu: strategy '" << strategy
-                                 << "' is not implemented yet; use naive, smem or mma";
+      cfg = {strategy == "regtile" ? GemmStrategy::RegTile : GemmStrategy::Pipelined,
+             128, 128, 8};
+      cfg.threadM = cfg.threadN = 8;
     } else {
       return anchor->emitError() << "tessel-gemm-to-gpu: unknown strategy '" << strategy
                                  << "'; expected naive, smem, regtile, pipelined or mma";
@@ -48,7 +49,8 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
          {std::tuple<int64_t *, int64_t, StringRef>{&cfg.blockM, blockM, "block-m"},
           {&cfg.blockN, blockN, "block-n"}, {&cfg.blockK, blockK, "block-k"},
           {&cfg.warpsM, warpsM, "warps-m"}, {&cfg.warpsN, warpsN, "warps-n"},
-          {&cfg.stages, stages, "stages"}}) {
+          {&cfg.stages, stages, "stages"}, {&cfg.threadM, threadM, "thread-m"},
+          {&cfg.threadN, threadN, "thread-n"}}) {
       if (given < 0)
         return anchor->emitError() << "tessel-gemm-to-gpu: " << name
                                    << " must be positive, got " << given;
@@ -57,6 +59,8 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
     }
     if (cfg.strategy == GemmStrategy::Mma)
       return checkMma(anchor, cfg);
+    if (cfg.strategy == GemmStrategy::RegTile || cfg.strategy == GemmStrategy::Pipelined)
+      return checkRegTile(anchor, cfg);
     int64_t threads = cfg.blockM * cfg.blockN;
     if (threads > kMaxThreadsPerBlock)
       return anchor->emitError()
@@ -74,6 +78,35 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
                << "tessel-gemm-to-gpu: shared-memory tiles need " << bytes
                << " bytes; the static shared-memory limit is " << kMaxStaticSharedBytes;
     }
+    return cfg;
+  }
+
+  FailureOr<GemmConfig> checkRegTile(Operation *anchor, GemmConfig cfg) {
+    auto fail = [&]() {
+      return anchor->emitError() << "tessel-gemm-to-gpu: strategy '" << strategy << "': ";
+    };
+    if (cfg.threadM % 4 || cfg.threadN % 4 || cfg.blockM % cfg.threadM || cfg.blockN % cfg.threadN)
+      return fail() << "thread-m (" << cfg.threadM << ") and thread-n (" << cfg.threadN
+                    << ") must be multiples of 4 (128-bit shared loads) dividing block-m ("
+                    << cfg.blockM << ") and block-n (" << cfg.blockN << ")";
+    int64_t threads = (cfg.blockM / cfg.threadM) * (cfg.blockN / cfg.threadN);
+    if (threads > kMaxThreadsPerBlock || threads % 32)
+      return fail() << "(block-m / thread-m) x (block-n / thread-n) = " << threads
+                    << " threads per block; it must be a multiple of 32 up to "
+                    << kMaxThreadsPerBlock;
+    if (cfg.threadM * cfg.threadN > 128)
+      return fail() << "a " << cfg.threadM << " x " << cfg.threadN << " thread tile needs "
+                    << cfg.threadM * cfg.threadN
+                    << " accumulator registers per thread; the limit is 128";
+    for (int64_t elems : {cfg.blockM * cfg.blockK, cfg.blockK * cfg.blockN})
+      if (elems % threads)
+        return fail() << "a tile of " << elems << " elements does not divide among "
+                      << threads << " threads";
+    int64_t buffers = cfg.strategy == GemmStrategy::Pipelined ? 2 : 1;
+    int64_t bytes = 4 * buffers * cfg.blockK * (cfg.blockM + cfg.blockN);
+    if (bytes > kMaxStaticSharedBytes)
+      return fail() << "shared-memory tiles need " << bytes
+                    << " bytes; the static shared-memory limit is " << kMaxStaticSharedBytes;
     return cfg;
   }
 
@@ -135,6 +168,9 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
           return signalPassFailure();
         }
         emitMmaGemm(b, op, *cfg);
+      } else if (cfg->strategy == GemmStrategy::RegTile ||
+                 cfg->strategy == GemmStrategy::Pipelined) {
+        emitRegTileGemm(b, op, *cfg);
       } else {
         emitSimtGemm(b, op, *cfg);
       }

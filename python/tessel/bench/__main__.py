@@ -39,6 +39,8 @@ def bench_gemm(sizes, rungs, dtypes):
             flops = 2 * n ** 3
             t_torch = _time(lambda: torch.matmul(a, b))
             for rung in rungs:
+                if rung == "mma" and dtype == "f32":
+                    continue
                 iters = 3 if (rung == "naive" and n >= 4096) else 10
                 kernel = tessel.gemm.compile(a, b, target="cuda", strategy=rung)
                 t = _time(lambda: kernel(a, b), warmup=1, iters=iters)
@@ -48,6 +50,33 @@ def bench_gemm(sizes, rungs, dtypes):
                       f"torch {rows[-1]['torch_tflops']:8.2f}  ratio {rows[-1]['ratio']:.3f}",
                       flush=True)
     return dict(device=driver.device_name(), torch=torch.__version__, rows=rows)
+
+
+def sweep(spec: str, n: int, dtype: str):
+    """TFLOP/s of each `rung:key=value,...;...` configuration at n^3."""
+    import torch
+
+    import tessel
+
+    tdt = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}[dtype]
+    a = torch.randn(n, n, device="cuda", dtype=tdt)
+    b = torch.randn(n, n, device="cuda", dtype=tdt)
+    t_torch = _time(lambda: torch.matmul(a, b))
+    rows = []
+    for item in spec.split(";"):
+        rung, _, rest = item.partition(":")
+        config = {k: int(v) for k, v in (kv.split("=") for kv in rest.split(",") if kv)}
+        try:
+            kernel = tessel.gemm.compile(a, b, target="cuda", strategy=rung, config=config)
+        except (ValueError, NotImplementedError) as exc:
+            print(f"{item}: rejected: {str(exc).splitlines()[0]}")
+            continue
+        t = _time(lambda: kernel(a, b))
+        rows.append(dict(rung=rung, config=config, dtype=dtype, n=n,
+                         tflops=2 * n ** 3 / t / 1e12, ratio=t_torch / t))
+        print(f"{item:<60} {rows[-1]['tflops']:8.2f} TFLOP/s  ratio {rows[-1]['ratio']:.3f}",
+              flush=True)
+    return rows
 
 
 def overheads():
@@ -81,7 +110,7 @@ def overheads():
     stream = torch.cuda.current_stream().cuda_stream
     t0 = time.perf_counter()
     for _ in range(n):
-        mod.launch(meta["grid"], meta["block"], 0, ptrs, stream)
+        mod.launch(meta["grid"], meta["block"], meta["shared_bytes"], ptrs, stream)
     torch.cuda.synchronize()
     bare = (time.perf_counter() - t0) / n
     return dict(cold_compile_s=cold, call_us=per_call * 1e6, bare_launch_us=bare * 1e6,
@@ -117,11 +146,21 @@ def main():
     parser = argparse.ArgumentParser(prog="python -m tessel.bench")
     parser.add_argument("what", choices=["gemm"])
     parser.add_argument("--sizes", default="1024,2048,4096,8192")
-    parser.add_argument("--rungs", default="naive,smem")
+    parser.add_argument("--rungs", default="naive,smem,regtile,pipelined,mma")
     parser.add_argument("--dtypes", default="f32,f16,bf16")
     parser.add_argument("--plot", metavar="FILE.png")
+    parser.add_argument("--sweep", metavar="RUNG:K=V,...;...",
+                        help="time these configurations at --sweep-size instead")
+    parser.add_argument("--sweep-size", type=int, default=4096)
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
+    if args.sweep:
+        result = {"sweep": [row for dtype in args.dtypes.split(",")
+                            for row in sweep(args.sweep, args.sweep_size, dtype)]}
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(result, f, indent=1)
+        return
     result = bench_gemm([int(s) for s in args.sizes.split(",")], args.rungs.split(","),
                         args.dtypes.split(","))
     result["overheads"] = overheads()

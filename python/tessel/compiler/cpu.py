@@ -10,8 +10,8 @@ import mlir
 import numpy as np
 from mlir import ir
 from mlir.execution_engine import ExecutionEngine
-from mlir.passmanager import PassManager
 
+from .._native import run_pass_pipeline
 from ..ops._base import OpDef, Signature, spec_of
 
 # Stage name -> the registered pipeline that produces it from the previous one.
@@ -54,8 +54,7 @@ def _descriptor(array: np.ndarray):
 
 
 def run_pipeline(module: ir.Module, pipeline: str) -> None:
-    with module.context:
-        PassManager.parse(f"builtin.module({pipeline})").run(module.operation)
+    run_pass_pipeline(module.operation, pipeline)
 
 
 class CPUKernel:
@@ -83,11 +82,16 @@ class CPUKernel:
         return self._ir[stage]
 
     def __call__(self, *args, **kwargs):
-        from ..compiler import KERNEL_FUNC
         arrays, extra = self.opdef.bind(args, kwargs)
         if extra:
             raise TypeError(f"tessel.{self.opdef.name} kernel: options are fixed at compile "
                             f"time; got {', '.join(extra)}")
+        return self.run_checked_call(arrays)
+
+    def run_checked_call(self, arrays: dict):
+        """Runs on arrays; every host-side check still happens here."""
+        from ..compiler import KERNEL_FUNC
+
         host = prepare_host_arrays(self.signature, arrays)
         self.opdef.check_values(self.signature, host)
         outputs = {a.name: np.zeros(a.spec.shape, a.spec.dtype) for a in self.signature.outputs}

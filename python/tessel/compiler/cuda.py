@@ -10,13 +10,15 @@ from mlir import ir
 from mlir.dialects import gpu  # noqa: F401  (registers gpu.launch_func's OpView)
 
 from ..ops._base import OpDef, Signature, dtype_name, spec_of
+from .._native import PipelineError
 from . import cache
 from .cpu import run_pipeline
 
 CHIP = "sm_90a"
 STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma")
-IMPLEMENTED = ("naive", "smem", "mma")
-CONFIG_KEYS = ("block_m", "block_n", "block_k", "warps_m", "warps_n", "stages")
+IMPLEMENTED = STRATEGIES
+CONFIG_KEYS = ("block_m", "block_n", "block_k", "warps_m", "warps_n", "stages", "thread_m",
+               "thread_n")
 
 
 def check_options(opdef: OpDef, options: dict) -> tuple[str, dict]:
@@ -124,7 +126,7 @@ def lower(opdef: OpDef, sig: Signature, strategy: str, config: dict):
     for stage, pipeline in stages(strategy, config):
         try:
             run_pipeline(module, pipeline)
-        except ir.MLIRError as exc:
+        except PipelineError as exc:
             raise ValueError(f"argument 'config': {strategy} rejected this configuration: "
                              f"{exc}") from None
         stage_ir[stage] = str(module)
@@ -166,6 +168,9 @@ class CUDAKernel:
         self._artifact = artifact
         self._ir = stage_ir
         self._module = None
+        self._inputs = [a for a in sig.args if a.role != "out"]
+        self._order = [sig.args[i].name for i in artifact["arg_order"]]
+        self._empty = any(d == 0 for a in sig.outputs for d in a.spec.shape)
 
     @property
     def ptx(self) -> str:
@@ -198,20 +203,26 @@ class CUDAKernel:
         return self._module
 
     def __call__(self, *args, **kwargs):
-        from ..runtime import arrays as rt
-
         given, extra = self.opdef.bind(args, kwargs)
         if extra:
             raise TypeError(f"tessel.{self.opdef.name} kernel: options are fixed at compile "
                             f"time; got {', '.join(extra)}")
-        inputs = [a for a in self.signature.args if a.role != "out"]
-        for a in inputs:
+        for a in self.signature.args:
+            if a.role == "out":
+                continue
             if given.get(a.name) is None:
                 raise ValueError(f"argument '{a.name}': missing (this kernel was compiled with it)")
             spec = spec_of(a.name, given[a.name])
             if spec != a.spec:
                 raise ValueError(f"argument '{a.name}': got {spec}, but this kernel was "
                                  f"compiled for {a.spec}")
+        return self.run_checked_call(given)
+
+    def run_checked_call(self, given: dict):
+        """Launches on arrays whose shapes and dtypes match the signature."""
+        from ..runtime import arrays as rt
+
+        inputs = self._inputs
         module = self._loaded()
         keep, pointers = [], {}
         for a in inputs:
@@ -225,16 +236,15 @@ class CUDAKernel:
             pointers[a.name] = ptr
             keep.append(arr)
             results.append(finish)
-        if any(d == 0 for a in self.signature.outputs for d in a.spec.shape):
+        if self._empty:
             return results[0]() if len(results) == 1 else tuple(f() for f in results)
-        order = [self.signature.args[i].name for i in self._artifact["arg_order"]]
         stream = 0
         if out_kind == "torch":
             import torch
 
             stream = torch.cuda.current_stream(like.device).cuda_stream
         module.launch(self._artifact["grid"], self._artifact["block"],
-                      self._artifact["shared_bytes"], [pointers[n] for n in order], stream)
+                      self._artifact["shared_bytes"], [pointers[n] for n in self._order], stream)
         if out_kind == "numpy":
             module.synchronize(stream)
         values = [f() for f in results]

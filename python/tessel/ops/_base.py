@@ -208,6 +208,9 @@ class Operation:
 
     def __init__(self, opdef: OpDef, doc: str):
         self._def = opdef
+        # (target, array types/shapes/dtypes, options) -> kernel: lets a repeated
+        # call skip validation and signature building entirely.
+        self._fast: dict = {}
         self.__doc__ = doc
         self.__name__ = opdef.name
         self.__qualname__ = opdef.name
@@ -216,8 +219,27 @@ class Operation:
         return self._compile(args, target, kwargs)[0]
 
     def __call__(self, *args, target: str = "cpu", **kwargs):
-        kernel, arrays = self._compile(args, target, kwargs)
+        key = self._fast_key(args, target, kwargs)
+        kernel = self._fast.get(key) if key is not None else None
+        if kernel is not None:
+            return kernel.run_checked_call(dict(zip(self._def.params, args)))
+        kernel, arrays = self._compile(args, target, dict(kwargs))
+        if key is not None and len(self._fast) < 4096:
+            self._fast[key] = kernel
         return kernel(**arrays)
+
+    def _fast_key(self, args, target, kwargs):
+        """A cheap key for calls whose arrays are all positional; None when the
+        call does not qualify (arrays passed by keyword, unhashable options)."""
+        if len(args) > len(self._def.params) or any(hasattr(v, "shape") for v in kwargs.values()):
+            return None
+        try:
+            arrays = tuple((type(a), tuple(a.shape), a.dtype) for a in args)
+            key = (target, arrays, tuple(sorted(kwargs.items())))
+            hash(key)
+            return key
+        except (TypeError, AttributeError):
+            return None
 
     def _compile(self, args, target, kwargs):
         from ..compiler import compile_signature

@@ -99,10 +99,11 @@ class Module:
         self._function = _check(drv.cuModuleGetFunction(self._module, kernel.encode()),
                                 f"cuModuleGetFunction({kernel})")
         self._shared_limit = 48 * 1024
+        self._drv = drv
 
     def launch(self, grid, block, shared_bytes: int, pointers, stream: int = 0) -> None:
         """Launches with one 64-bit pointer argument per kernel parameter."""
-        drv = _driver()
+        drv = self._drv
         if shared_bytes > self._shared_limit:
             # Beyond 48 KiB of dynamic shared memory a kernel must opt in.
             attr = drv.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
