@@ -69,6 +69,8 @@ def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
            "mma: warps along N (0: default 2)">,
     Option<"stages", "stages", "int64_t", /*default=*/"0",
            "mma: depth of the cp.async software pipeline (0: default 3)">,
+    Option<"groupM", "group-m", "int64_t", /*default=*/"0",
+           "mma: block rows swept together for L2 reuse (0: default 8, 1: off)">,
     Option<"threadM", "thread-m", "int64_t", /*default=*/"0",
            "regtile/pipelined: outputs per thread along M (0: default 8)">,
     Option<"threadN", "thread-n", "int64_t", /*default=*/"0",

@@ -100,8 +100,21 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) {
   Value sa = view(sh.a, 0);
   Value sb = view(sh.b, cfg.stages * sh.a.elems() * 2);
 
-  Value rowBase = e.mul(block.y, e.idx(cfg.blockM));
-  Value colBase = e.mul(block.x, e.idx(cfg.blockN));
+  // Grouped rasterization: consecutive blocks sweep groupM block rows
+  // column by column, so the A and B tiles they share are still in L2.
+  int64_t gridN = llvm::divideCeil(sh.N, cfg.blockN), gridM = llvm::divideCeil(sh.M, cfg.blockM);
+  Value pidM = block.y, pidN = block.x;
+  if (cfg.groupM > 1 && gridM > 1) {
+    Value pid = e.add(e.mul(block.y, e.idx(gridN)), block.x);
+    Value perGroup = e.idx(cfg.groupM * gridN);
+    Value firstM = e.mul(e.div(pid, perGroup), e.idx(cfg.groupM));
+    Value groupSize = arith::MinUIOp::create(b, loc, e.sub(e.idx(gridM), firstM), e.idx(cfg.groupM));
+    Value inGroup = e.rem(pid, perGroup);
+    pidM = e.add(firstM, e.rem(inGroup, groupSize));
+    pidN = e.div(inGroup, groupSize);
+  }
+  Value rowBase = e.mul(pidM, e.idx(cfg.blockM));
+  Value colBase = e.mul(pidN, e.idx(cfg.blockN));
   auto global = [&](Value r, Value c) -> SmallVector<Value> {
     if (sh.batched)
       return {batch, r, c};

@@ -14,7 +14,7 @@ struct GemmConfig {
   GemmStrategy strategy;
   int64_t blockM, blockN, blockK;
   // mma only: warps along M and N, and software-pipeline stages.
-  int64_t warpsM = 0, warpsN = 0, stages = 0;
+  int64_t warpsM = 0, warpsN = 0, stages = 0, groupM = 0;
   // regtile/pipelined only: outputs per thread along M and N.
   int64_t threadM = 0, threadN = 0;
 };

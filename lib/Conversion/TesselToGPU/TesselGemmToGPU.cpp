@@ -36,7 +36,7 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
     } else if (strategy == "smem") {
       cfg = {GemmStrategy::Smem, 32, 32, 32};
     } else if (strategy == "mma") {
-      cfg = {GemmStrategy::Mma, 128, 128, 32, 2, 2, 3};
+      cfg = {GemmStrategy::Mma, 128, 128, 32, 2, 2, 3, 8};
     } else if (strategy == "regtile" || strategy == "pipelined") {
       cfg = {strategy == "regtile" ? GemmStrategy::RegTile : GemmStrategy::Pipelined,
              128, 128, 8};
@@ -49,7 +49,8 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
          {std::tuple<int64_t *, int64_t, StringRef>{&cfg.blockM, blockM, "block-m"},
           {&cfg.blockN, blockN, "block-n"}, {&cfg.blockK, blockK, "block-k"},
           {&cfg.warpsM, warpsM, "warps-m"}, {&cfg.warpsN, warpsN, "warps-n"},
-          {&cfg.stages, stages, "stages"}, {&cfg.threadM, threadM, "thread-m"},
+          {&cfg.stages, stages, "stages"}, {&cfg.groupM, groupM, "group-m"},
+          {&cfg.threadM, threadM, "thread-m"},
           {&cfg.threadN, threadN, "thread-n"}}) {
       if (given < 0)
         return anchor->emitError() << "tessel-gemm-to-gpu: " << name

@@ -17,8 +17,8 @@ from .cpu import run_pipeline
 CHIP = "sm_90a"
 STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma")
 IMPLEMENTED = STRATEGIES
-CONFIG_KEYS = ("block_m", "block_n", "block_k", "warps_m", "warps_n", "stages", "thread_m",
-               "thread_n")
+CONFIG_KEYS = ("block_m", "block_n", "block_k", "warps_m", "warps_n", "stages", "group_m",
+               "thread_m", "thread_n")
 
 
 def check_options(opdef: OpDef, options: dict) -> tuple[str, dict]:
