@@ -48,12 +48,23 @@ def check_dtype_for(strategy: str, sig: Signature) -> None:
                          f"{dtype_name(dtype)}; use naive or smem")
 
 
-def pick_strategy(sig: Signature) -> tuple[str, dict]:
-    """The built-in choice when the caller names no strategy (see docs/benchmarks.md):
-    tensor cores for f16/bf16, the shared-memory SIMT kernel for f32."""
-    if dtype_name(sig.arg("a").spec.dtype) in ("f16", "bf16"):
-        return "mma", {}
-    return "smem", {}
+def pick_strategy(sig: Signature) -> str:
+    """The built-in choice when the caller names no strategy (docs/benchmarks.md):
+    tensor cores for f16/bf16, the pipelined SIMT kernel for f32."""
+    return "mma" if dtype_name(sig.arg("a").spec.dtype) in ("f16", "bf16") else "pipelined"
+
+
+def default_config(strategy: str, sig: Signature) -> dict:
+    """Tile sizes by size class, from the sweeps recorded in docs/benchmarks.md
+    (H200); the pass's own defaults apply to anything not listed."""
+    m, n = sig.outputs[0].spec.shape[-2:]
+    if strategy == "mma":
+        mid = 1536 ** 2 < m * n <= 3072 ** 2
+        return dict(block_m=128, block_n=128, block_k=32 if mid else 64, warps_m=2, warps_n=2,
+                    stages=3, group_m=8)
+    if strategy == "pipelined":
+        return dict(block_m=64, block_n=128)
+    return {}
 
 
 def stages(strategy: str, config: dict) -> list[tuple[str, str]]:
@@ -139,9 +150,9 @@ def lower(opdef: OpDef, sig: Signature, strategy: str, config: dict):
 def compile_cuda(opdef: OpDef, sig: Signature, options: dict):
     strategy, config = check_options(opdef, options)
     if strategy is None:
-        strategy, auto = pick_strategy(sig)
-        config = {**auto, **config}
+        strategy = pick_strategy(sig)
     check_dtype_for(strategy, sig)
+    config = {**default_config(strategy, sig), **config}
     from . import build_module
     from ..ir import context
 

@@ -1,0 +1,36 @@
+// RUN: tessel-opt %s -split-input-file -verify-diagnostics -tessel-gemm-to-gpu=strategy=fast
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=smem block-m=64 block-n=32" 2>&1 | FileCheck %s --check-prefix=THREADS
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=smem block-m=4 block-n=4" 2>&1 | FileCheck %s --check-prefix=WARPS
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=smem block-k=256" 2>&1 | FileCheck %s --check-prefix=SHARED
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=naive block-m=-1" 2>&1 | FileCheck %s --check-prefix=NEG
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=regtile thread-m=6" 2>&1 | FileCheck %s --check-prefix=TILE
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=regtile thread-m=16 thread-n=16" 2>&1 | FileCheck %s --check-prefix=REGS
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=regtile block-m=64 block-n=64 thread-m=4 thread-n=4 block-k=3" 2>&1 | FileCheck %s --check-prefix=SPLIT
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=pipelined block-m=32 block-n=32 thread-m=4 thread-n=4 block-k=256" 2>&1 | FileCheck %s --check-prefix=PSHARED
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma warps-m=8 warps-n=8" 2>&1 | FileCheck %s --check-prefix=MWARPS
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma block-m=80" 2>&1 | FileCheck %s --check-prefix=MDIV
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma warps-m=1" 2>&1 | FileCheck %s --check-prefix=MACC
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma block-m=32 block-n=32 block-k=16" 2>&1 | FileCheck %s --check-prefix=MCHUNK
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma stages=1" 2>&1 | FileCheck %s --check-prefix=MSTAGES
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma block-k=512 stages=4" 2>&1 | FileCheck %s --check-prefix=MSHARED
+
+// THREADS: 2048 threads per block exceeds the limit of 1024
+// WARPS: 16 threads is not a whole number of 32-thread warps
+// SHARED: shared-memory tiles need 65536 bytes; the static shared-memory limit is 49152
+// NEG: block-m must be positive, got -1
+// TILE: thread-m (6) and thread-n (8) must be multiples of 4 (128-bit shared loads) dividing block-m (128) and block-n (128)
+// REGS: a 16 x 16 thread tile needs 256 accumulator registers per thread; the limit is 128
+// SPLIT: a tile of 192 elements does not divide among 256 threads
+// PSHARED: shared-memory tiles need 131072 bytes; the static shared-memory limit is 49152
+// MWARPS: 64 warps is 2048 threads per block; the limit is 1024
+// MDIV: block-m (80) must be a multiple of 16 x warps-m (32)
+// MACC: a 128 x 64 warp tile needs 256 f32 accumulator registers per thread; the limit is 128
+// MCHUNK: a tile of 64 16-byte chunks does not divide among 128 threads
+// MSTAGES: stages must be at least 2, got 1
+// MSHARED: strategy 'mma' needs 1089536 bytes of shared memory; the limit is 232448
+
+func.func @f16(%a: memref<128x64xf16>, %b: memref<64x128xf16>, %d: memref<128x128xf32>) {
+  // expected-error @+1 {{tessel-gemm-to-gpu: unknown strategy 'fast'; expected naive, smem, regtile, pipelined or mma}}
+  tessel.gemm %a, %b into %d : memref<128x64xf16>, memref<64x128xf16> into memref<128x128xf32>
+  return
+}
