@@ -99,3 +99,25 @@ def test_mismatched_arrays_rejected_before_launch():
     k = tessel.gemm.compile(x, x, target="cuda")
     with pytest.raises(ValueError, match="argument 'b': got Spec"):
         k(x, np.ones((8, 4), np.float32))
+
+
+def test_kernel_fault_is_an_exception_naming_the_kernel():
+    """A faulting kernel poisons its CUDA context, so it runs in a child process."""
+    import subprocess
+    import sys
+
+    code = """
+import numpy as np, tessel
+from tessel.runtime.driver import CudaError
+k = tessel.gemm.compile(tessel.Spec((256, 256), 'f32'), tessel.Spec((256, 256), 'f32'), target='cuda')
+m = k._loaded()
+meta = k.launch_metadata
+try:
+    m.launch(meta['grid'], meta['block'], meta['shared_bytes'], [8, 8, 8])
+    m.synchronize()
+except CudaError as e:
+    print('raised:', e)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "raised:" in proc.stdout and "tessel_gemm_kernel" in proc.stdout, proc.stdout + proc.stderr
+    assert "CUDA_ERROR_ILLEGAL_ADDRESS" in proc.stdout or "CUDA_ERROR" in proc.stdout

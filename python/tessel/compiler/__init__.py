@@ -10,21 +10,26 @@ from mlir.dialects import bufferization, func
 from ..ir import context
 from ..ops._base import OpDef, Signature
 
-KERNEL_FUNC = "tessel_kernel"
+
+
+def kernel_name(sig: Signature) -> str:
+    """The function's name, which names the GPU kernel in errors and profiles."""
+    return f"tessel_{sig.op}"
+
 
 _cache: dict = {}
 _lock = threading.Lock()
 
 
 def build_module(opdef: OpDef, sig: Signature, ctx: ir.Context) -> ir.Module:
-    """func.func @tessel_kernel(<every arg as a tensor>) -> (): one tessel op,
+    """func.func @tessel_<op>(<every arg as a tensor>) -> (): one tessel op,
     whose results are materialized into their init arguments so that the
     bufferized function writes the caller's buffers in place."""
     with ctx, ir.Location.name(f"tessel.{sig.op}"):
         module = ir.Module.create()
         types = [ir.Type.parse(a.spec.mlir) for a in sig.args]
         with ir.InsertionPoint(module.body):
-            f = func.FuncOp(KERNEL_FUNC, ir.FunctionType.get(types, []))
+            f = func.FuncOp(kernel_name(sig), ir.FunctionType.get(types, []))
             f.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
             block = f.add_entry_block()
             with ir.InsertionPoint(block):

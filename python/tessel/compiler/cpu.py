@@ -90,14 +90,14 @@ class CPUKernel:
 
     def run_checked_call(self, arrays: dict):
         """Runs on arrays; every host-side check still happens here."""
-        from ..compiler import KERNEL_FUNC
+        from ..compiler import kernel_name
 
         host = prepare_host_arrays(self.signature, arrays)
         self.opdef.check_values(self.signature, host)
         outputs = {a.name: np.zeros(a.spec.shape, a.spec.dtype) for a in self.signature.outputs}
         host.update(outputs)
         descs = [_descriptor(host[a.name]) for a in self.signature.args]
-        self._engine.invoke(KERNEL_FUNC, *[ctypes.pointer(ctypes.pointer(d)) for d in descs])
+        self._engine.invoke(kernel_name(self.signature), *[ctypes.pointer(ctypes.pointer(d)) for d in descs])
         if not outputs:
             return None
         values = [outputs[a.name] for a in self.signature.outputs]
