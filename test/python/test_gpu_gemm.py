@@ -50,9 +50,7 @@ def test_transposes_alpha_beta_batched(rung, ta, tb, k):
     check(got, R.gemm(a, b, c, alpha=0.5, beta=-1.5, transpose_a=ta, transpose_b=tb), "f32")
 
 
-@pytest.mark.parametrize("rung,dtype", [("smem", "f32"), ("mma", "f16"), ("mma", "bf16"),
-                                        ("naive", "f16"), ("regtile", "f32"),
-                                        ("pipelined", "f32"), ("pipelined", "bf16")])
+@pytest.mark.parametrize("rung,dtype", RUNG_DTYPES)
 def test_4096_cubed(rung, dtype):
     rng = np.random.default_rng(4096)
     a = rng.standard_normal((4096, 4096)).astype(DTYPES[dtype])
