@@ -283,7 +283,7 @@ void mlir::tessel::emitRegTileGemm(OpBuilder &b, GemmOp op, const GemmConfig &cf
                                                false, llvm::MaybeAlign(16)));
       return parts;
     };
-    Value kLoop = scf::ForOp::create(b, loc, e.idx(0), e.idx(BK), e.idx(1), acc,
+    auto kFor = scf::ForOp::create(b, loc, e.idx(0), e.idx(BK), e.idx(1), acc,
         [&](OpBuilder &, Location, Value kk, ValueRange cur) {
           SmallVector<Value> a = frag(sa, kk, myRow, TM), bv = frag(sb, kk, myCol, TN);
           // b row as one vector<TN>, a scalars broadcast: one FMA row per i.
@@ -298,9 +298,7 @@ void mlir::tessel::emitRegTileGemm(OpBuilder &b, GemmOp op, const GemmConfig &cf
             next.push_back(vector::FMAOp::create(b, loc, splat, bRow, cur[i]));
           }
           scf::YieldOp::create(b, loc, next);
-        }).getResult(0);
-    (void)kLoop;
-    auto kFor = cast<scf::ForOp>(kLoop.getDefiningOp());
+        });
     SmallVector<Value> out(kFor.getResults().begin(), kFor.getResults().end());
     if (pipelined) {
       sources(e.idx(0), [&](const TileSource &a, const TileSource &bsrc) {
