@@ -3,6 +3,8 @@
 // RUN: tessel-opt %s -tessel-gemm-to-gpu=strategy=regtile | FileCheck %s --check-prefix=REGTILE
 // RUN: tessel-opt %s -tessel-gemm-to-gpu=strategy=pipelined | FileCheck %s --check-prefix=PIPE
 // RUN: tessel-opt %s -tessel-gemm-to-gpu="strategy=mma block-m=64 block-n=64 block-k=32 stages=3" | FileCheck %s --check-prefix=MMA
+// RUN: tessel-opt %s -tessel-gemm-to-gpu="strategy=mma block-m=64 block-n=64" | FileCheck %s --check-prefix=GROUP8
+// RUN: tessel-opt %s -tessel-gemm-to-gpu="strategy=mma block-m=64 block-n=64 group-m=1" | FileCheck %s --check-prefix=GROUP1
 
 // 100 x 72 (K) x 80, f16 inputs, f32 result: edges are masked on every rung.
 
@@ -52,6 +54,15 @@
 // MMA: nvgpu.ldmatrix %[[SA]]{{.*}} {numTiles = 4 : i32, transpose = false}
 // MMA: nvgpu.ldmatrix %[[SB]]{{.*}} {numTiles = 4 : i32, transpose = true}
 // MMA: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// Grouped rasterization: block (x, y) of a 2 x 2 grid becomes pid = y * 2 + x,
+// swept in groups of group-m block rows; group-m = 1 uses y directly.
+// GROUP8: gpu.launch blocks(%[[BX:[a-z0-9]+]], %[[BY:[a-z0-9]+]], %{{.*}})
+// GROUP8: %[[Y2:.*]] = arith.muli %[[BY]], %{{c2(_[0-9]+)?}} : index
+// GROUP8: %[[PID:.*]] = arith.addi %[[Y2]], %[[BX]] : index
+// GROUP8: arith.divui %[[PID]], %{{c16(_[0-9]+)?}} : index
+// GROUP1: gpu.launch blocks(%[[BX:[a-z0-9]+]], %[[BY:[a-z0-9]+]], %{{.*}})
+// GROUP1-NOT: arith.addi %{{.*}}, %[[BX]]
+// GROUP1: arith.muli %[[BY]], %{{c64(_[0-9]+)?}} : index
 func.func @gemm(%a: memref<100x72xf16>, %b: memref<72x80xf16>, %d: memref<100x80xf32>) {
   tessel.gemm %a, %b into %d : memref<100x72xf16>, memref<72x80xf16> into memref<100x80xf32>
   return
