@@ -40,12 +40,17 @@ def prepare_input(name: str, x):
         return buf.ptr, buf
     if k == "torch":
         if not x.is_cuda:
-            x = x.contiguous().cuda()
+            x = x.contiguous().cuda(0)
+        elif x.device.index not in (None, 0):
+            raise ValueError(f"argument '{name}': is on {x.device}; tessel launches on cuda:0")
         x = x.contiguous()
         return x.data_ptr(), x
     if k == "cupy":
         import cupy
 
+        if x.device.id != 0:
+            raise ValueError(f"argument '{name}': is on cupy device {x.device.id}; "
+                             "tessel launches on device 0")
         x = cupy.ascontiguousarray(x)
         return x.data.ptr, x
     if k == "cai":
@@ -72,7 +77,7 @@ def empty(kind_: str, like, shape, dtype):
     if kind_ == "torch":
         import torch
 
-        out = torch.empty(shape, dtype=_torch_dtype(dtype), device=like.device)
+        out = torch.empty(shape, dtype=_torch_dtype(dtype), device="cuda:0")
         return out, out.data_ptr(), lambda: out
     if kind_ == "cupy":
         import cupy
