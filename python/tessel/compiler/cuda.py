@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from mlir import ir
-from mlir.dialects import gpu  # noqa: F401  (registers gpu.launch_func's OpView)
+from mlir.dialects import gpu  # also registers gpu.launch_func's OpView
 
 from ..ops._base import OpDef, Signature, dtype_name, spec_of
 from .._native import PipelineError
@@ -16,7 +16,6 @@ from .cpu import run_pipeline
 
 CHIP = "sm_90a"
 STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma")
-IMPLEMENTED = STRATEGIES
 CONFIG_KEYS = ("block_m", "block_n", "block_k", "warps_m", "warps_n", "stages", "group_m",
                "thread_m", "thread_n")
 
@@ -29,9 +28,6 @@ def check_options(opdef: OpDef, options: dict) -> tuple[str, dict]:
     if strategy is not None and strategy not in STRATEGIES:
         raise ValueError(f"argument 'strategy': expected one of {', '.join(STRATEGIES)}, "
                          f"got {strategy!r}")
-    if strategy is not None and strategy not in IMPLEMENTED:
-        raise NotImplementedError(f"argument 'strategy': {strategy!r} is not implemented yet; "
-                                  f"implemented: {', '.join(IMPLEMENTED)}")
     config = dict(options.get("config") or {})
     for k, v in config.items():
         if k not in CONFIG_KEYS:
@@ -106,8 +102,6 @@ def _launch_metadata(module: ir.Module) -> dict:
 
 
 def _ptx(module: ir.Module) -> str:
-    from mlir.dialects import gpu
-
     for op in module.body.operations:
         if op.operation.name == "gpu.binary":
             obj = gpu.ObjectAttr(ir.ArrayAttr(op.attributes["objects"])[0])
@@ -126,12 +120,14 @@ def _dump(key: str, stage_ir: dict, ptx: str) -> None:
     (out / "kernel.ptx").write_text(ptx)
 
 
-def lower(opdef: OpDef, sig: Signature, strategy: str, config: dict):
-    """Runs the pipeline; returns (stage -> IR text, artifact)."""
+def lower(opdef: OpDef, sig: Signature, strategy: str, config: dict, module=None):
+    """Runs the pipeline on `module` (built from the signature when not given);
+    returns (stage -> IR text, artifact)."""
     from . import build_module
     from ..ir import context
 
-    module = build_module(opdef, sig, context())
+    if module is None:
+        module = build_module(opdef, sig, context())
     stage_ir = {"tessel": str(module)}
     meta = None
     for stage, pipeline in stages(strategy, config):
@@ -156,12 +152,12 @@ def compile_cuda(opdef: OpDef, sig: Signature, options: dict):
     from . import build_module
     from ..ir import context
 
-    tessel_ir = str(build_module(opdef, sig, context()))
-    k = cache.key(tessel_ir, repr(stages(strategy, config)), CHIP)
+    module = build_module(opdef, sig, context())
+    k = cache.key(str(module), repr(stages(strategy, config)), CHIP)
     artifact = cache.load(k)
     stage_ir = None
     if artifact is None:
-        stage_ir, artifact = lower(opdef, sig, strategy, config)
+        stage_ir, artifact = lower(opdef, sig, strategy, config, module)
         cache.store(k, artifact)
         _dump(k, stage_ir, artifact["ptx"])
     return CUDAKernel(opdef, sig, artifact, stage_ir, k)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import ml_dtypes
 import numpy as np
@@ -88,11 +88,6 @@ def check_rank(name: str, spec: Spec, ranks: Sequence[int], layout: str) -> None
 def check_dim(what: str, name: str, size: int, ref_name: str, ref: int) -> None:
     if size != ref:
         raise ValueError(f"argument '{name}': {what} is {size} but '{ref_name}' has {ref}")
-
-
-def check_positive_shape(name: str, spec: Spec) -> None:
-    if any(d <= 0 for d in spec.shape):
-        raise ValueError(f"argument '{name}': every dimension must be positive, got shape {spec.shape}")
 
 
 def check_head_dim(name: str, d: int) -> None:
@@ -257,5 +252,3 @@ class Operation:
     def __repr__(self) -> str:
         return f"<tessel op {self.__name__}>"
 
-
-Builder = Callable[..., Any]

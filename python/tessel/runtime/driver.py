@@ -78,15 +78,6 @@ def device_name() -> str:
     return name.split(b"\0", 1)[0].decode()
 
 
-def compute_capability() -> tuple[int, int]:
-    drv = _driver()
-    device = ensure_context()
-    attr = drv.CUdevice_attribute
-    major = _check(drv.cuDeviceGetAttribute(attr.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device), "cuDeviceGetAttribute")
-    minor = _check(drv.cuDeviceGetAttribute(attr.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device), "cuDeviceGetAttribute")
-    return major, minor
-
-
 class Module:
     """A loaded PTX module and one of its kernels."""
 
