@@ -8,7 +8,7 @@ import numpy as np
 import tessel
 from tessel import reference as R
 
-rungs = sys.argv[1:] or ["naive", "smem", "regtile", "pipelined", "mma"]
+rungs = sys.argv[1:] or ["naive", "smem", "regtile", "pipelined", "mma", "wgmma"]
 rng = np.random.default_rng(0)
 for rung in rungs:
     # K = 45: plain masked loads; K = 48: cp.async with zero-filled edges.

@@ -47,7 +47,12 @@ def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
     - `mma`: tensor cores (f16/bf16 inputs): warp tiles of m16n8k16
       `mma.sync` fed by `nvgpu.ldmatrix` from a padded shared layout, filled by
       a `stages`-deep `nvgpu.device_async_copy` (cp.async) pipeline in
-      dynamic shared memory.
+      dynamic shared memory;
+    - `wgmma`: Hopper (sm_90a) tensor cores (f16/bf16 inputs): `warpgroups`
+      warpgroups each issue m64nNk16 `wgmma.mma_async` on operands read
+      from 128-byte-swizzled shared tiles through matrix descriptors (both
+      K-major and M/N-major, so transposes need no rearranging), filled by
+      the same cp.async ring.
 
     Edges are masked, so any M, N and K work; transposes, alpha/beta, C and a
     leading batch dimension (the grid's z) are handled on every rung. Tile
@@ -56,7 +61,7 @@ def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"strategy", "strategy", "std::string", /*default=*/"\"smem\"",
-           "Rung of the GEMM ladder: naive, smem, regtile, pipelined, mma">,
+           "Rung of the GEMM ladder: naive, smem, regtile, pipelined, mma, wgmma">,
     Option<"blockM", "block-m", "int64_t", /*default=*/"0",
            "Output rows per thread block (0: the strategy's default)">,
     Option<"blockN", "block-n", "int64_t", /*default=*/"0",
@@ -68,13 +73,16 @@ def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
     Option<"warpsN", "warps-n", "int64_t", /*default=*/"0",
            "mma: warps along N (0: default 2)">,
     Option<"stages", "stages", "int64_t", /*default=*/"0",
-           "mma: depth of the cp.async software pipeline (0: default 3)">,
+           "mma/wgmma: depth of the cp.async software pipeline (0: default 3 for "
+           "mma, 4 for wgmma)">,
     Option<"groupM", "group-m", "int64_t", /*default=*/"0",
-           "mma: block rows swept together for L2 reuse (0: default 8, 1: off)">,
+           "mma/wgmma: block rows swept together for L2 reuse (0: default 8, 1: off)">,
     Option<"threadM", "thread-m", "int64_t", /*default=*/"0",
            "regtile/pipelined: outputs per thread along M (0: default 8)">,
     Option<"threadN", "thread-n", "int64_t", /*default=*/"0",
            "regtile/pipelined: outputs per thread along N (0: default 8)">,
+    Option<"warpgroups", "warpgroups", "int64_t", /*default=*/"0",
+           "wgmma: 128-thread warpgroups along M (0: default 2)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

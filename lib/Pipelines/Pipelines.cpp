@@ -48,8 +48,10 @@ void tessel::buildTesselGPUToNVVMPipeline(OpPassManager &pm) {
   // Bare-pointer memref arguments: kernels take one device pointer per
   // (statically shaped) operand, which is what the Python runtime passes.
   // Vector ops go last: convert-gpu-to-nvvm first maps the workgroup memory
-  // space to an NVVM address space.
+  // space to an NVVM address space. convert-nvvm-to-llvm turns the NVVM ops
+  // with no LLVM intrinsic (wgmma) into inline PTX.
   addTextual(pm, "gpu.module(convert-nvgpu-to-nvvm,lower-affine,convert-scf-to-cf,"
                  "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=true},"
-                 "convert-vector-to-llvm,canonicalize,cse,reconcile-unrealized-casts)");
+                 "convert-vector-to-llvm,convert-nvvm-to-llvm,canonicalize,cse,"
+                 "reconcile-unrealized-casts)");
 }

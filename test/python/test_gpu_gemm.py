@@ -23,8 +23,8 @@ def check(got, want, dtype):
     assert err <= TOL[dtype], f"relative error {err:.3g} > {TOL[dtype]}"
 
 
-RUNGS = ("naive", "smem", "regtile", "pipelined", "mma")
-RUNG_DTYPES = [(r, d) for r in RUNGS for d in DTYPES if (r, d) != ("mma", "f32")]
+RUNGS = ("naive", "smem", "regtile", "pipelined", "mma", "wgmma")
+RUNG_DTYPES = [(r, d) for r in RUNGS for d in DTYPES if d != "f32" or "mma" not in r]
 
 
 @pytest.mark.parametrize("rung,dtype", RUNG_DTYPES)
@@ -48,6 +48,30 @@ def test_transposes_alpha_beta_batched(rung, ta, tb, k):
     got = tessel.gemm(a, b, c, alpha=0.5, beta=-1.5, transpose_a=ta, transpose_b=tb,
                       out_dtype=np.float32, target="cuda", strategy=rung)
     check(got, R.gemm(a, b, c, alpha=0.5, beta=-1.5, transpose_a=ta, transpose_b=tb), "f32")
+
+
+# Tile shapes the built-in table or a user may pick: one to four
+# warpgroups, 64- to 256-wide wgmma, deeper K tiles, 3 to 5 stages.
+WGMMA_CONFIGS = [
+    dict(block_m=128, block_n=128, warpgroups=1),
+    dict(block_m=128, block_n=128, warpgroups=2, stages=5),
+    dict(block_m=256, block_n=128, warpgroups=4),
+    dict(block_m=64, block_n=256, warpgroups=1, stages=3),
+    dict(block_m=128, block_n=128, block_k=128, stages=3, group_m=1),
+    dict(block_m=128, block_n=192, warpgroups=2),
+]
+
+
+@pytest.mark.parametrize("config", WGMMA_CONFIGS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
+def test_wgmma_configs(config, ta, tb):
+    rng = np.random.default_rng(7)
+    bsz, m, n, k = 2, 300, 270, 264
+    a = rng.standard_normal((bsz, k, m) if ta else (bsz, m, k)).astype(BF16)
+    b = rng.standard_normal((bsz, n, k) if tb else (bsz, k, n)).astype(BF16)
+    got = tessel.gemm(a, b, transpose_a=ta, transpose_b=tb, out_dtype=np.float32,
+                      target="cuda", strategy="wgmma", config=config)
+    check(got, R.gemm(a, b, transpose_a=ta, transpose_b=tb), "f16")
 
 
 @pytest.mark.parametrize("rung,dtype", RUNG_DTYPES)

@@ -20,6 +20,7 @@
 #include "GemmSimt.h"
 
 #include "Common/Emitter.h"
+#include "GemmTiles.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -31,7 +32,6 @@ using namespace mlir::tessel;
 
 namespace {
 constexpr int64_t kPad = 8;   // elements of padding per shared row
-constexpr int64_t kChunk = 8; // elements per 16-byte cp.async
 
 /// One operand's shared tile: rows x cols of the global layout.
 struct Tile {
@@ -100,19 +100,8 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) {
   Value sa = view(sh.a, 0);
   Value sb = view(sh.b, cfg.stages * sh.a.elems() * 2);
 
-  // Grouped rasterization: consecutive blocks sweep groupM block rows
-  // column by column, so the A and B tiles they share are still in L2.
-  int64_t gridN = llvm::divideCeil(sh.N, cfg.blockN), gridM = llvm::divideCeil(sh.M, cfg.blockM);
-  Value pidM = block.y, pidN = block.x;
-  if (cfg.groupM > 1 && gridM > 1) {
-    Value pid = e.add(e.mul(block.y, e.idx(gridN)), block.x);
-    Value perGroup = e.idx(cfg.groupM * gridN);
-    Value firstM = e.mul(e.div(pid, perGroup), e.idx(cfg.groupM));
-    Value groupSize = arith::MinUIOp::create(b, loc, e.sub(e.idx(gridM), firstM), e.idx(cfg.groupM));
-    Value inGroup = e.rem(pid, perGroup);
-    pidM = e.add(firstM, e.rem(inGroup, groupSize));
-    pidN = e.div(inGroup, groupSize);
-  }
+  auto [pidM, pidN] = rasterize(e, block.x, block.y, llvm::divideCeil(sh.M, cfg.blockM),
+                                llvm::divideCeil(sh.N, cfg.blockN), cfg.groupM);
   Value rowBase = e.mul(pidM, e.idx(cfg.blockM));
   Value colBase = e.mul(pidN, e.idx(cfg.blockN));
   auto global = [&](Value r, Value c) -> SmallVector<Value> {
@@ -120,55 +109,25 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) {
       return {batch, r, c};
     return {r, c};
   };
-  auto minIdx = [&](Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y).getResult(); };
-  auto maxIdx = [&](Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y).getResult(); };
 
-  // Copies k-tile `kt` of one operand into `stage`. Global rows/cols of the
-  // tile start at (r0, c0) with bounds (rowLimit, colLimit).
-  auto copyTile = [&](Value src, Value dst, Tile t, Value stage, Value r0, Value c0,
-                      int64_t rowLimit, int64_t colLimit) {
-    int64_t chunksPerRow = t.cols / kChunk, chunks = t.rows * chunksPerRow;
-    // cp.async moves 16 aligned bytes: rows must start on 16-byte boundaries.
-    bool async = colLimit % kChunk == 0;
-    for (int64_t base = 0; base < chunks; base += threads) {
-      Value i = e.add(tid, e.idx(base));
-      Value r = e.div(i, e.idx(chunksPerRow));
-      Value c = e.mul(e.rem(i, e.idx(chunksPerRow)), e.idx(kChunk));
-      Value gr = e.add(r0, r), gc = e.add(c0, c);
-      Value rowOk = e.lt(gr, e.idx(rowLimit));
-      if (async) {
-        // Elements left in this row, clamped to [0, 8]; 0 past the last row.
-        Value left = arith::SubIOp::create(b, loc, e.idx(colLimit), gc);
-        left = minIdx(maxIdx(left, e.idx(0)), e.idx(kChunk));
-        Value n = arith::SelectOp::create(b, loc, rowOk, left, e.idx(0));
-        Value any = e.lt(e.idx(0), n);
-        // Nothing is read when n = 0, but keep the address inside the buffer.
-        Value sr = arith::SelectOp::create(b, loc, any, gr, e.idx(0));
-        Value scol = arith::SelectOp::create(b, loc, any, gc, e.idx(0));
-        nvgpu::DeviceAsyncCopyOp::create(
-            b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), dst, ValueRange{stage, r, c}, src,
-            global(sr, scol), b.getIndexAttr(kChunk), n, b.getUnitAttr());
-      } else {
-        for (int64_t j = 0; j < kChunk; ++j) {
-          Value col = e.add(gc, e.idx(j));
-          Value ok = e.land(rowOk, e.lt(col, e.idx(colLimit)));
-          Value v = e.select(ok, elt, [&] { return e.load(src, global(gr, col)); },
-                             [&] { return arith::ConstantOp::create(b, loc, b.getZeroAttr(elt)).getResult(); });
-          memref::StoreOp::create(b, loc, v, dst, ValueRange{stage, r, e.add(c, e.idx(j))});
-        }
-      }
-    }
+  // Copies the tile at global (r0, c0) of one operand into `stage`.
+  auto copy = [&](Value src, Value dst, Tile t, Value stage, Value r0, Value c0,
+                  int64_t rowLimit, int64_t colLimit) {
+    auto dstIndex = [&](Value r, Value c) -> SmallVector<Value> { return {stage, r, c}; };
+    copyTile(e, TileCopy{src, sh.batched ? batch : Value(), dst, t.rows, t.cols, rowLimit,
+                         colLimit, dstIndex},
+             tid, threads, r0, c0);
   };
   auto copyStage = [&](Value kt, Value stage) {
     Value k0 = e.mul(kt, e.idx(cfg.blockK));
     if (op.getTransposeA())
-      copyTile(op.getA(), sa, sh.a, stage, k0, rowBase, sh.K, sh.M);
+      copy(op.getA(), sa, sh.a, stage, k0, rowBase, sh.K, sh.M);
     else
-      copyTile(op.getA(), sa, sh.a, stage, rowBase, k0, sh.M, sh.K);
+      copy(op.getA(), sa, sh.a, stage, rowBase, k0, sh.M, sh.K);
     if (op.getTransposeB())
-      copyTile(op.getB(), sb, sh.b, stage, colBase, k0, sh.N, sh.K);
+      copy(op.getB(), sb, sh.b, stage, colBase, k0, sh.N, sh.K);
     else
-      copyTile(op.getB(), sb, sh.b, stage, k0, colBase, sh.K, sh.N);
+      copy(op.getB(), sb, sh.b, stage, k0, colBase, sh.K, sh.N);
   };
   auto commit = [&] {
     // commit_group covers every copy this thread issued since the last one.

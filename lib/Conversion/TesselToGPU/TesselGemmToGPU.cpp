@@ -37,13 +37,16 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
       cfg = {GemmStrategy::Smem, 32, 32, 32};
     } else if (strategy == "mma") {
       cfg = {GemmStrategy::Mma, 128, 128, 32, 2, 2, 3, 8};
+    } else if (strategy == "wgmma") {
+      cfg = {GemmStrategy::Wgmma, 128, 256, 64, 0, 0, 4, 8};
+      cfg.warpgroups = 2;
     } else if (strategy == "regtile" || strategy == "pipelined") {
       cfg = {strategy == "regtile" ? GemmStrategy::RegTile : GemmStrategy::Pipelined,
              128, 128, 8};
       cfg.threadM = cfg.threadN = 8;
     } else {
       return anchor->emitError() << "tessel-gemm-to-gpu: unknown strategy '" << strategy
-                                 << "'; expected naive, smem, regtile, pipelined or mma";
+                                 << "'; expected naive, smem, regtile, pipelined, mma or wgmma";
     }
     for (auto [value, given, name] :
          {std::tuple<int64_t *, int64_t, StringRef>{&cfg.blockM, blockM, "block-m"},
@@ -51,13 +54,19 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
           {&cfg.warpsM, warpsM, "warps-m"}, {&cfg.warpsN, warpsN, "warps-n"},
           {&cfg.stages, stages, "stages"}, {&cfg.groupM, groupM, "group-m"},
           {&cfg.threadM, threadM, "thread-m"},
-          {&cfg.threadN, threadN, "thread-n"}}) {
+          {&cfg.threadN, threadN, "thread-n"}, {&cfg.warpgroups, warpgroups, "warpgroups"}}) {
       if (given < 0)
         return anchor->emitError() << "tessel-gemm-to-gpu: " << name
                                    << " must be positive, got " << given;
       if (given)
         *value = given;
     }
+    if (cfg.strategy == GemmStrategy::Wgmma)
+      return checkWgmma(anchor, cfg);
+    if (warpgroups)
+      return anchor->emitError() << "tessel-gemm-to-gpu: warpgroups applies to strategy "
+                                    "'wgmma' only, not '"
+                                 << strategy << "'";
     if (cfg.strategy == GemmStrategy::Mma)
       return checkMma(anchor, cfg);
     if (cfg.strategy == GemmStrategy::RegTile || cfg.strategy == GemmStrategy::Pipelined)
@@ -136,6 +145,43 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
     return cfg;
   }
 
+  FailureOr<GemmConfig> checkWgmma(Operation *anchor, GemmConfig cfg) {
+    auto fail = [&]() { return anchor->emitError() << "tessel-gemm-to-gpu: strategy 'wgmma': "; };
+    for (auto [given, name] : {std::pair<int64_t, StringRef>{warpsM, "warps-m"},
+                               {warpsN, "warps-n"}, {threadM, "thread-m"},
+                               {threadN, "thread-n"}})
+      if (given)
+        return fail() << name << " does not apply; the block is split into warpgroups along M";
+    int64_t threads = 128 * cfg.warpgroups;
+    if (threads > kMaxThreadsPerBlock)
+      return fail() << cfg.warpgroups << " warpgroups is " << threads
+                    << " threads per block; the limit is " << kMaxThreadsPerBlock;
+    if (cfg.blockM % (64 * cfg.warpgroups))
+      return fail() << "block-m (" << cfg.blockM << ") must be a multiple of 64 x warpgroups ("
+                    << 64 * cfg.warpgroups << "): each warpgroup multiplies whole 64-row tiles";
+    if (cfg.blockN % 64 || cfg.blockN > 256)
+      return fail() << "block-n (" << cfg.blockN
+                    << ") must be a multiple of 64 up to 256 (one wgmma spans the block's "
+                       "columns in 128-byte swizzle atoms)";
+    if (cfg.blockK % 64)
+      return fail() << "block-k (" << cfg.blockK
+                    << ") must be a multiple of 64 (one 128-byte swizzle row)";
+    int64_t accumulators = cfg.blockM / cfg.warpgroups / 64 * cfg.blockN / 2;
+    if (accumulators > 128)
+      return fail() << "a " << cfg.blockM / cfg.warpgroups << " x " << cfg.blockN
+                    << " warpgroup tile needs " << accumulators
+                    << " f32 accumulator registers per thread; the limit is 128";
+    for (int64_t tileChunks : {cfg.blockM * cfg.blockK / 8, cfg.blockK * cfg.blockN / 8})
+      if (tileChunks % threads)
+        return fail() << "a tile of " << tileChunks << " 16-byte chunks does not divide among "
+                      << threads << " threads";
+    if (cfg.stages < 3)
+      return fail() << "stages must be at least 3 (one stage loading, one multiplied, one "
+                       "still read by the previous wgmma group), got "
+                    << cfg.stages;
+    return cfg;
+  }
+
   void runOnOperation() override {
     SmallVector<GemmOp> gemms;
     getOperation()->walk([&](GemmOp op) { gemms.push_back(op); });
@@ -156,19 +202,24 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
           return signalPassFailure();
         }
       OpBuilder b(op);
-      if (cfg->strategy == GemmStrategy::Mma) {
+      if (cfg->strategy == GemmStrategy::Mma || cfg->strategy == GemmStrategy::Wgmma) {
+        bool wgmma = cfg->strategy == GemmStrategy::Wgmma;
         Type elt = cast<MemRefType>(op.getA().getType()).getElementType();
         if (!elt.isF16() && !elt.isBF16()) {
-          op.emitOpError() << "strategy 'mma' needs f16 or bf16 inputs, got " << elt;
+          op.emitOpError() << "strategy '" << strategy << "' needs f16 or bf16 inputs, got "
+                           << elt;
           return signalPassFailure();
         }
-        int64_t bytes = mmaSharedBytes(op, *cfg);
+        int64_t bytes = wgmma ? wgmmaSharedBytes(op, *cfg) : mmaSharedBytes(op, *cfg);
         if (bytes > kMaxDynamicSharedBytes) {
-          op.emitOpError() << "strategy 'mma' needs " << bytes
+          op.emitOpError() << "strategy '" << strategy << "' needs " << bytes
                            << " bytes of shared memory; the limit is " << kMaxDynamicSharedBytes;
           return signalPassFailure();
         }
-        emitMmaGemm(b, op, *cfg);
+        if (wgmma)
+          emitWgmmaGemm(b, op, *cfg);
+        else
+          emitMmaGemm(b, op, *cfg);
       } else if (cfg->strategy == GemmStrategy::RegTile ||
                  cfg->strategy == GemmStrategy::Pipelined) {
         emitRegTileGemm(b, op, *cfg);

@@ -39,7 +39,7 @@ def bench_gemm(sizes, rungs, dtypes):
             flops = 2 * n ** 3
             t_torch = _time(lambda: torch.matmul(a, b))
             for rung in rungs:
-                if rung == "mma" and dtype == "f32":
+                if rung in ("mma", "wgmma") and dtype == "f32":
                     continue
                 iters = 3 if (rung == "naive" and n >= 4096) else 10
                 kernel = tessel.gemm.compile(a, b, target="cuda", strategy=rung)
@@ -153,7 +153,7 @@ def main():
     parser = argparse.ArgumentParser(prog="python -m tessel.bench")
     parser.add_argument("what", choices=["gemm"])
     parser.add_argument("--sizes", default="1024,2048,4096,8192")
-    parser.add_argument("--rungs", default="naive,smem,regtile,pipelined,mma")
+    parser.add_argument("--rungs", default="naive,smem,regtile,pipelined,mma,wgmma")
     parser.add_argument("--dtypes", default="f32,f16,bf16")
     parser.add_argument("--plot", metavar="FILE.png")
     parser.add_argument("--sweep", metavar="RUNG:K=V,...;...",

@@ -15,9 +15,9 @@ from . import cache
 from .cpu import run_pipeline
 
 CHIP = "sm_90a"
-STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma")
+STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma", "wgmma")
 CONFIG_KEYS = ("block_m", "block_n", "block_k", "warps_m", "warps_n", "stages", "group_m",
-               "thread_m", "thread_n")
+               "thread_m", "thread_n", "warpgroups")
 
 
 def check_options(opdef: OpDef, options: dict) -> tuple[str, dict]:
@@ -39,21 +39,25 @@ def check_options(opdef: OpDef, options: dict) -> tuple[str, dict]:
 
 def check_dtype_for(strategy: str, sig: Signature) -> None:
     dtype = sig.arg("a").spec.dtype
-    if strategy == "mma" and dtype_name(dtype) not in ("f16", "bf16"):
-        raise ValueError(f"argument 'strategy': 'mma' needs f16 or bf16 inputs, got "
-                         f"{dtype_name(dtype)}; use naive or smem")
+    if strategy in ("mma", "wgmma") and dtype_name(dtype) not in ("f16", "bf16"):
+        raise ValueError(f"argument 'strategy': {strategy!r} needs f16 or bf16 inputs, got "
+                         f"{dtype_name(dtype)}; use naive, smem, regtile or pipelined")
 
 
 def pick_strategy(sig: Signature) -> str:
     """The built-in choice when the caller names no strategy (docs/benchmarks.md):
-    tensor cores for f16/bf16, the pipelined SIMT kernel for f32."""
-    return "mma" if dtype_name(sig.arg("a").spec.dtype) in ("f16", "bf16") else "pipelined"
+    Hopper warpgroup tensor cores for f16/bf16, the pipelined SIMT kernel for f32."""
+    return "wgmma" if dtype_name(sig.arg("a").spec.dtype) in ("f16", "bf16") else "pipelined"
 
 
 def default_config(strategy: str, sig: Signature) -> dict:
     """Tile sizes by size class, from the sweeps recorded in docs/benchmarks.md
     (H200); the pass's own defaults apply to anything not listed."""
     m, n = sig.outputs[0].spec.shape[-2:]
+    if strategy == "wgmma":
+        if m * n < 2048 ** 2:  # 128 x 256 tiles would leave most SMs idle
+            return dict(block_m=128, block_n=128, block_k=64, warpgroups=2, stages=4, group_m=8)
+        return dict(block_m=128, block_n=256, block_k=64, warpgroups=2, stages=4, group_m=8)
     if strategy == "mma":
         mid = 1536 ** 2 < m * n <= 3072 ** 2
         return dict(block_m=128, block_n=128, block_k=32 if mid else 64, warps_m=2, warps_n=2,

@@ -14,6 +14,15 @@
 // RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma stages=1" 2>&1 | FileCheck %s --check-prefix=MSTAGES
 // RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma block-k=512 stages=4" 2>&1 | FileCheck %s --check-prefix=MSHARED
 
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma warpgroups=2" 2>&1 | FileCheck %s --check-prefix=WGONLY
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma warps-n=2" 2>&1 | FileCheck %s --check-prefix=WWARPS
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma block-m=1024 warpgroups=16" 2>&1 | FileCheck %s --check-prefix=WTHREADS
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma block-m=96" 2>&1 | FileCheck %s --check-prefix=WM
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma block-n=320" 2>&1 | FileCheck %s --check-prefix=WN
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma block-k=32" 2>&1 | FileCheck %s --check-prefix=WK
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma block-m=256" 2>&1 | FileCheck %s --check-prefix=WACC
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma block-m=512 block-n=64 warpgroups=8" 2>&1 | FileCheck %s --check-prefix=WCHUNK
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma stages=2" 2>&1 | FileCheck %s --check-prefix=WSTAGES
 // THREADS: 2048 threads per block exceeds the limit of 1024
 // WARPS: 16 threads is not a whole number of 32-thread warps
 // SHARED: shared-memory tiles need 65536 bytes; the static shared-memory limit is 49152
@@ -28,9 +37,18 @@
 // MCHUNK: a tile of 64 16-byte chunks does not divide among 128 threads
 // MSTAGES: stages must be at least 2, got 1
 // MSHARED: strategy 'mma' needs 1089536 bytes of shared memory; the limit is 232448
+// WGONLY: warpgroups applies to strategy 'wgmma' only, not 'mma'
+// WWARPS: strategy 'wgmma': warps-n does not apply; the block is split into warpgroups along M
+// WTHREADS: strategy 'wgmma': 16 warpgroups is 2048 threads per block; the limit is 1024
+// WM: block-m (96) must be a multiple of 64 x warpgroups (128): each warpgroup multiplies whole 64-row tiles
+// WN: block-n (320) must be a multiple of 64 up to 256
+// WK: block-k (32) must be a multiple of 64 (one 128-byte swizzle row)
+// WACC: a 128 x 256 warpgroup tile needs 256 f32 accumulator registers per thread; the limit is 128
+// WCHUNK: a tile of 512 16-byte chunks does not divide among 1024 threads
+// WSTAGES: stages must be at least 3 (one stage loading, one multiplied, one still read by the previous wgmma group), got 2
 
 func.func @f16(%a: memref<128x64xf16>, %b: memref<64x128xf16>, %d: memref<128x128xf32>) {
-  // expected-error @+1 {{tessel-gemm-to-gpu: unknown strategy 'fast'; expected naive, smem, regtile, pipelined or mma}}
+  // expected-error @+1 {{tessel-gemm-to-gpu: unknown strategy 'fast'; expected naive, smem, regtile, pipelined, mma or wgmma}}
   tessel.gemm %a, %b into %d : memref<128x64xf16>, memref<64x128xf16> into memref<128x128xf32>
   return
 }
