@@ -4,12 +4,14 @@ cuda-python. Compiling needs no GPU; calling does."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from mlir import ir
 from mlir.dialects import gpu  # also registers gpu.launch_func's OpView
 
 from ..ops._base import OpDef, Signature, dtype_name, spec_of
+from ..runtime import arrays as rt
 from .._native import PipelineError
 from . import cache
 from .cpu import run_pipeline
@@ -231,16 +233,17 @@ class CUDAKernel:
 
     def run_checked_call(self, given: dict):
         """Launches on arrays whose shapes and dtypes match the signature."""
-        from ..runtime import arrays as rt
-
-        inputs = self._inputs
         module = self._loaded()
         keep, pointers = [], {}
-        for a in inputs:
-            ptr, obj = rt.prepare_input(a.name, given[a.name])
+        out_kind, like = "numpy", None
+        for a in self._inputs:
+            x = given[a.name]
+            ptr, obj = rt.prepare_input(a.name, x)
             pointers[a.name] = ptr
             keep.append(obj)
-        out_kind, like = rt.result_kind([given[a.name] for a in inputs])
+            # Results come back as the first torch/cupy input's kind.
+            if like is None and type(obj).__module__.partition(".")[0] in ("torch", "cupy"):
+                out_kind, like = rt.kind(obj), obj
         results = []
         for a in self.signature.outputs:
             arr, ptr, finish = rt.empty(out_kind, like, a.spec.shape, a.spec.dtype)
@@ -251,9 +254,8 @@ class CUDAKernel:
             return results[0]() if len(results) == 1 else tuple(f() for f in results)
         stream = 0
         if out_kind == "torch":
-            import torch
-
-            stream = torch.cuda.current_stream(like.device).cuda_stream
+            # Inputs are on cuda:0 (checked above), so is the stream.
+            stream = sys.modules["torch"].cuda.current_stream(0).cuda_stream
         module.launch(self._artifact["grid"], self._artifact["block"],
                       self._artifact["shared_bytes"], [pointers[n] for n in self._order], stream)
         if out_kind == "numpy":

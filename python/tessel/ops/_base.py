@@ -229,7 +229,8 @@ class Operation:
         if len(args) > len(self._def.params) or any(hasattr(v, "shape") for v in kwargs.values()):
             return None
         try:
-            arrays = tuple((type(a), tuple(a.shape), a.dtype) for a in args)
+            # torch.Size is a tuple: it hashes and compares like numpy's shapes.
+            arrays = tuple([(type(a), a.shape, a.dtype) for a in args])
             key = (target, arrays, tuple(sorted(kwargs.items())))
             hash(key)
             return key

@@ -32,10 +32,10 @@ def _torch_dtype(dt):
 def prepare_input(name: str, x):
     """(device pointer, keep-alive object) for an input; host arrays are copied
     to the device, non-contiguous device arrays are copied to contiguous ones."""
-    from .driver import DeviceBuffer
-
     k = kind(x)
     if k == "numpy":
+        from .driver import DeviceBuffer
+
         buf = DeviceBuffer.from_host(np.ascontiguousarray(x))
         return buf.ptr, buf
     if k == "torch":
@@ -62,18 +62,8 @@ def prepare_input(name: str, x):
     raise TypeError(f"argument '{name}': unsupported array type {type(x).__name__}")
 
 
-def result_kind(arrays) -> tuple[str, object]:
-    """Results come back as the first torch/cupy input's kind, else numpy."""
-    for x in arrays:
-        if kind(x) in ("torch", "cupy"):
-            return kind(x), x
-    return "numpy", None
-
-
 def empty(kind_: str, like, shape, dtype):
     """(array, device pointer, finisher) for an output of the given kind."""
-    from .driver import DeviceBuffer
-
     if kind_ == "torch":
         import torch
 
@@ -84,6 +74,8 @@ def empty(kind_: str, like, shape, dtype):
 
         out = cupy.empty(shape, dtype=dtype)
         return out, out.data.ptr, lambda: out
+    from .driver import DeviceBuffer
+
     host = np.empty(shape, dtype)
     buf = DeviceBuffer(host.nbytes)
     return host, buf.ptr, lambda: buf.to_host(host)

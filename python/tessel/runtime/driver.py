@@ -101,8 +101,12 @@ class Module:
             _check(drv.cuFuncSetAttribute(self._function, attr, shared_bytes),
                    f"cuFuncSetAttribute(kernel {self.kernel}, {shared_bytes} bytes of shared memory)")
             self._shared_limit = shared_bytes
-        values = [ctypes.c_void_p(int(p)) for p in pointers]
-        params = (ctypes.c_void_p * len(values))(*[ctypes.addressof(v) for v in values])
+        # kernelParams: an array of pointers to the argument values, here one
+        # array of 64-bit values and one of their addresses.
+        n = len(pointers)
+        values = (ctypes.c_void_p * n)(*pointers)
+        base = ctypes.addressof(values)
+        params = (ctypes.c_void_p * n)(*range(base, base + 8 * n, 8))
         _check(drv.cuLaunchKernel(self._function, *grid, *block, shared_bytes, stream,
                                   ctypes.addressof(params), 0),
                f"launching kernel {self.kernel}")
