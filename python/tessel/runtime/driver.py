@@ -92,8 +92,9 @@ class Module:
         self._shared_limit = 48 * 1024
         self._drv = drv
 
-    def launch(self, grid, block, shared_bytes: int, pointers, stream: int = 0) -> None:
-        """Launches with one 64-bit pointer argument per kernel parameter."""
+    def launch(self, grid, block, shared_bytes: int, pointers, stream: int | None = 0) -> None:
+        """Launches with one 64-bit pointer argument per kernel parameter
+        (stream None: only raise the shared-memory limit)."""
         drv = self._drv
         if shared_bytes > self._shared_limit:
             # Beyond 48 KiB of dynamic shared memory a kernel must opt in.
@@ -101,6 +102,8 @@ class Module:
             _check(drv.cuFuncSetAttribute(self._function, attr, shared_bytes),
                    f"cuFuncSetAttribute(kernel {self.kernel}, {shared_bytes} bytes of shared memory)")
             self._shared_limit = shared_bytes
+        if stream is None:
+            return
         # kernelParams: an array of pointers to the argument values, here one
         # array of 64-bit values and one of their addresses.
         n = len(pointers)
@@ -110,6 +113,32 @@ class Module:
         _check(drv.cuLaunchKernel(self._function, *grid, *block, shared_bytes, stream,
                                   ctypes.addressof(params), 0),
                f"launching kernel {self.kernel}")
+
+    def launcher(self, grid, block, shared_bytes: int, nargs: int):
+        """A launch function for repeated calls with the same geometry:
+        `launch(pointers, stream)`. The argument block is allocated once and
+        filled under a lock (the driver copies it during cuLaunchKernel)."""
+        drv = self._drv
+        if shared_bytes > self._shared_limit:
+            self.launch(grid, block, shared_bytes, [0] * nargs, stream=None)
+        values = (ctypes.c_void_p * nargs)()
+        base = ctypes.addressof(values)
+        params = (ctypes.c_void_p * nargs)(*range(base, base + 8 * nargs, 8))
+        address = ctypes.addressof(params)
+        lock = threading.Lock()
+        fn, launch_kernel, ok = self._function, drv.cuLaunchKernel, drv.CUresult.CUDA_SUCCESS
+        gx, gy, gz = grid
+        bx, by, bz = block
+
+        def launch(pointers, stream):
+            with lock:
+                values[:] = pointers
+                err = launch_kernel(fn, gx, gy, gz, bx, by, bz, shared_bytes, stream, address, 0)
+            if err[0] != ok:
+                _check(err, f"launching kernel {self.kernel}")
+
+        launch.keep = (values, params)
+        return launch
 
     def synchronize(self, stream: int = 0) -> None:
         """Waits for the stream; a fault inside the kernel surfaces here."""
