@@ -106,6 +106,13 @@ def test_disk_cache_hit_and_corruption(tmp_path):
     assert json.loads(files[0].read_text())["ptx"] == k1.ptx
 
 
+def test_cache_key_covers_the_native_library(monkeypatch):
+    assert cache.native_fingerprint() != "unknown"
+    k1 = cache.key("ir", "pipeline")
+    monkeypatch.setattr(cache, "native_fingerprint", lambda: "rebuilt")
+    assert cache.key("ir", "pipeline") != k1
+
+
 def test_disk_cache_concurrent_processes(tmp_path):
     code = ("import tessel; k = tessel.gemm.compile(tessel.Spec((48, 40), 'bf16'), "
             "tessel.Spec((40, 24), 'bf16'), target='cuda'); print(len(k.ptx))")

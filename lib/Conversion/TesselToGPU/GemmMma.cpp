@@ -192,11 +192,6 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) {
     // Tile kt has landed once at most stages - 2 younger groups are pending.
     nvgpu::DeviceAsyncWaitOp::create(b, loc, lastGroup, b.getI32IntegerAttr(cfg.stages - 2));
     gpu::BarrierOp::create(b, loc);
-    // Refill the stage every warp finished reading in the previous iteration.
-    Value next = e.add(kt, e.idx(cfg.stages - 1));
-    e.when(e.lt(next, e.idx(numK)), [&] { copyStage(next, e.rem(next, e.idx(cfg.stages))); });
-    commit();
-
     Value stage = e.rem(kt, e.idx(cfg.stages));
     SmallVector<Value> acc(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
     for (int64_t ks = 0; ks < cfg.blockK; ks += 16) {
@@ -230,6 +225,15 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) {
       for (int64_t i = 0; i < tilesM; ++i)
         for (int64_t j = 0; j < tilesN; ++j)
           acc[i * tilesN + j] = mma(as[i], bs[j], acc[i * tilesN + j]);
+      if (ks == 0) {
+        // Refill the stage every warp finished reading in the previous
+        // iteration, once the first mma.syncs are queued: the tensor cores
+        // then start right after the barrier.
+        Value next = e.add(kt, e.idx(cfg.stages - 1));
+        e.when(e.lt(next, e.idx(numK)),
+               [&] { copyStage(next, e.rem(next, e.idx(cfg.stages))); });
+        commit();
+      }
     }
     scf::YieldOp::create(b, loc, acc);
   }

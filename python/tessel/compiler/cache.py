@@ -5,6 +5,7 @@ entry that does not parse or whose checksum is wrong is rebuilt."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -26,11 +27,24 @@ def toolchain_version() -> str:
         return "unknown"
 
 
+@functools.cache
+def native_fingerprint() -> str:
+    """Hash of the native library that holds the lowerings: a rebuilt
+    tessel with an unchanged version string must not reuse stale kernels."""
+    from .._native import _LIB_PATH
+
+    try:
+        return hashlib.sha256(_LIB_PATH.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return "unknown"
+
+
 def key(*parts: str) -> str:
     from .. import __version__
 
     h = hashlib.sha256()
-    for p in (f"format={FORMAT}", f"tessel={__version__}", f"mlir={toolchain_version()}", *parts):
+    for p in (f"format={FORMAT}", f"tessel={__version__}", f"mlir={toolchain_version()}",
+              f"native={native_fingerprint()}", *parts):
         h.update(p.encode())
         h.update(b"\0")
     return h.hexdigest()

@@ -61,7 +61,10 @@ def default_config(strategy: str, sig: Signature) -> dict:
             return dict(block_m=128, block_n=128, block_k=64, warpgroups=2, stages=4, group_m=8)
         return dict(block_m=128, block_n=256, block_k=64, warpgroups=2, stages=4, group_m=8)
     if strategy == "mma":
-        mid = 1536 ** 2 < m * n <= 3072 ** 2
+        if m * n > 3072 ** 2:
+            return dict(block_m=128, block_n=256, block_k=64, warps_m=2, warps_n=4, stages=3,
+                        group_m=8)
+        mid = m * n > 1536 ** 2
         return dict(block_m=128, block_n=128, block_k=32 if mid else 64, warps_m=2, warps_n=2,
                     stages=3, group_m=8)
     if strategy == "pipelined":

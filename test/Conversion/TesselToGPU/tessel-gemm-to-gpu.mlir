@@ -54,6 +54,11 @@
 // MMA: nvgpu.ldmatrix %[[SA]]{{.*}} {numTiles = 4 : i32, transpose = false}
 // MMA: nvgpu.ldmatrix %[[SB]]{{.*}} {numTiles = 4 : i32, transpose = true}
 // MMA: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// The refill is issued after the first k-slice's mma.syncs.
+// MMA: scf.if
+// MMA: nvgpu.device_async_copy
+// MMA: nvgpu.device_async_create_group
+// MMA: nvgpu.ldmatrix %[[SA]]
 // Grouped rasterization: block (x, y) of a 2 x 2 grid becomes pid = y * 2 + x,
 // swept in groups of group-m block rows; group-m = 1 uses y directly.
 // GROUP8: gpu.launch blocks(%[[BX:[a-z0-9]+]], %[[BY:[a-z0-9]+]], %{{.*}})
