@@ -90,6 +90,37 @@ def test_ptxas_assembles_every_rung(rung, dtype, tmp_path, record_property):
           f"{spills.group(1) if spills else 0} bytes spill stores")
 
 
+def test_copy_rounds_with_more_threads_than_chunks_are_guarded():
+    a, b = S((100, 72), "bf16"), S((72, 80), "bf16")
+    k = tessel.gemm.compile(a, b, target="cuda", strategy="wgmma",
+                            config=dict(block_m=192, block_n=256, warpgroups=3))
+    assert k.launch_metadata["block"] == [384, 1, 1]
+    k = tessel.gemm.compile(a, b, target="cuda", strategy="mma",
+                            config=dict(block_m=32, block_n=32, block_k=16))
+    gpu_ir = k.ir("gpu")
+    assert "nvgpu.device_async_copy" in gpu_ir and "scf.if" in gpu_ir
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
+@pytest.mark.parametrize("config", [dict(block_m=192, block_n=256, warpgroups=3),
+                                    dict(block_m=256, block_n=128, warpgroups=4),
+                                    dict(block_m=256, block_n=64, warpgroups=4, stages=5),
+                                    dict(block_m=64, block_n=64, warpgroups=1, block_k=128)],
+                         ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
+def test_ptxas_assembles_wgmma_shapes(config, tmp_path):
+    # Accepted configurations must fit the register file (wgmma accumulators
+    # cannot spill: ptxas stops) and keep the wgmmas asynchronous. Other
+    # values may spill at the edges of tight shapes (192 x 256 with 384
+    # threads: 108 bytes here), which costs speed only.
+    k = tessel.gemm.compile(S((1000, 520), "f16"), S((520, 700), "f16"), target="cuda",
+                            strategy="wgmma", config=config)
+    (tmp_path / "k.ptx").write_text(k.ptx)
+    proc = subprocess.run(["ptxas", "-arch=sm_90a", "-v", str(tmp_path / "k.ptx"), "-o",
+                           str(tmp_path / "k.cubin")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "C7514" not in proc.stderr, proc.stderr
+
+
 def test_disk_cache_hit_and_corruption(tmp_path):
     args = (S((64, 32), "f16"), S((32, 16), "f16"))
     k1 = tessel.gemm.compile(*args, target="cuda")

@@ -59,6 +59,9 @@ WGMMA_CONFIGS = [
     dict(block_m=64, block_n=256, warpgroups=1, stages=3),
     dict(block_m=128, block_n=128, block_k=128, stages=3, group_m=1),
     dict(block_m=128, block_n=192, warpgroups=2),
+    # 2048 B chunks for 384 threads: the copy's last round is guarded.
+    dict(block_m=192, block_n=256, warpgroups=3),
+    dict(block_m=256, block_n=64, warpgroups=4, stages=5),
 ]
 
 
@@ -71,6 +74,18 @@ def test_wgmma_configs(config, ta, tb):
     b = rng.standard_normal((bsz, n, k) if tb else (bsz, k, n)).astype(BF16)
     got = tessel.gemm(a, b, transpose_a=ta, transpose_b=tb, out_dtype=np.float32,
                       target="cuda", strategy="wgmma", config=config)
+    check(got, R.gemm(a, b, transpose_a=ta, transpose_b=tb), "f16")
+
+
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
+def test_mma_tiles_smaller_than_the_block(ta, tb):
+    # 32 x 16 tiles are 64 chunks for 128 threads: half the threads copy.
+    rng = np.random.default_rng(11)
+    m, n, k = 77, 45, 88
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float16)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float16)
+    got = tessel.gemm(a, b, transpose_a=ta, transpose_b=tb, out_dtype=np.float32, target="cuda",
+                      strategy="mma", config=dict(block_m=32, block_n=32, block_k=16))
     check(got, R.gemm(a, b, transpose_a=ta, transpose_b=tb), "f16")
 
 

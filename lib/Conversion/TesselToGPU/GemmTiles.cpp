@@ -34,8 +34,7 @@ void mlir::tessel::copyTile(Emitter &e, const TileCopy &t, Value tid, int64_t th
   int64_t chunksPerRow = t.cols / kChunk, chunks = t.rows * chunksPerRow;
   // cp.async moves 16 aligned bytes: rows must start on 16-byte boundaries.
   bool async = t.colLimit % kChunk == 0;
-  for (int64_t base = 0; base < chunks; base += threads) {
-    Value i = e.add(tid, e.idx(base));
+  auto copyChunk = [&](Value i) {
     Value r = e.div(i, e.idx(chunksPerRow));
     Value c = e.mul(e.rem(i, e.idx(chunksPerRow)), e.idx(kChunk));
     Value gr = e.add(r0, r), gc = e.add(c0, c);
@@ -53,7 +52,7 @@ void mlir::tessel::copyTile(Emitter &e, const TileCopy &t, Value tid, int64_t th
       nvgpu::DeviceAsyncCopyOp::create(b, loc, nvgpu::DeviceAsyncTokenType::get(ctx), t.dst,
                                        t.dstIndex(r, c), t.src, global(sr, scol),
                                        b.getIndexAttr(kChunk), n, b.getUnitAttr());
-      continue;
+      return;
     }
     for (int64_t j = 0; j < kChunk; ++j) {
       Value col = e.add(gc, e.idx(j));
@@ -62,5 +61,13 @@ void mlir::tessel::copyTile(Emitter &e, const TileCopy &t, Value tid, int64_t th
                          [&] { return arith::ConstantOp::create(b, loc, b.getZeroAttr(elt)).getResult(); });
       memref::StoreOp::create(b, loc, v, t.dst, t.dstIndex(r, e.add(c, e.idx(j))));
     }
+  };
+  for (int64_t base = 0; base < chunks; base += threads) {
+    Value i = e.add(tid, e.idx(base));
+    // The last round may have more threads than chunks left.
+    if (base + threads > chunks)
+      e.when(e.lt(i, e.idx(chunks)), [&] { copyChunk(i); });
+    else
+      copyChunk(i);
   }
 }

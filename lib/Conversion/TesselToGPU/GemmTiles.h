@@ -28,7 +28,8 @@ struct TileCopy {
 };
 
 /// Issues the copy of the tile whose first element is global (r0, c0) with
-/// `threads` threads (thread id `tid`): 16-byte cp.async per chunk,
+/// `threads` threads (thread id `tid`; any count, the last round guarded):
+/// 16-byte cp.async per chunk,
 /// zero-filling past the edges, or element loads and stores when rows do not
 /// start on 16-byte boundaries.
 void copyTile(Emitter &e, const TileCopy &t, Value tid, int64_t threads, Value r0, Value c0);

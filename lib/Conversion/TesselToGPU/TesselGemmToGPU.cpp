@@ -21,6 +21,7 @@ using namespace mlir::tessel;
 namespace {
 
 constexpr int64_t kMaxThreadsPerBlock = 1024;
+constexpr int64_t kRegistersPerBlock = 64 * 1024;
 constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 // sm_90's opt-in maximum of dynamic shared memory per block.
 constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024;
@@ -136,10 +137,6 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
       return fail() << "a " << cfg.blockM / cfg.warpsM << " x " << cfg.blockN / cfg.warpsN
                     << " warp tile needs " << accumulators
                     << " f32 accumulator registers per thread; the limit is 128";
-    for (int64_t tileChunks : {cfg.blockM * cfg.blockK / 8, cfg.blockK * cfg.blockN / 8})
-      if (tileChunks % threads)
-        return fail() << "a tile of " << tileChunks << " 16-byte chunks does not divide among "
-                      << threads << " threads";
     if (cfg.stages < 2)
       return fail() << "stages must be at least 2, got " << cfg.stages;
     return cfg;
@@ -171,10 +168,14 @@ struct TesselGemmToGPU : tessel::impl::TesselGemmToGPUBase<TesselGemmToGPU> {
       return fail() << "a " << cfg.blockM / cfg.warpgroups << " x " << cfg.blockN
                     << " warpgroup tile needs " << accumulators
                     << " f32 accumulator registers per thread; the limit is 128";
-    for (int64_t tileChunks : {cfg.blockM * cfg.blockK / 8, cfg.blockK * cfg.blockN / 8})
-      if (tileChunks % threads)
-        return fail() << "a tile of " << tileChunks << " 16-byte chunks does not divide among "
-                      << threads << " threads";
+    // wgmma accumulators cannot spill: with the 64K-register file shared by
+    // the block's threads, keep 32 registers per thread for everything else.
+    int64_t budget = kRegistersPerBlock / threads - 32;
+    if (accumulators > budget)
+      return fail() << "a " << cfg.blockM / cfg.warpgroups << " x " << cfg.blockN
+                    << " warpgroup tile needs " << accumulators
+                    << " f32 accumulator registers per thread; with " << threads
+                    << " threads per block the limit is " << budget;
     if (cfg.stages < 3)
       return fail() << "stages must be at least 3 (one stage loading, one multiplied, one "
                        "still read by the previous wgmma group), got "

@@ -10,7 +10,6 @@
 // RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma warps-m=8 warps-n=8" 2>&1 | FileCheck %s --check-prefix=MWARPS
 // RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma block-m=80" 2>&1 | FileCheck %s --check-prefix=MDIV
 // RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma warps-m=1" 2>&1 | FileCheck %s --check-prefix=MACC
-// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma block-m=32 block-n=32 block-k=16" 2>&1 | FileCheck %s --check-prefix=MCHUNK
 // RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma stages=1" 2>&1 | FileCheck %s --check-prefix=MSTAGES
 // RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=mma block-k=512 stages=4" 2>&1 | FileCheck %s --check-prefix=MSHARED
 
@@ -21,8 +20,8 @@
 // RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma block-n=320" 2>&1 | FileCheck %s --check-prefix=WN
 // RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma block-k=32" 2>&1 | FileCheck %s --check-prefix=WK
 // RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma block-m=256" 2>&1 | FileCheck %s --check-prefix=WACC
-// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma block-m=512 block-n=64 warpgroups=8" 2>&1 | FileCheck %s --check-prefix=WCHUNK
 // RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma stages=2" 2>&1 | FileCheck %s --check-prefix=WSTAGES
+// RUN: %not tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma block-m=256 warpgroups=4 stages=3" 2>&1 | FileCheck %s --check-prefix=WREGS
 // THREADS: 2048 threads per block exceeds the limit of 1024
 // WARPS: 16 threads is not a whole number of 32-thread warps
 // SHARED: shared-memory tiles need 65536 bytes; the static shared-memory limit is 49152
@@ -34,7 +33,6 @@
 // MWARPS: 64 warps is 2048 threads per block; the limit is 1024
 // MDIV: block-m (80) must be a multiple of 16 x warps-m (32)
 // MACC: a 128 x 64 warp tile needs 256 f32 accumulator registers per thread; the limit is 128
-// MCHUNK: a tile of 64 16-byte chunks does not divide among 128 threads
 // MSTAGES: stages must be at least 2, got 1
 // MSHARED: strategy 'mma' needs 1089536 bytes of shared memory; the limit is 232448
 // WGONLY: warpgroups applies to strategy 'wgmma' only, not 'mma'
@@ -44,7 +42,7 @@
 // WN: block-n (320) must be a multiple of 64 up to 256
 // WK: block-k (32) must be a multiple of 64 (one 128-byte swizzle row)
 // WACC: a 128 x 256 warpgroup tile needs 256 f32 accumulator registers per thread; the limit is 128
-// WCHUNK: a tile of 512 16-byte chunks does not divide among 1024 threads
+// WREGS: a 64 x 256 warpgroup tile needs 128 f32 accumulator registers per thread; with 512 threads per block the limit is 96
 // WSTAGES: stages must be at least 3 (one stage loading, one multiplied, one still read by the previous wgmma group), got 2
 
 func.func @f16(%a: memref<128x64xf16>, %b: memref<64x128xf16>, %d: memref<128x128xf32>) {
