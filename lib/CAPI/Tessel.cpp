@@ -24,6 +24,9 @@ void tesselRegisterPasses(void) { mlir::tessel::registerTesselPasses(); }
 
 const char *tesselVersion(void) { return TESSEL_VERSION; }
 
+/// Lines of each diagnostic note kept in the message returned to Python.
+static constexpr size_t kNoteLines = 12;
+
 char *tesselRunPassPipeline(MlirOperation op, const char *pipeline) {
   mlir::Operation *operation = unwrap(op);
   mlir::MLIRContext *ctx = operation->getContext();
@@ -33,8 +36,22 @@ char *tesselRunPassPipeline(MlirOperation op, const char *pipeline) {
   mlir::ScopedDiagnosticHandler handler(ctx, [&](mlir::Diagnostic &diag) {
     sawError |= diag.getSeverity() == mlir::DiagnosticSeverity::Error;
     os << diag.getLocation() << ": " << diag << "\n";
-    for (mlir::Diagnostic &note : diag.getNotes())
-      os << "  note: " << note.getLocation() << ": " << note << "\n";
+    for (mlir::Diagnostic &note : diag.getNotes()) {
+      // Notes may carry a whole module ("see current operation"): an
+      // exception message keeps its head, tessel-opt shows all of it.
+      std::string body = note.str();
+      llvm::SmallVector<llvm::StringRef> lines;
+      llvm::StringRef(body).split(lines, '\n');
+      os << "  note: " << note.getLocation() << ": ";
+      for (auto [i, line] : llvm::enumerate(lines)) {
+        if (i == kNoteLines) {
+          os << "    ... (" << lines.size() - kNoteLines
+             << " more lines; run the pipeline with tessel-opt for the whole text)\n";
+          break;
+        }
+        os << (i ? "    " : "") << line << "\n";
+      }
+    }
     return mlir::success();
   });
   mlir::PassManager pm(ctx, operation->getName().getStringRef());

@@ -121,6 +121,30 @@ def test_ptxas_assembles_wgmma_shapes(config, tmp_path):
     assert "C7514" not in proc.stderr, proc.stderr
 
 
+def test_pipeline_errors_keep_the_head_of_long_notes():
+    from tessel._native import PipelineError
+    from tessel.compiler import build_module
+    from tessel.compiler.cpu import run_pipeline
+    from tessel.compiler.cuda import stages
+    from tessel.ir import context
+
+    k = tessel.gemm.compile(S((128, 64), "f16"), S((64, 128), "f16"), target="cuda",
+                            strategy="wgmma")
+    module = build_module(tessel.gemm._def, k.signature, context())
+    for _, pipeline in stages("wgmma", k.launch_metadata["config"])[:2]:
+        run_pipeline(module, pipeline)
+    # A pipeline that leaves ops LLVM cannot translate: MLIR attaches the
+    # whole kernel module to the diagnostic.
+    with pytest.raises(PipelineError) as info:
+        run_pipeline(module, "gpu.module(convert-gpu-to-nvvm,convert-scf-to-cf,"
+                             "reconcile-unrealized-casts),nvvm-attach-target{chip=sm_90a},"
+                             "gpu-module-to-binary{format=isa}")
+    message = str(info.value)
+    assert "LLVM Translation failed for operation" in message
+    assert "more lines; run the pipeline with tessel-opt for the whole text" in message
+    assert len(message) < 20000
+
+
 def test_disk_cache_hit_and_corruption(tmp_path):
     args = (S((64, 32), "f16"), S((32, 16), "f16"))
     k1 = tessel.gemm.compile(*args, target="cuda")
