@@ -39,55 +39,36 @@ struct Tile {
   int64_t elems() const { return rows * (cols + kPad); }
 };
 
-struct Shapes {
-  bool batched;
-  int64_t M, N, K;
-  Tile a, b;
-};
-
-Shapes shapes(GemmOp op, const GemmConfig &c) {
-  auto d = cast<MemRefType>(op.getInit().getType());
-  int64_t r = d.getRank();
-  auto aType = cast<MemRefType>(op.getA().getType());
-  Shapes s;
-  s.batched = r == 3;
-  s.M = d.getDimSize(r - 2);
-  s.N = d.getDimSize(r - 1);
-  s.K = aType.getDimSize(op.getTransposeA() ? r - 2 : r - 1);
-  s.a = op.getTransposeA() ? Tile{c.blockK, c.blockM} : Tile{c.blockM, c.blockK};
-  s.b = op.getTransposeB() ? Tile{c.blockN, c.blockK} : Tile{c.blockK, c.blockN};
-  return s;
-}
 } // namespace
 
 int64_t mlir::tessel::mmaSharedBytes(GemmOp op, const GemmConfig &c) {
-  Shapes s = shapes(op, c);
-  return c.stages * (s.a.elems() + s.b.elems()) * 2;
+  GemmShape s = gemmShape(op, c);
+  return c.stages * (Tile{s.aRows, s.aCols}.elems() + Tile{s.bRows, s.bCols}.elems()) * 2;
 }
 
 void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) {
   Location loc = op.getLoc();
   MLIRContext *ctx = b.getContext();
   Emitter e{b, loc};
-  Shapes sh = shapes(op, cfg);
+  GemmShape sh = gemmShape(op, cfg);
+  Tile tileA{sh.aRows, sh.aCols}, tileB{sh.bRows, sh.bCols};
   Type elt = cast<MemRefType>(op.getA().getType()).getElementType();
   bool bf16 = elt.isBF16();
   int64_t threads = 32 * cfg.warpsM * cfg.warpsN;
   int64_t warpTileM = cfg.blockM / cfg.warpsM, warpTileN = cfg.blockN / cfg.warpsN;
   int64_t tilesM = warpTileM / 16, tilesN = warpTileN / 8;
   int64_t numK = llvm::divideCeil(sh.K, cfg.blockK);
-  int64_t batches = sh.batched ? cast<MemRefType>(op.getInit().getType()).getDimSize(0) : 1;
   int64_t sharedBytes = mmaSharedBytes(op, cfg);
 
   auto launch = gpu::LaunchOp::create(
       b, loc, e.idx(llvm::divideCeil(sh.N, cfg.blockN)), e.idx(llvm::divideCeil(sh.M, cfg.blockM)),
-      e.idx(batches), e.idx(threads), e.idx(1), e.idx(1),
+      e.idx(sh.batches), e.idx(threads), e.idx(1), e.idx(1),
       arith::ConstantIntOp::create(b, loc, sharedBytes, 32));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   gpu::KernelDim3 block = launch.getBlockIds();
   Value tid = launch.getThreadIds().x;
-  Value batch = block.z;
+  Value batch = sh.batched ? block.z : Value();
 
   // Typed views of the dynamic shared memory: [stages][rows][cols + pad].
   Attribute wg = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
@@ -97,37 +78,18 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) {
     auto type = MemRefType::get({cfg.stages, t.rows, t.cols + kPad}, elt, AffineMap(), wg);
     return memref::ViewOp::create(b, loc, type, raw, e.idx(byteOffset), ValueRange{}).getResult();
   };
-  Value sa = view(sh.a, 0);
-  Value sb = view(sh.b, cfg.stages * sh.a.elems() * 2);
+  Value sa = view(tileA, 0);
+  Value sb = view(tileB, cfg.stages * tileA.elems() * 2);
 
   auto [pidM, pidN] = rasterize(e, block.x, block.y, llvm::divideCeil(sh.M, cfg.blockM),
                                 llvm::divideCeil(sh.N, cfg.blockN), cfg.groupM);
   Value rowBase = e.mul(pidM, e.idx(cfg.blockM));
   Value colBase = e.mul(pidN, e.idx(cfg.blockN));
-  auto global = [&](Value r, Value c) -> SmallVector<Value> {
-    if (sh.batched)
-      return {batch, r, c};
-    return {r, c};
-  };
 
-  // Copies the tile at global (r0, c0) of one operand into `stage`.
-  auto copy = [&](Value src, Value dst, Tile t, Value stage, Value r0, Value c0,
-                  int64_t rowLimit, int64_t colLimit) {
-    auto dstIndex = [&](Value r, Value c) -> SmallVector<Value> { return {stage, r, c}; };
-    copyTile(e, TileCopy{src, sh.batched ? batch : Value(), dst, t.rows, t.cols, rowLimit,
-                         colLimit, dstIndex},
-             tid, threads, r0, c0);
-  };
   auto copyStage = [&](Value kt, Value stage) {
-    Value k0 = e.mul(kt, e.idx(cfg.blockK));
-    if (op.getTransposeA())
-      copy(op.getA(), sa, sh.a, stage, k0, rowBase, sh.K, sh.M);
-    else
-      copy(op.getA(), sa, sh.a, stage, rowBase, k0, sh.M, sh.K);
-    if (op.getTransposeB())
-      copy(op.getB(), sb, sh.b, stage, colBase, k0, sh.N, sh.K);
-    else
-      copy(op.getB(), sb, sh.b, stage, k0, colBase, sh.K, sh.N);
+    auto index = [&](Value r, Value c) -> SmallVector<Value> { return {stage, r, c}; };
+    copyOperandTiles(e, op, sh, batch, tid, threads, e.mul(kt, e.idx(cfg.blockK)), rowBase,
+                     colBase, sa, index, sb, index);
   };
   auto commit = [&] {
     // commit_group covers every copy this thread issued since the last one.
@@ -241,7 +203,6 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) {
   // Epilogue: lane (g = lane / 4, t = lane % 4) holds rows g and g + 8,
   // columns 2t and 2t + 1 of each m16n8 accumulator.
   Value g = e.div(lane, e.idx(4)), t2 = e.mul(e.rem(lane, e.idx(4)), e.idx(2));
-  float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
   for (int64_t i = 0; i < tilesM; ++i)
     for (int64_t j = 0; j < tilesN; ++j)
       for (int64_t half = 0; half < 2; ++half)
@@ -250,17 +211,8 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) {
           Value col = e.add(e.add(colBase, warpCol), e.add(e.idx(j * 8 + k), t2));
           Value v = vector::ExtractOp::create(b, loc, loop.getResult(i * tilesN + j),
                                               ArrayRef<int64_t>{half, k});
-          e.when(e.land(e.lt(row, e.idx(sh.M)), e.lt(col, e.idx(sh.N))), [&] {
-            Value r = v;
-            if (alpha != 1.0f)
-              r = arith::MulFOp::create(b, loc, r, e.f32(alpha));
-            if (op.getC()) {
-              Value c = e.loadF32(op.getC(), global(row, col));
-              r = arith::AddFOp::create(b, loc, r,
-                                        arith::MulFOp::create(b, loc, c, e.f32(beta)));
-            }
-            e.store(r, op.getInit(), global(row, col));
-          });
+          storeResult(e, op, batch, row, col, v,
+                      e.land(e.lt(row, e.idx(sh.M)), e.lt(col, e.idx(sh.N))));
         }
   gpu::TerminatorOp::create(b, loc);
 }

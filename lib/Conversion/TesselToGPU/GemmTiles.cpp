@@ -20,8 +20,18 @@ std::pair<Value, Value> mlir::tessel::rasterize(Emitter &e, Value blockX, Value 
   return {e.add(firstM, e.rem(inGroup, groupSize)), e.div(inGroup, groupSize)};
 }
 
-void mlir::tessel::copyTile(Emitter &e, const TileCopy &t, Value tid, int64_t threads, Value r0,
-                            Value c0) {
+namespace {
+/// Where one 2-byte-element operand tile comes from and goes to.
+struct TileCopy {
+  Value src;          // global memref (rank 2, or 3 with `batch`)
+  Value batch;        // batch index, or null
+  Value dst;          // shared memref
+  int64_t rows, cols; // tile shape in the global layout (cols contiguous)
+  int64_t rowLimit, colLimit;
+  TileIndex dstIndex;
+};
+
+void copyTile(Emitter &e, const TileCopy &t, Value tid, int64_t threads, Value r0, Value c0) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
   MLIRContext *ctx = b.getContext();
@@ -70,4 +80,56 @@ void mlir::tessel::copyTile(Emitter &e, const TileCopy &t, Value tid, int64_t th
     else
       copyChunk(i);
   }
+}
+} // namespace
+
+GemmShape mlir::tessel::gemmShape(GemmOp op, const GemmConfig &c) {
+  auto d = cast<MemRefType>(op.getInit().getType());
+  int64_t r = d.getRank();
+  GemmShape s;
+  s.batched = r == 3;
+  s.batches = s.batched ? d.getDimSize(0) : 1;
+  s.M = d.getDimSize(r - 2);
+  s.N = d.getDimSize(r - 1);
+  s.K = cast<MemRefType>(op.getA().getType()).getDimSize(op.getTransposeA() ? r - 2 : r - 1);
+  std::tie(s.aRows, s.aCols) =
+      op.getTransposeA() ? std::pair(c.blockK, c.blockM) : std::pair(c.blockM, c.blockK);
+  std::tie(s.bRows, s.bCols) =
+      op.getTransposeB() ? std::pair(c.blockN, c.blockK) : std::pair(c.blockK, c.blockN);
+  return s;
+}
+
+void mlir::tessel::copyOperandTiles(Emitter &e, GemmOp op, const GemmShape &s, Value batch,
+                                    Value tid, int64_t threads, Value k0, Value rowBase,
+                                    Value colBase, Value dstA, TileIndex indexA, Value dstB,
+                                    TileIndex indexB) {
+  TileCopy a{op.getA(), batch, dstA, s.aRows, s.aCols, 0, 0, indexA};
+  TileCopy b{op.getB(), batch, dstB, s.bRows, s.bCols, 0, 0, indexB};
+  std::tie(a.rowLimit, a.colLimit) = op.getTransposeA() ? std::pair(s.K, s.M) : std::pair(s.M, s.K);
+  std::tie(b.rowLimit, b.colLimit) = op.getTransposeB() ? std::pair(s.N, s.K) : std::pair(s.K, s.N);
+  if (op.getTransposeA())
+    copyTile(e, a, tid, threads, k0, rowBase);
+  else
+    copyTile(e, a, tid, threads, rowBase, k0);
+  if (op.getTransposeB())
+    copyTile(e, b, tid, threads, colBase, k0);
+  else
+    copyTile(e, b, tid, threads, k0, colBase);
+}
+
+void mlir::tessel::storeResult(Emitter &e, GemmOp op, Value batch, Value row, Value col,
+                               Value acc, Value inBounds) {
+  OpBuilder &b = e.b;
+  float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
+  SmallVector<Value> at = batch ? SmallVector<Value>{batch, row, col} : SmallVector<Value>{row, col};
+  e.when(inBounds, [&] {
+    Value r = acc;
+    if (alpha != 1.0f)
+      r = arith::MulFOp::create(b, e.loc, r, e.f32(alpha));
+    if (op.getC()) {
+      Value c = arith::MulFOp::create(b, e.loc, e.loadF32(op.getC(), at), e.f32(beta));
+      r = arith::AddFOp::create(b, e.loc, r, c);
+    }
+    e.store(r, op.getInit(), at);
+  });
 }

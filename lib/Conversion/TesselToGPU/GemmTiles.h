@@ -3,6 +3,7 @@
 #define TESSEL_LIB_CONVERSION_TESSELTOGPU_GEMMTILES_H
 
 #include "Common/Emitter.h"
+#include "GemmSimt.h"
 #include "tessel/TesselOps.h"
 
 namespace mlir::tessel {
@@ -16,23 +17,30 @@ constexpr int64_t kChunk = 8;
 std::pair<Value, Value> rasterize(Emitter &e, Value blockX, Value blockY, int64_t gridM,
                                   int64_t gridN, int64_t groupM);
 
-/// Where one 2-byte-element operand tile comes from and goes to.
-struct TileCopy {
-  Value src;          // global memref (rank 2, or 3 with `batch`)
-  Value batch;        // batch index, or null
-  Value dst;          // shared memref
-  int64_t rows, cols; // tile shape in the global layout (cols contiguous)
-  int64_t rowLimit, colLimit;
-  /// Shared indices of element (r, c) of the tile.
-  function_ref<SmallVector<Value>(Value r, Value c)> dstIndex;
+/// Sizes of a memref-form gemm and the extents, in their global layouts
+/// (rows x cols, cols contiguous), of one block's A and B tiles.
+struct GemmShape {
+  bool batched;
+  int64_t batches, M, N, K;
+  int64_t aRows, aCols, bRows, bCols;
 };
+GemmShape gemmShape(GemmOp op, const GemmConfig &config);
 
-/// Issues the copy of the tile whose first element is global (r0, c0) with
+/// Shared indices of element (r, c) of an operand tile.
+using TileIndex = function_ref<SmallVector<Value>(Value r, Value c)>;
+
+/// Issues the copies of one block's A and B tiles at K offset `k0` with
 /// `threads` threads (thread id `tid`; any count, the last round guarded):
-/// 16-byte cp.async per chunk,
-/// zero-filling past the edges, or element loads and stores when rows do not
-/// start on 16-byte boundaries.
-void copyTile(Emitter &e, const TileCopy &t, Value tid, int64_t threads, Value r0, Value c0);
+/// 16-byte cp.async per chunk, zero-filling past the edges, or element loads
+/// and stores when rows do not start on 16-byte boundaries. `batch` is null
+/// for unbatched gemms.
+void copyOperandTiles(Emitter &e, GemmOp op, const GemmShape &shape, Value batch, Value tid,
+                      int64_t threads, Value k0, Value rowBase, Value colBase, Value dstA,
+                      TileIndex indexA, Value dstB, TileIndex indexB);
+
+/// D[row, col] = alpha * acc (+ beta * C[row, col]) when `inBounds`.
+void storeResult(Emitter &e, GemmOp op, Value batch, Value row, Value col, Value acc,
+                 Value inBounds);
 
 } // namespace mlir::tessel
 

@@ -46,26 +46,12 @@ struct SwizzledTile {
   int64_t elems() const { return rows * cols; }
 };
 
-struct Shapes {
-  bool batched;
-  int64_t M, N, K;
+struct Tiles {
   SwizzledTile a, b;
 };
 
-Shapes shapes(GemmOp op, const GemmConfig &c) {
-  auto d = cast<MemRefType>(op.getInit().getType());
-  int64_t r = d.getRank();
-  auto aType = cast<MemRefType>(op.getA().getType());
-  Shapes s;
-  s.batched = r == 3;
-  s.M = d.getDimSize(r - 2);
-  s.N = d.getDimSize(r - 1);
-  s.K = aType.getDimSize(op.getTransposeA() ? r - 2 : r - 1);
-  s.a = op.getTransposeA() ? SwizzledTile{c.blockK, c.blockM, false}
-                           : SwizzledTile{c.blockM, c.blockK, true};
-  s.b = op.getTransposeB() ? SwizzledTile{c.blockN, c.blockK, true}
-                           : SwizzledTile{c.blockK, c.blockN, false};
-  return s;
+Tiles tiles(GemmOp op, const GemmShape &s) {
+  return {{s.aRows, s.aCols, !op.getTransposeA()}, {s.bRows, s.bCols, op.getTransposeB()}};
 }
 
 /// Byte offset, inside a tile, of the wgmma operand block starting at
@@ -89,25 +75,25 @@ uint64_t descriptorBits(const SwizzledTile &t) {
 } // namespace
 
 int64_t mlir::tessel::wgmmaSharedBytes(GemmOp op, const GemmConfig &c) {
-  Shapes s = shapes(op, c);
-  return c.stages * (s.a.elems() + s.b.elems()) * 2 + kAlign;
+  Tiles t = tiles(op, gemmShape(op, c));
+  return c.stages * (t.a.elems() + t.b.elems()) * 2 + kAlign;
 }
 
 void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) {
   Location loc = op.getLoc();
   MLIRContext *ctx = b.getContext();
   Emitter e{b, loc};
-  Shapes sh = shapes(op, cfg);
+  GemmShape sh = gemmShape(op, cfg);
+  auto [tileA, tileB] = tiles(op, sh);
   Type elt = cast<MemRefType>(op.getA().getType()).getElementType();
   int64_t threads = 128 * cfg.warpgroups;
   int64_t wgTileM = cfg.blockM / cfg.warpgroups, tilesM = wgTileM / 64;
   int64_t numK = llvm::divideCeil(sh.K, cfg.blockK);
-  int64_t batches = sh.batched ? cast<MemRefType>(op.getInit().getType()).getDimSize(0) : 1;
-  int64_t stageElems = sh.a.elems() + sh.b.elems();
+  int64_t stageElems = tileA.elems() + tileB.elems();
   int64_t gridM = llvm::divideCeil(sh.M, cfg.blockM), gridN = llvm::divideCeil(sh.N, cfg.blockN);
 
   auto launch = gpu::LaunchOp::create(
-      b, loc, e.idx(gridN), e.idx(gridM), e.idx(batches), e.idx(threads), e.idx(1), e.idx(1),
+      b, loc, e.idx(gridN), e.idx(gridM), e.idx(sh.batches), e.idx(threads), e.idx(1), e.idx(1),
       arith::ConstantIntOp::create(b, loc, wgmmaSharedBytes(op, cfg), 32));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
@@ -142,23 +128,12 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg)
     return SmallVector<Value>{e.add(tileOffset, off)};
   };
   auto copyStage = [&](Value kt, Value stage) {
-    Value k0 = e.mul(kt, e.idx(cfg.blockK));
     Value aOffset = e.mul(stage, e.idx(stageElems));
-    Value bOffset = e.add(aOffset, e.idx(sh.a.elems()));
-    auto copy = [&](Value src, const SwizzledTile &t, Value offset, Value r0, Value c0,
-                    int64_t rowLimit, int64_t colLimit) {
-      auto dstIndex = [&](Value r, Value c) { return swizzled(t, offset, r, c); };
-      copyTile(e, TileCopy{src, batch, smem, t.rows, t.cols, rowLimit, colLimit, dstIndex}, tid,
-               threads, r0, c0);
-    };
-    if (op.getTransposeA())
-      copy(op.getA(), sh.a, aOffset, k0, rowBase, sh.K, sh.M);
-    else
-      copy(op.getA(), sh.a, aOffset, rowBase, k0, sh.M, sh.K);
-    if (op.getTransposeB())
-      copy(op.getB(), sh.b, bOffset, colBase, k0, sh.N, sh.K);
-    else
-      copy(op.getB(), sh.b, bOffset, k0, colBase, sh.K, sh.N);
+    Value bOffset = e.add(aOffset, e.idx(tileA.elems()));
+    copyOperandTiles(
+        e, op, sh, batch, tid, threads, e.mul(kt, e.idx(cfg.blockK)), rowBase, colBase, smem,
+        [&](Value r, Value c) { return swizzled(tileA, aOffset, r, c); }, smem,
+        [&](Value r, Value c) { return swizzled(tileB, bOffset, r, c); });
   };
   auto commit = [&] {
     return nvgpu::DeviceAsyncCreateGroupOp::create(
@@ -188,10 +163,10 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg)
   Value wgIndex = e.div(tid, e.idx(128));
   Value wgRow = e.mul(wgIndex, e.idx(wgTileM));
   // A's block for this warpgroup: rows wgRow.. (K-major) or columns (MN-major).
-  Value aWgOffset = sh.a.kMajor ? e.mul(wgRow, e.idx(128))
-                                : e.mul(e.div(wgRow, e.idx(kAtom)), e.idx(sh.a.rows * 128));
-  Value descA0 = descriptor(e.add(smemAddr, aWgOffset), sh.a);
-  Value descB0 = descriptor(e.add(smemAddr, e.idx(sh.a.elems() * 2)), sh.b);
+  Value aWgOffset = tileA.kMajor ? e.mul(wgRow, e.idx(128))
+                                : e.mul(e.div(wgRow, e.idx(kAtom)), e.idx(tileA.rows * 128));
+  Value descA0 = descriptor(e.add(smemAddr, aWgOffset), tileA);
+  Value descB0 = descriptor(e.add(smemAddr, e.idx(tileA.elems() * 2)), tileB);
 
   Type f32 = b.getF32Type();
   int64_t accRegs = cfg.blockN / 2;
@@ -201,8 +176,8 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg)
   NVVM::WGMMATypes wtype = elt.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
   auto shape = NVVM::MMAShapeAttr::get(ctx, 64, cfg.blockN, kWgmmaK);
   // wgmma's transpose bits: A "row" and B "col" are K-major.
-  NVVM::MMALayout layoutA = sh.a.kMajor ? NVVM::MMALayout::row : NVVM::MMALayout::col;
-  NVVM::MMALayout layoutB = sh.b.kMajor ? NVVM::MMALayout::col : NVVM::MMALayout::row;
+  NVVM::MMALayout layoutA = tileA.kMajor ? NVVM::MMALayout::row : NVVM::MMALayout::col;
+  NVVM::MMALayout layoutB = tileB.kMajor ? NVVM::MMALayout::col : NVVM::MMALayout::row;
 
   // One K step on tile kt. The last step is peeled out of the loop and waits
   // for all its wgmmas in the same block: ptxas serializes every wgmma of
@@ -231,8 +206,8 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg)
     for (int64_t j = 0; j < cfg.blockK / kWgmmaK; ++j)
       for (int64_t i = 0; i < tilesM; ++i)
         acc[i] = NVVM::WgmmaMmaAsyncOp::create(
-            b, loc, accType, acc[i], shifted(descA, operandOffset(sh.a, 64 * i, j)),
-            shifted(descB, operandOffset(sh.b, 0, j)), shape, wtype, wtype,
+            b, loc, accType, acc[i], shifted(descA, operandOffset(tileA, 64 * i, j)),
+            shifted(descB, operandOffset(tileB, 0, j)), shape, wtype, wtype,
             NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
             NVVM::WGMMAScaleIn::one, layoutA, layoutB, /*satfinite=*/nullptr);
     NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
@@ -266,12 +241,6 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg)
   Value lane = e.rem(inWg, e.idx(32));
   Value warpRow = e.add(e.add(rowBase, wgRow), e.mul(e.div(inWg, e.idx(32)), e.idx(16)));
   Value g = e.div(lane, e.idx(4)), t2 = e.mul(e.rem(lane, e.idx(4)), e.idx(2));
-  float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
-  auto global = [&](Value r, Value c) -> SmallVector<Value> {
-    if (sh.batched)
-      return {batch, r, c};
-    return {r, c};
-  };
   for (int64_t i = 0; i < tilesM; ++i)
     for (int64_t half = 0; half < 2; ++half) {
       Value row = e.add(warpRow, e.add(e.idx(64 * i + 8 * half), g));
@@ -281,16 +250,7 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg)
           Value col = e.add(colBase, e.add(e.idx(8 * nb + k), t2));
           Value v = LLVM::ExtractValueOp::create(b, loc, result[i],
                                                  ArrayRef<int64_t>{4 * nb + 2 * half + k});
-          e.when(e.land(rowOk, e.lt(col, e.idx(sh.N))), [&] {
-            Value r = v;
-            if (alpha != 1.0f)
-              r = arith::MulFOp::create(b, loc, r, e.f32(alpha));
-            if (op.getC()) {
-              Value c = e.loadF32(op.getC(), global(row, col));
-              r = arith::AddFOp::create(b, loc, r, arith::MulFOp::create(b, loc, c, e.f32(beta)));
-            }
-            e.store(r, op.getInit(), global(row, col));
-          });
+          storeResult(e, op, batch, row, col, v, e.land(rowOk, e.lt(col, e.idx(sh.N))));
         }
     }
   gpu::TerminatorOp::create(b, loc);

@@ -273,8 +273,9 @@ class CUDAKernel:
             pointers[a.name] = ptr
             keep.append(obj)
             # Results come back as the first torch/cupy input's kind.
-            if like is None and type(obj).__module__.partition(".")[0] in ("torch", "cupy"):
-                out_kind, like = rt.kind(obj), obj
+            k = rt.kind(obj)
+            if like is None and k in ("torch", "cupy"):
+                out_kind, like = k, obj
         results = []
         for a in self.signature.outputs:
             arr, ptr, finish = rt.empty(out_kind, like, a.spec.shape, a.spec.dtype)

@@ -78,6 +78,14 @@ def device_name() -> str:
     return name.split(b"\0", 1)[0].decode()
 
 
+def _argument_block(n: int):
+    """cuLaunchKernel's kernelParams for n 64-bit arguments: an array of the
+    values and an array of their addresses."""
+    values = (ctypes.c_void_p * n)()
+    base = ctypes.addressof(values)
+    return values, (ctypes.c_void_p * n)(*range(base, base + 8 * n, 8))
+
+
 class Module:
     """A loaded PTX module and one of its kernels."""
 
@@ -92,40 +100,33 @@ class Module:
         self._shared_limit = 48 * 1024
         self._drv = drv
 
-    def launch(self, grid, block, shared_bytes: int, pointers, stream: int | None = 0) -> None:
-        """Launches with one 64-bit pointer argument per kernel parameter
-        (stream None: only raise the shared-memory limit)."""
-        drv = self._drv
+    def _allow_shared(self, shared_bytes: int) -> None:
         if shared_bytes > self._shared_limit:
             # Beyond 48 KiB of dynamic shared memory a kernel must opt in.
+            drv = self._drv
             attr = drv.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
             _check(drv.cuFuncSetAttribute(self._function, attr, shared_bytes),
                    f"cuFuncSetAttribute(kernel {self.kernel}, {shared_bytes} bytes of shared memory)")
             self._shared_limit = shared_bytes
-        if stream is None:
-            return
-        # kernelParams: an array of pointers to the argument values, here one
-        # array of 64-bit values and one of their addresses.
-        n = len(pointers)
-        values = (ctypes.c_void_p * n)(*pointers)
-        base = ctypes.addressof(values)
-        params = (ctypes.c_void_p * n)(*range(base, base + 8 * n, 8))
-        _check(drv.cuLaunchKernel(self._function, *grid, *block, shared_bytes, stream,
-                                  ctypes.addressof(params), 0),
+
+    def launch(self, grid, block, shared_bytes: int, pointers, stream: int = 0) -> None:
+        """Launches with one 64-bit pointer argument per kernel parameter."""
+        self._allow_shared(shared_bytes)
+        values, params = _argument_block(len(pointers))
+        values[:] = pointers
+        _check(self._drv.cuLaunchKernel(self._function, *grid, *block, shared_bytes, stream,
+                                        ctypes.addressof(params), 0),
                f"launching kernel {self.kernel}")
 
     def launcher(self, grid, block, shared_bytes: int, nargs: int):
         """A launch function for repeated calls with the same geometry:
         `launch(pointers, stream)`. The argument block is allocated once and
         filled under a lock (the driver copies it during cuLaunchKernel)."""
-        drv = self._drv
-        if shared_bytes > self._shared_limit:
-            self.launch(grid, block, shared_bytes, [0] * nargs, stream=None)
-        values = (ctypes.c_void_p * nargs)()
-        base = ctypes.addressof(values)
-        params = (ctypes.c_void_p * nargs)(*range(base, base + 8 * nargs, 8))
+        self._allow_shared(shared_bytes)
+        values, params = _argument_block(nargs)
         address = ctypes.addressof(params)
         lock = threading.Lock()
+        drv = self._drv
         fn, launch_kernel, ok = self._function, drv.cuLaunchKernel, drv.CUresult.CUDA_SUCCESS
         gx, gy, gz = grid
         bx, by, bz = block
@@ -137,7 +138,7 @@ class Module:
             if err[0] != ok:
                 _check(err, f"launching kernel {self.kernel}")
 
-        launch.keep = (values, params)
+        launch.keep = params  # only its address is captured
         return launch
 
     def synchronize(self, stream: int = 0) -> None:
