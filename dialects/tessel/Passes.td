@@ -26,13 +26,24 @@ def ConvertTesselToLinalg : Pass<"convert-tessel-to-linalg"> {
   ];
 }
 
-def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "Lower memref-form tessel.gemm to a gpu.launch kernel";
+def ConvertTesselToGPU : Pass<"convert-tessel-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower memref-form tessel ops to gpu.launch kernels";
   let description = [{
-    Rewrites every memref-form `tessel.gemm` into a `gpu.launch` whose body
-    computes the GEMM with scf/memref/arith/gpu ops; `gpu-kernel-outlining`
-    then turns it into a `gpu.func` in a `gpu.module`. The `strategy` option
-    picks the rung of the optimisation ladder:
+    Rewrites every memref-form tessel op that has a GPU lowering into one or
+    more `gpu.launch` ops whose bodies are the op's kernels, composed from
+    tessel's kernel building blocks (lib/GPU); `gpu-kernel-outlining` then
+    turns them into `gpu.func`s in `gpu.module`s. Each op family has its own
+    lowering file under lib/Conversion/TesselToGPU/.
+
+    Run-time sizes: a leading dimension of an operand may be dynamic (`?`,
+    e.g. a gemm's M). The kernel then receives it as a scalar argument, its
+    operands as statically shaped views of the same memory, and the grid is
+    computed from it on the host side of the launch.
+
+    `tessel.gemm`: the op's `config` attribute (`#tessel.gemm_config<...>`)
+    chooses the rung and the tiles; the pass options below give the values
+    the attribute leaves unset. The `strategy` picks the rung of the
+    optimisation ladder:
 
     - `naive`: one thread per output element, K loop over global memory;
     - `smem`: `block-m` x `block-n` output tiles per block, A/B tiles of depth
@@ -58,6 +69,8 @@ def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
     leading batch dimension (the grid's z) are handled on every rung. Tile
     options of 0 take the strategy's default; a configuration that does not
     fit (threads per block, shared memory) is rejected naming the limit.
+
+    Ops without a GPU lowering (yet) are reported as errors.
   }];
   let options = [
     Option<"strategy", "strategy", "std::string", /*default=*/"\"smem\"",

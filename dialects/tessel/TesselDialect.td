@@ -22,6 +22,7 @@ def Tessel_Dialect : Dialect {
     the memref form.
   }];
   let cppNamespace = "::mlir::tessel";
+  let useDefaultAttributePrinterParser = 1;
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",

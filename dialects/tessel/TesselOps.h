@@ -12,6 +12,9 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "tessel/TesselDialect.h"
 
+#define GET_ATTRDEF_CLASSES
+#include "tessel/TesselAttrs.h.inc"
+
 #define GET_OP_CLASSES
 #include "tessel/TesselOps.h.inc"
 

@@ -4,6 +4,7 @@
 #define TESSEL_OPS_TD
 
 include "tessel/TesselDialect.td"
+include "tessel/TesselAttrs.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
@@ -49,6 +50,9 @@ def Tessel_GemmOp : Tessel_DpsOp<"gemm"> {
         into tensor<128x256xf32> -> tensor<128x256xf32>
     ```
 
+    An optional `config` (`#tessel.gemm_config<...>`) says how the GPU
+    lowering builds this gemm's kernel; other lowerings ignore it.
+
     The memref form has no result and writes `init` in place:
 
     ```mlir
@@ -59,7 +63,8 @@ def Tessel_GemmOp : Tessel_DpsOp<"gemm"> {
                        Optional<Tessel_Shaped>:$c, Tessel_Shaped:$init,
                        DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
                        DefaultValuedAttr<F32Attr, "0.0f">:$beta,
-                       UnitAttr:$transpose_a, UnitAttr:$transpose_b);
+                       UnitAttr:$transpose_a, UnitAttr:$transpose_b,
+                       OptionalAttr<Tessel_GemmConfigAttr>:$config);
   let results = (outs Optional<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     $a `,` $b (`,` $c^)? `into` $init attr-dict `:` type($a) `,` type($b)

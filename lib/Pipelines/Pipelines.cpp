@@ -41,7 +41,7 @@ void tessel::buildTesselCPUToLLVMPipeline(OpPassManager &pm) {
 }
 
 void tessel::buildTesselGPULowerPipeline(OpPassManager &pm) {
-  addTextual(pm, "tessel-gemm-to-gpu,gpu-kernel-outlining,canonicalize");
+  addTextual(pm, "convert-tessel-to-gpu,gpu-kernel-outlining,canonicalize");
 }
 
 void tessel::buildTesselGPUToNVVMPipeline(OpPassManager &pm) {

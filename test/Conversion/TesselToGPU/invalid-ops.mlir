@@ -1,4 +1,4 @@
-// RUN: tessel-opt %s -split-input-file -verify-diagnostics -tessel-gemm-to-gpu=strategy=mma
+// RUN: tessel-opt %s -split-input-file -verify-diagnostics -convert-tessel-to-gpu=strategy=mma
 
 func.func @f32_mma(%a: memref<64x64xf32>, %d: memref<64x64xf32>) {
   // expected-error @+1 {{strategy 'mma' needs f16 or bf16 inputs, got 'f32'}}
@@ -9,15 +9,31 @@ func.func @f32_mma(%a: memref<64x64xf32>, %d: memref<64x64xf32>) {
 // -----
 
 func.func @tensor_form(%a: tensor<64x64xf16>, %d: tensor<64x64xf32>) -> tensor<64x64xf32> {
-  // expected-error @+1 {{is in the tensor form; tessel-gemm-to-gpu expects the memref form (run one-shot-bufferize first)}}
+  // expected-error @+1 {{is in the tensor form; convert-tessel-to-gpu expects the memref form (run one-shot-bufferize first)}}
   %r = tessel.gemm %a, %a into %d : tensor<64x64xf16>, tensor<64x64xf16> into tensor<64x64xf32> -> tensor<64x64xf32>
   return %r : tensor<64x64xf32>
 }
 
 // -----
 
-func.func @dynamic(%a: memref<?x64xf16>, %b: memref<64x64xf16>, %d: memref<?x64xf32>) {
-  // expected-error @+1 {{tessel-gemm-to-gpu needs static shapes, got 'memref<?x64xf16>'}}
-  tessel.gemm %a, %b into %d : memref<?x64xf16>, memref<64x64xf16> into memref<?x64xf32>
+func.func @inner_dynamic(%a: memref<64x?xf16>, %b: memref<?x64xf16>, %d: memref<64x64xf32>) {
+  // expected-error @+1 {{operand 0 ('memref<64x?xf16>') has a run-time size in dimension 1; convert-tessel-to-gpu takes run-time sizes only in the leading dimension}}
+  tessel.gemm %a, %b into %d : memref<64x?xf16>, memref<?x64xf16> into memref<64x64xf32>
+  return
+}
+
+// -----
+
+func.func @dynamic_too_wide(%a: memref<?x4294967296xf16>, %b: memref<4294967296x8xf16>, %d: memref<?x8xf32>) {
+  // expected-error @+1 {{operand 0 ('memref<?x4294967296xf16>') has more than 2^31 elements per leading index, the limit with a run-time leading size}}
+  tessel.gemm %a, %b into %d : memref<?x4294967296xf16>, memref<4294967296x8xf16> into memref<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @no_gpu_lowering(%kc: memref<4x16x2x64xf16>, %m: memref<2x2xi64>) {
+  // expected-error @+1 {{has no GPU lowering yet; use the CPU pipeline (tessel-cpu-pipeline)}}
+  tessel.copy_blocks %m into %kc, %kc : memref<2x2xi64> into memref<4x16x2x64xf16>, memref<4x16x2x64xf16>
   return
 }

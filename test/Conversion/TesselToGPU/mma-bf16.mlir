@@ -1,4 +1,4 @@
-// RUN: tessel-opt %s -tessel-gemm-to-gpu=strategy=mma | FileCheck %s
+// RUN: tessel-opt %s -convert-tessel-to-gpu=strategy=mma | FileCheck %s
 
 // nvgpu.mma.sync has no bf16 form: bf16 goes through nvvm.mma.sync on i32
 // registers. K = 70 is not a multiple of 8, so tiles are staged with plain

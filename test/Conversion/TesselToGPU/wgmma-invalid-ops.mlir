@@ -1,4 +1,4 @@
-// RUN: tessel-opt %s -split-input-file -verify-diagnostics -tessel-gemm-to-gpu="strategy=wgmma block-k=128"
+// RUN: tessel-opt %s -split-input-file -verify-diagnostics -convert-tessel-to-gpu="strategy=wgmma block-k=128"
 
 func.func @f32_wgmma(%a: memref<64x64xf32>, %d: memref<64x64xf32>) {
   // expected-error @+1 {{strategy 'wgmma' needs f16 or bf16 inputs, got 'f32'}}

@@ -1,4 +1,4 @@
-// RUN: tessel-opt %s -tessel-gemm-to-gpu="strategy=wgmma block-m=64 block-n=64 warpgroups=1 stages=3" | FileCheck %s
+// RUN: tessel-opt %s -convert-tessel-to-gpu="strategy=wgmma block-m=64 block-n=64 warpgroups=1 stages=3" | FileCheck %s
 
 // 100 x 72 (K) x 80: a 3-stage ring keeps one tile in flight (cp.async wait
 // 0), the swizzled stages start 1024-byte aligned in one flat f16 view, and

@@ -1,10 +1,10 @@
-// RUN: tessel-opt %s -tessel-gemm-to-gpu=strategy=naive | FileCheck %s --check-prefix=NAIVE
-// RUN: tessel-opt %s -tessel-gemm-to-gpu=strategy=smem | FileCheck %s --check-prefix=SMEM
-// RUN: tessel-opt %s -tessel-gemm-to-gpu=strategy=regtile | FileCheck %s --check-prefix=REGTILE
-// RUN: tessel-opt %s -tessel-gemm-to-gpu=strategy=pipelined | FileCheck %s --check-prefix=PIPE
-// RUN: tessel-opt %s -tessel-gemm-to-gpu="strategy=mma block-m=64 block-n=64 block-k=32 stages=3" | FileCheck %s --check-prefix=MMA
-// RUN: tessel-opt %s -tessel-gemm-to-gpu="strategy=mma block-m=64 block-n=64" | FileCheck %s --check-prefix=GROUP8
-// RUN: tessel-opt %s -tessel-gemm-to-gpu="strategy=mma block-m=64 block-n=64 group-m=1" | FileCheck %s --check-prefix=GROUP1
+// RUN: tessel-opt %s -convert-tessel-to-gpu=strategy=naive | FileCheck %s --check-prefix=NAIVE
+// RUN: tessel-opt %s -convert-tessel-to-gpu=strategy=smem | FileCheck %s --check-prefix=SMEM
+// RUN: tessel-opt %s -convert-tessel-to-gpu=strategy=regtile | FileCheck %s --check-prefix=REGTILE
+// RUN: tessel-opt %s -convert-tessel-to-gpu=strategy=pipelined | FileCheck %s --check-prefix=PIPE
+// RUN: tessel-opt %s -convert-tessel-to-gpu="strategy=mma block-m=64 block-n=64 block-k=32 stages=3" | FileCheck %s --check-prefix=MMA
+// RUN: tessel-opt %s -convert-tessel-to-gpu="strategy=mma block-m=64 block-n=64" | FileCheck %s --check-prefix=GROUP8
+// RUN: tessel-opt %s -convert-tessel-to-gpu="strategy=mma block-m=64 block-n=64 group-m=1" | FileCheck %s --check-prefix=GROUP1
 
 // 100 x 72 (K) x 80, f16 inputs, f32 result: edges are masked on every rung.
 

@@ -7,9 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "GemmSimt.h"
+#include "Gemm.h"
 
-#include "Common/Emitter.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -63,7 +62,7 @@ struct TileSource {
   int64_t rows, cols;
   bool colsContiguous;
   function_ref<Value(Value, Value)> row, col;
-  int64_t rowLimit, colLimit;
+  Value rowLimit, colLimit;
   function_ref<Value(Value, Value)> read;
 
   /// Tile coordinates of linear element i.
@@ -76,7 +75,7 @@ struct TileSource {
   Value fetch(Emitter &e, Value i) const {
     auto [r, c] = coords(e, i);
     Value gr = row(r, c), gc = col(r, c);
-    Value ok = e.land(e.lt(gr, e.idx(rowLimit)), e.lt(gc, e.idx(colLimit)));
+    Value ok = e.land(e.lt(gr, rowLimit), e.lt(gc, colLimit));
     return e.select(ok, e.b.getF32Type(), [&] { return read(gr, gc); },
                     [&] { return e.f32(0); });
   }
@@ -97,16 +96,12 @@ void stageTile(Emitter &e, const TileSource &src, Value tile, ValueRange prefix,
 
 } // namespace
 
-void mlir::tessel::emitSimtGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) {
+void mlir::tessel::emitSimtGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
+                                const GemmShape &sh) {
   Location loc = op.getLoc();
-  Emitter e{b, loc};
-  auto dType = cast<MemRefType>(op.getInit().getType());
-  bool batched = dType.getRank() == 3;
-  int64_t rank = dType.getRank();
-  int64_t M = dType.getDimSize(rank - 2), N = dType.getDimSize(rank - 1);
-  auto aType = cast<MemRefType>(op.getA().getType());
-  int64_t K = aType.getDimSize(op.getTransposeA() ? rank - 2 : rank - 1);
-  int64_t batches = batched ? dType.getDimSize(0) : 1;
+  KernelBuilder e(b, loc);
+  bool batched = sh.batched;
+  int64_t N = sh.N, K = sh.K;
   int64_t BM = cfg.blockM, BN = cfg.blockN, BK = cfg.blockK;
 
   SmallVector<Type> workgroup;
@@ -117,8 +112,8 @@ void mlir::tessel::emitSimtGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) 
     workgroup.push_back(MemRefType::get({BK, BN}, b.getF32Type(), AffineMap(), shared));
   }
   auto launch = gpu::LaunchOp::create(
-      b, loc, e.idx(llvm::divideCeil(N, BN)), e.idx(llvm::divideCeil(M, BM)),
-      e.idx(batches), e.idx(BN), e.idx(BM), e.idx(1), /*dynamicSharedMemorySize=*/nullptr,
+      b, loc, e.idx(llvm::divideCeil(N, BN)), e.ceilDiv(sh.M, BM),
+      e.size(sh.batches), e.idx(BN), e.idx(BM), e.idx(1), /*dynamicSharedMemorySize=*/nullptr,
       /*asyncTokenType=*/nullptr, /*asyncDependencies=*/{}, workgroup);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
@@ -126,7 +121,8 @@ void mlir::tessel::emitSimtGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) 
   GemmOperands ops{op, block.z, batched};
   Value row = e.add(e.mul(block.y, e.idx(BM)), thread.y);
   Value col = e.add(e.mul(block.x, e.idx(BN)), thread.x);
-  Value inside = e.land(e.lt(row, e.idx(M)), e.lt(col, e.idx(N)));
+  Value M = e.size(sh.M);
+  Value inside = e.land(e.lt(row, M), e.lt(col, e.idx(N)));
 
   if (cfg.strategy == GemmStrategy::Naive) {
     e.when(inside, [&] {
@@ -144,12 +140,12 @@ void mlir::tessel::emitSimtGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) 
       auto aRow = [&](Value r, Value) { return e.add(rowBase, r); };
       auto aCol = [&](Value, Value c) { return e.add(k0, c); };
       auto aRead = [&](Value m, Value k) { return ops.a(e, m, k); };
-      stageTile(e, TileSource{BM, BK, !op.getTransposeA(), aRow, aCol, M, K, aRead}, sa, {},
+      stageTile(e, TileSource{BM, BK, !op.getTransposeA(), aRow, aCol, M, e.idx(K), aRead}, sa, {},
                 tid, BM * BN);
       auto bRow = [&](Value r, Value) { return e.add(k0, r); };
       auto bCol = [&](Value, Value c) { return e.add(colBase, c); };
       auto bRead = [&](Value k, Value n) { return ops.b(e, k, n); };
-      stageTile(e, TileSource{BK, BN, !op.getTransposeB(), bRow, bCol, K, N, bRead}, sb, {},
+      stageTile(e, TileSource{BK, BN, !op.getTransposeB(), bRow, bCol, e.idx(K), e.idx(N), bRead}, sb, {},
                 tid, BM * BN);
       gpu::BarrierOp::create(b, loc);
       Value next = e.reduce(e.idx(BK), acc, [&](Value kk, Value a) {
@@ -168,14 +164,12 @@ void mlir::tessel::emitSimtGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) 
 // regtile (v5) and pipelined (v6/v7)
 //===----------------------------------------------------------------------===//
 
-void mlir::tessel::emitRegTileGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg) {
+void mlir::tessel::emitRegTileGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
+                                   const GemmShape &sh) {
   Location loc = op.getLoc();
-  Emitter e{b, loc};
-  auto dType = cast<MemRefType>(op.getInit().getType());
-  int64_t rank = dType.getRank();
-  bool batched = rank == 3;
-  int64_t M = dType.getDimSize(rank - 2), N = dType.getDimSize(rank - 1);
-  int64_t K = cast<MemRefType>(op.getA().getType()).getDimSize(op.getTransposeA() ? rank - 2 : rank - 1);
+  KernelBuilder e(b, loc);
+  bool batched = sh.batched;
+  int64_t N = sh.N, K = sh.K;
   int64_t BM = cfg.blockM, BN = cfg.blockN, BK = cfg.blockK, TM = cfg.threadM, TN = cfg.threadN;
   int64_t threadsN = BN / TN, threads = (BM / TM) * threadsN;
   bool pipelined = cfg.strategy == GemmStrategy::Pipelined;
@@ -190,9 +184,8 @@ void mlir::tessel::emitRegTileGemm(OpBuilder &b, GemmOp op, const GemmConfig &cf
       MemRefType::get({buffers, BK, BM}, f32, AffineMap(), shared),
       MemRefType::get({buffers, BK, BN}, f32, AffineMap(), shared)};
   auto launch = gpu::LaunchOp::create(
-      b, loc, e.idx(llvm::divideCeil(N, BN)), e.idx(llvm::divideCeil(M, BM)),
-      e.idx(batched ? dType.getDimSize(0) : 1), e.idx(threads), e.idx(1), e.idx(1),
-      nullptr, nullptr, {}, workgroup);
+      b, loc, e.idx(llvm::divideCeil(N, BN)), e.ceilDiv(sh.M, BM), e.size(sh.batches),
+      e.idx(threads), e.idx(1), e.idx(1), nullptr, nullptr, {}, workgroup);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   gpu::KernelDim3 block = launch.getBlockIds();
@@ -210,8 +203,8 @@ void mlir::tessel::emitRegTileGemm(OpBuilder &b, GemmOp op, const GemmConfig &cf
     auto bRow = [&](Value r, Value) { return e.add(k0, r); };
     auto bCol = [&](Value, Value c) { return e.add(colBase, c); };
     auto bRead = [&](Value k, Value n) { return ops.b(e, k, n); };
-    use(TileSource{BK, BM, op.getTransposeA(), aRow, aCol, K, M, aRead},
-        TileSource{BK, BN, !op.getTransposeB(), bRow, bCol, K, N, bRead});
+    use(TileSource{BK, BM, op.getTransposeA(), aRow, aCol, e.idx(K), e.size(sh.M), aRead},
+        TileSource{BK, BN, !op.getTransposeB(), bRow, bCol, e.idx(K), e.idx(N), bRead});
   };
   // Each thread owns elements tid, tid + threads, ... of a tile: fetched into
   // registers first (overlapping the compute when pipelined), then stored.
@@ -321,7 +314,7 @@ void mlir::tessel::emitRegTileGemm(OpBuilder &b, GemmOp op, const GemmConfig &cf
       Value row = e.add(rowBase, e.add(myRow, e.idx(i)));
       Value col = e.add(colBase, e.add(myCol, e.idx(j)));
       Value v = vector::ExtractOp::create(b, loc, loop.getResult(i), ArrayRef<int64_t>{j});
-      e.when(e.land(e.lt(row, e.idx(M)), e.lt(col, e.idx(N))), [&] { ops.store(e, row, col, v); });
+      e.when(e.land(e.lt(row, e.size(sh.M)), e.lt(col, e.idx(N))), [&] { ops.store(e, row, col, v); });
     }
   gpu::TerminatorOp::create(b, loc);
 }

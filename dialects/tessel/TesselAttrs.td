@@ -1,0 +1,60 @@
+//===- TesselAttrs.td - tessel attributes ------------------*- tablegen -*-===//
+
+#ifndef TESSEL_ATTRS_TD
+#define TESSEL_ATTRS_TD
+
+include "tessel/TesselDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+
+class Tessel_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<Tessel_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+def Tessel_GemmConfigAttr : Tessel_Attr<"GemmConfig", "gemm_config"> {
+  let summary = "How one tessel.gemm is lowered to the GPU";
+  let description = [{
+    The rung of the GEMM ladder and its tile configuration for the op that
+    carries it (as its `config` attribute). `convert-tessel-to-gpu` reads it;
+    every field left out (or 0, or an empty strategy) takes the pass option
+    of the same name, and then the strategy's default, so one module can
+    hold several gemms lowered differently.
+
+    - `strategy`: `naive`, `smem`, `regtile`, `pipelined`, `mma` or `wgmma`;
+    - `block_m`, `block_n`, `block_k`: the thread block's output tile and the
+      depth of one K step;
+    - `warps_m`, `warps_n` (`mma`), `warpgroups` (`wgmma`): how the block's
+      tile is split among warps;
+    - `stages` (`mma`, `wgmma`): depth of the cp.async ring;
+    - `group_m` (`mma`, `wgmma`): block rows swept together for L2 reuse;
+    - `thread_m`, `thread_n` (`regtile`, `pipelined`): outputs per thread.
+
+    Each value is checked here against a hard bound (so no later size
+    computation can overflow); whether a combination fits the hardware
+    (threads, registers, shared memory) is checked by the lowering, which
+    names the limit.
+
+    Example:
+
+    ```mlir
+    #tessel.gemm_config<strategy = "mma", block_m = 128, block_n = 256, warps_n = 4>
+    ```
+  }];
+  let parameters = (ins
+    StringRefParameter<"the rung", "\"\"">:$strategy,
+    DefaultValuedParameter<"int64_t", "0">:$block_m,
+    DefaultValuedParameter<"int64_t", "0">:$block_n,
+    DefaultValuedParameter<"int64_t", "0">:$block_k,
+    DefaultValuedParameter<"int64_t", "0">:$warps_m,
+    DefaultValuedParameter<"int64_t", "0">:$warps_n,
+    DefaultValuedParameter<"int64_t", "0">:$warpgroups,
+    DefaultValuedParameter<"int64_t", "0">:$stages,
+    DefaultValuedParameter<"int64_t", "0">:$group_m,
+    DefaultValuedParameter<"int64_t", "0">:$thread_m,
+    DefaultValuedParameter<"int64_t", "0">:$thread_n
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+#endif // TESSEL_ATTRS_TD

@@ -1,0 +1,144 @@
+//===- ConvertTesselToGPU.cpp - the convert-tessel-to-gpu pass ------------===//
+//
+// One pass, one lowering per op family: this file only checks what every
+// lowering needs (memref form, which dimensions may be run-time sizes) and
+// dispatches. The kernels live in Gemm/ (and, as they land, Attention/,
+// Paged/, Cache/).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Gemm/Gemm.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "tessel/Passes.h"
+#include "tessel/TesselOps.h"
+
+namespace mlir::tessel {
+#define GEN_PASS_DEF_CONVERTTESSELTOGPU
+#include "tessel/Passes.h.inc"
+} // namespace mlir::tessel
+
+using namespace mlir;
+using namespace mlir::tessel;
+
+namespace {
+
+// sm_90's opt-in maximum of dynamic shared memory per block.
+constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024;
+
+/// Only leading dimensions may be run-time sizes: the kernels view such an
+/// operand as a static shape over the same memory, which needs static
+/// strides. The statically known rest must leave room for 2^31 rows.
+LogicalResult checkRunTimeSizes(Operation *op) {
+  for (auto [i, v] : llvm::enumerate(op->getOperands())) {
+    auto type = cast<MemRefType>(v.getType());
+    if (!type.getLayout().isIdentity())
+      return op->emitOpError() << "operand " << i << " (" << type
+                               << ") must have the identity layout";
+    for (int64_t d = 1; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d))
+        return op->emitOpError()
+               << "operand " << i << " (" << type << ") has a run-time size in dimension " << d
+               << "; convert-tessel-to-gpu takes run-time sizes only in the leading dimension";
+    if (type.getRank() == 0 || !type.isDynamicDim(0))
+      continue;
+    int64_t inner = 1;
+    bool overflow = false;
+    for (int64_t d = 1; d < type.getRank(); ++d)
+      overflow |= llvm::MulOverflow(inner, type.getDimSize(d), inner);
+    if (overflow || inner > (int64_t(1) << 31))
+      return op->emitOpError() << "operand " << i << " (" << type
+                               << ") has more than 2^31 elements per leading index, the limit "
+                                  "with a run-time leading size";
+  }
+  return success();
+}
+
+struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselToGPU> {
+  using ConvertTesselToGPUBase::ConvertTesselToGPUBase;
+
+  /// The pass options as a config attribute: the defaults of every op's own.
+  FailureOr<GemmConfigAttr> defaults(Operation *anchor) {
+    auto attr = GemmConfigAttr::getChecked(
+        [&] { return anchor->emitError() << "convert-tessel-to-gpu: "; },
+        &getContext(), StringRef(strategy), int64_t(blockM), int64_t(blockN), int64_t(blockK),
+        int64_t(warpsM), int64_t(warpsN), int64_t(warpgroups), int64_t(stages), int64_t(groupM),
+        int64_t(threadM), int64_t(threadN));
+    if (!attr)
+      return failure();
+    return attr;
+  }
+
+  LogicalResult lowerGemm(GemmOp op, GemmConfigAttr defaults) {
+    FailureOr<GemmConfig> cfg = configureGemm(op, defaults);
+    if (failed(cfg))
+      return failure();
+    if (cfg->strategy == GemmStrategy::Mma || cfg->strategy == GemmStrategy::Wgmma) {
+      bool wgmma = cfg->strategy == GemmStrategy::Wgmma;
+      Type elt = cast<MemRefType>(op.getA().getType()).getElementType();
+      if (!elt.isF16() && !elt.isBF16())
+        return op.emitOpError() << "strategy '" << (wgmma ? "wgmma" : "mma")
+                                << "' needs f16 or bf16 inputs, got " << elt;
+      int64_t bytes = wgmma ? wgmmaSharedBytes(op, *cfg) : mmaSharedBytes(op, *cfg);
+      if (bytes > kMaxDynamicSharedBytes)
+        return op.emitOpError() << "strategy '" << (wgmma ? "wgmma" : "mma") << "' needs "
+                                << bytes << " bytes of shared memory; the limit is "
+                                << kMaxDynamicSharedBytes;
+    }
+    OpBuilder b(op);
+    GemmShape shape = prepareGemm(b, op, *cfg);
+    switch (cfg->strategy) {
+    case GemmStrategy::Mma:
+      emitMmaGemm(b, op, *cfg, shape);
+      break;
+    case GemmStrategy::Wgmma:
+      emitWgmmaGemm(b, op, *cfg, shape);
+      break;
+    case GemmStrategy::RegTile:
+    case GemmStrategy::Pipelined:
+      emitRegTileGemm(b, op, *cfg, shape);
+      break;
+    default:
+      emitSimtGemm(b, op, *cfg, shape);
+    }
+    op.erase();
+    return success();
+  }
+
+  void runOnOperation() override {
+    SmallVector<Operation *> ops;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<TesselDialect>(op->getDialect()))
+        ops.push_back(op);
+    });
+    if (ops.empty())
+      return;
+    // Option errors are reported on the first op they would apply to.
+    FailureOr<GemmConfigAttr> gemmDefaults = defaults(ops.front());
+    if (failed(gemmDefaults))
+      return signalPassFailure();
+    for (Operation *op : ops) {
+      auto dps = cast<DestinationStyleOpInterface>(op);
+      if (!dps.hasPureBufferSemantics()) {
+        op->emitOpError() << "is in the tensor form; convert-tessel-to-gpu expects the "
+                             "memref form (run one-shot-bufferize first)";
+        return signalPassFailure();
+      }
+      if (failed(checkRunTimeSizes(op)))
+        return signalPassFailure();
+      LogicalResult lowered = failure();
+      if (auto gemm = dyn_cast<GemmOp>(op))
+        lowered = lowerGemm(gemm, *gemmDefaults);
+      else
+        op->emitOpError() << "has no GPU lowering yet; use the CPU pipeline (tessel-cpu-pipeline)";
+      if (failed(lowered))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace

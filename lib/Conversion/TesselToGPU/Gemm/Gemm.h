@@ -1,0 +1,70 @@
+//===- Gemm.h - tessel.gemm on the GPU: configuration and rungs -*- C++ -*-===//
+#ifndef TESSEL_LIB_CONVERSION_TESSELTOGPU_GEMM_GEMM_H
+#define TESSEL_LIB_CONVERSION_TESSELTOGPU_GEMM_GEMM_H
+
+#include "GPU/KernelBuilder.h"
+#include "GPU/TileCopy.h"
+#include "tessel/TesselOps.h"
+
+namespace mlir::tessel {
+
+enum class GemmStrategy { Naive, Smem, RegTile, Pipelined, Mma, Wgmma };
+
+/// Tile sizes of one GEMM kernel; validated before any IR is built.
+struct GemmConfig {
+  GemmStrategy strategy;
+  int64_t blockM, blockN, blockK;
+  // mma: warps along M and N; mma and wgmma: software-pipeline stages and
+  // block rows swept together.
+  int64_t warpsM = 0, warpsN = 0, stages = 0, groupM = 0;
+  // regtile/pipelined only: outputs per thread along M and N.
+  int64_t threadM = 0, threadN = 0;
+  // wgmma only: 128-thread warpgroups stacked along M.
+  int64_t warpgroups = 0;
+};
+
+/// The op's configuration: its `config` attribute over `defaults` (the pass
+/// options, same fields; strategy "" and 0 mean unset) over the strategy's
+/// built-in defaults, checked against the hardware and the emitters' limits.
+/// Errors are emitted on the op and name the field and the limit.
+FailureOr<GemmConfig> configureGemm(GemmOp op, GemmConfigAttr defaults);
+
+/// Sizes of a memref-form gemm and the extents, in their global layouts
+/// (rows x cols, cols contiguous), of one block's A and B tiles. M and the
+/// batch may be run-time sizes; N and K are static.
+struct GemmShape {
+  bool batched;
+  Size batches, M;
+  int64_t N, K;
+  int64_t aRows, aCols, bRows, bCols;
+};
+
+/// Reads the shape (emitting memref.dim for run-time sizes at `b`'s
+/// insertion point, outside the kernel) and rewrites operands with run-time
+/// sizes into statically shaped views of the same memory, so the kernel
+/// takes bare pointers plus the sizes as scalars.
+GemmShape prepareGemm(OpBuilder &b, GemmOp op, const GemmConfig &config);
+
+/// The rungs: each replaces `op` by a gpu.launch.
+void emitSimtGemm(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmShape &shape);
+void emitRegTileGemm(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmShape &shape);
+void emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmShape &shape);
+void emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmShape &shape);
+
+/// Dynamic shared memory of the tensor-core rungs, alignment slack included.
+int64_t mmaSharedBytes(GemmOp op, const GemmConfig &config);
+int64_t wgmmaSharedBytes(GemmOp op, const GemmConfig &config);
+
+/// Issues the cp.async copies of one block's A and B tiles at K offset `k0`
+/// (see copyTile). `batch` is null for unbatched gemms.
+void copyOperandTiles(KernelBuilder &e, GemmOp op, const GemmShape &shape, Value batch,
+                      Value tid, int64_t threads, Value k0, Value rowBase, Value colBase,
+                      Value dstA, TileIndex indexA, Value dstB, TileIndex indexB);
+
+/// D[row, col] = alpha * acc (+ beta * C[row, col]) when `inBounds`.
+void storeResult(KernelBuilder &e, GemmOp op, Value batch, Value row, Value col, Value acc,
+                 Value inBounds);
+
+} // namespace mlir::tessel
+
+#endif // TESSEL_LIB_CONVERSION_TESSELTOGPU_GEMM_GEMM_H

@@ -1,0 +1,191 @@
+//===- GemmWgmma.cpp - Hopper warpgroup tensor-core GEMM ------------------===//
+//
+// One thread block of `warpgroups` x 128 threads computes a blockM x blockN
+// tile of D; warpgroup w owns rows [w * blockM / warpgroups, ...) and every
+// column, as m64nNk16 `wgmma.mma_async` instructions whose operands are read
+// by the tensor cores straight from shared memory through matrix
+// descriptors, with the f32 accumulators in registers.
+//
+// Shared tiles use the 128-byte swizzle that wgmma understands: a tile with
+// `rows` rows of its contiguous global dimension is stored as column blocks
+// of 64 elements (128 bytes); inside a block, row r's 16-byte chunk c lands
+// at chunk c ^ (r % 8). K-major operands (A, and B when transposed) and
+// MN-major ones (B, and A when transposed) share this layout; the descriptor
+// strides and wgmma's transpose bits tell them apart, so no operand is
+// rearranged on the way in.
+//
+// The K loop is a `stages`-deep cp.async ring (zero-filled past the edges).
+// Iteration kt waits for tile kt, issues its wgmmas asynchronously, refills
+// the stage that tile kt - 2 used, and then waits until only this
+// iteration's wgmma group is in flight: the barrier at the top of the next
+// iteration therefore also proves that every warpgroup is done reading the
+// stage refilled there.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Gemm.h"
+
+#include "GPU/TileScheduler.h"
+#include "GPU/Wgmma.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+
+using namespace mlir;
+using namespace mlir::tessel;
+
+namespace {
+constexpr int64_t kSwizzle = 128;
+
+struct Tiles {
+  wgmma::Operand a, b;
+};
+
+Tiles tiles(GemmOp op, const GemmConfig &c) {
+  bool ta = op.getTransposeA(), tb = op.getTransposeB();
+  auto a = ta ? std::pair(c.blockK, c.blockM) : std::pair(c.blockM, c.blockK);
+  auto b = tb ? std::pair(c.blockN, c.blockK) : std::pair(c.blockK, c.blockN);
+  return {{SmemLayout::swizzled(a.first, a.second, 2, kSwizzle), !ta},
+          {SmemLayout::swizzled(b.first, b.second, 2, kSwizzle), tb}};
+}
+} // namespace
+
+int64_t mlir::tessel::wgmmaSharedBytes(GemmOp op, const GemmConfig &c) {
+  Tiles t = tiles(op, c);
+  return c.stages * (t.a.layout.bytes() + t.b.layout.bytes()) + t.a.layout.patternBytes();
+}
+
+void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
+                                 const GemmShape &sh) {
+  Location loc = op.getLoc();
+  KernelBuilder e(b, loc);
+  auto [opA, opB] = tiles(op, cfg);
+  const SmemLayout &tileA = opA.layout, &tileB = opB.layout;
+  Type elt = cast<MemRefType>(op.getA().getType()).getElementType();
+  int64_t threads = 128 * cfg.warpgroups;
+  int64_t wgTileM = cfg.blockM / cfg.warpgroups, tilesM = wgTileM / 64;
+  int64_t numK = llvm::divideCeil(sh.K, cfg.blockK);
+  int64_t stageElems = tileA.elems() + tileB.elems();
+  Size gridM = sh.M.isStatic() ? Size::of(llvm::divideCeil(sh.M.fixed, cfg.blockM))
+                               : Size::of(e.ceilDiv(sh.M, cfg.blockM));
+  int64_t gridN = llvm::divideCeil(sh.N, cfg.blockN);
+
+  auto launch = gpu::LaunchOp::create(
+      b, loc, e.idx(gridN), e.size(gridM), e.size(sh.batches), e.idx(threads), e.idx(1),
+      e.idx(1), arith::ConstantIntOp::create(b, loc, wgmmaSharedBytes(op, cfg), 32));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::KernelDim3 block = launch.getBlockIds();
+  Value tid = launch.getThreadIds().x;
+  Value batch = sh.batched ? block.z : Value();
+
+  // The stages start on a 1024-byte boundary of the shared window: the
+  // descriptors' swizzle is a function of the address bits.
+  SmemArena arena(e);
+  arena.alignTo(tileA.patternBytes());
+  Value smem = arena.view({cfg.stages * stageElems}, elt, 0);
+  Value smemAddr = arena.originAddress();
+
+  auto [pidM, pidN] = rasterize(e, block.x, block.y, gridM, gridN, cfg.groupM);
+  Value rowBase = e.mul(pidM, e.idx(cfg.blockM));
+  Value colBase = e.mul(pidN, e.idx(cfg.blockN));
+
+  auto copyStage = [&](Value kt, Value stage) {
+    Value aOffset = e.mul(stage, e.idx(stageElems));
+    Value bOffset = e.add(aOffset, e.idx(tileA.elems()));
+    copyOperandTiles(
+        e, op, sh, batch, tid, threads, e.mul(kt, e.idx(cfg.blockK)), rowBase, colBase, smem,
+        [&](Value r, Value c) { return SmallVector<Value>{e.add(aOffset, tileA.offset(e, r, c))}; },
+        smem,
+        [&](Value r, Value c) { return SmallVector<Value>{e.add(bOffset, tileB.offset(e, r, c))}; });
+  };
+
+  // Prologue: tiles 0 .. stages - 3 in flight; the ring's other two stages
+  // hold the tile being multiplied and the one the previous wgmma group may
+  // still be reading.
+  Value lastGroup;
+  for (int64_t s = 0; s < cfg.stages - 2; ++s) {
+    if (s < numK)
+      copyStage(e.idx(s), e.idx(s));
+    lastGroup = commitCopies(e);
+  }
+
+  Value wgIndex = e.div(tid, e.idx(128));
+  Value wgRow = e.mul(wgIndex, e.idx(wgTileM));
+  // A's block for this warpgroup: rows wgRow.. (K-major) or columns (MN-major).
+  Value aWgOffset = opA.kMajor ? e.mul(wgRow, e.idx(kSwizzle))
+                               : e.mul(e.div(wgRow, e.idx(tileA.atom())),
+                                       e.idx(tileA.rows * kSwizzle));
+  Value descA0 = wgmma::descriptor(e, e.add(smemAddr, aWgOffset), opA);
+  Value descB0 = wgmma::descriptor(e, e.add(smemAddr, e.idx(tileA.bytes())), opB);
+
+  SmallVector<Value> inits(tilesM, wgmma::zeroAccumulator(e, cfg.blockN));
+
+  // One K step on tile kt. The last step is peeled out of the loop and waits
+  // for all its wgmmas in the same block: ptxas serializes every wgmma of
+  // the kernel when a group can still be in flight where control leaves the
+  // loop.
+  auto step = [&](Value kt, SmallVector<Value> acc, bool last) {
+    // Tile kt has landed once at most stages - 3 younger groups are pending;
+    // the proxy fence makes this thread's copies visible to the tensor cores
+    // and the barrier makes everyone's.
+    waitCopies(e, lastGroup, last ? 0 : cfg.stages - 3);
+    NVVM::FenceProxyOp::create(b, loc, NVVM::ProxyKind::async_shared,
+                               NVVM::SharedSpaceAttr::get(b.getContext(),
+                                                          NVVM::SharedSpace::shared_cta));
+    gpu::BarrierOp::create(b, loc);
+
+    Value stage = e.rem(kt, e.idx(cfg.stages));
+    Value stageShift = e.toI64(e.mul(stage, e.idx(stageElems * 2 / 16)));
+    Value descA = wgmma::advance(e, descA0, stageShift);
+    Value descB = wgmma::advance(e, descB0, stageShift);
+    wgmma::fence(e);
+    for (int64_t j = 0; j < cfg.blockK / wgmma::kK; ++j)
+      for (int64_t i = 0; i < tilesM; ++i)
+        acc[i] = wgmma::mmaAsync(
+            e, acc[i],
+            wgmma::advance(e, descA, tileA.operandOffset(opA.kMajor, 64 * i, j * wgmma::kK)),
+            wgmma::advance(e, descB, tileB.operandOffset(opB.kMajor, 0, j * wgmma::kK)),
+            cfg.blockN, elt, opA, opB);
+    wgmma::commitGroup(e);
+    if (last) {
+      wgmma::waitGroups(e, 0);
+      return acc;
+    }
+    // Refill the stage tile kt - 2 used: the barrier above came after every
+    // warpgroup's wait for that group.
+    Value next = e.add(kt, e.idx(cfg.stages - 2));
+    e.when(e.lt(next, e.idx(numK)), [&] { copyStage(next, e.rem(next, e.idx(cfg.stages))); });
+    commitCopies(e);
+    wgmma::waitGroups(e, 1);
+    return acc;
+  };
+
+  auto loop = scf::ForOp::create(b, loc, e.idx(0), e.idx(numK - 1), e.idx(1), inits);
+  {
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> acc(loop.getRegionIterArgs().begin(), loop.getRegionIterArgs().end());
+    scf::YieldOp::create(b, loc, step(loop.getInductionVar(), acc, /*last=*/false));
+  }
+  SmallVector<Value> result =
+      step(e.idx(numK - 1), SmallVector<Value>(loop.getResults()), /*last=*/true);
+
+  // Epilogue: warp w of the warpgroup holds rows 16 w.. of each 64-row tile.
+  Value inWg = e.rem(tid, e.idx(128));
+  Value lane = e.rem(inWg, e.idx(32));
+  Value warpRow = e.add(e.add(rowBase, wgRow), e.mul(e.div(inWg, e.idx(32)), e.idx(16)));
+  Value g = e.div(lane, e.idx(4)), t2 = e.mul(e.rem(lane, e.idx(4)), e.idx(2));
+  Value m = e.size(sh.M), n = e.idx(sh.N);
+  for (int64_t i = 0; i < tilesM; ++i)
+    for (int64_t half = 0; half < 2; ++half) {
+      Value row = e.add(warpRow, e.add(e.idx(64 * i + 8 * half), g));
+      Value rowOk = e.lt(row, m);
+      for (int64_t nb = 0; nb < cfg.blockN / 8; ++nb)
+        for (int64_t k = 0; k < 2; ++k) {
+          Value col = e.add(colBase, e.add(e.idx(8 * nb + k), t2));
+          Value v = wgmma::element(e, result[i], wgmma::accumulatorRegister(nb, half, k));
+          storeResult(e, op, batch, row, col, v, e.land(rowOk, e.lt(col, n)));
+        }
+    }
+  gpu::TerminatorOp::create(b, loc);
+}

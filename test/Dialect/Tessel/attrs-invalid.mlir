@@ -1,0 +1,31 @@
+// RUN: tessel-opt %s -split-input-file -verify-diagnostics
+
+func.func @unknown_strategy(%a: memref<64x64xf16>, %d: memref<64x64xf32>) {
+  // expected-error @+1 {{unknown strategy 'fast'; expected naive, smem, regtile, pipelined, mma or wgmma}}
+  tessel.gemm %a, %a into %d {config = #tessel.gemm_config<strategy = "fast">} : memref<64x64xf16>, memref<64x64xf16> into memref<64x64xf32>
+  return
+}
+
+// -----
+
+func.func @negative(%a: memref<64x64xf16>, %d: memref<64x64xf32>) {
+  // expected-error @+1 {{block_k = -8 is outside [0, 16384] (0: the default)}}
+  tessel.gemm %a, %a into %d {config = #tessel.gemm_config<block_k = -8>} : memref<64x64xf16>, memref<64x64xf16> into memref<64x64xf32>
+  return
+}
+
+// -----
+
+func.func @huge(%a: memref<64x64xf16>, %d: memref<64x64xf32>) {
+  // expected-error @+1 {{warpgroups = 4611686018427387904 is outside [0, 8] (0: the default)}}
+  tessel.gemm %a, %a into %d {config = #tessel.gemm_config<strategy = "wgmma", warpgroups = 4611686018427387904>} : memref<64x64xf16>, memref<64x64xf16> into memref<64x64xf32>
+  return
+}
+
+// -----
+
+func.func @unknown_field(%a: memref<64x64xf16>, %d: memref<64x64xf32>) {
+  // expected-error @+1 {{duplicate or unknown struct parameter name: tiles}}
+  tessel.gemm %a, %a into %d {config = #tessel.gemm_config<tiles = 3>} : memref<64x64xf16>, memref<64x64xf16> into memref<64x64xf32>
+  return
+}
