@@ -77,7 +77,7 @@ def stages(strategy: str, config: dict) -> list[tuple[str, str]]:
                     [f"{k.replace('_', '-')}={v}" for k, v in sorted(config.items())])
     return [
         ("bufferized", "tessel-bufferize"),
-        ("gpu", f"tessel-gemm-to-gpu{{{opts}}},gpu-kernel-outlining,canonicalize"),
+        ("gpu", f"convert-tessel-to-gpu{{{opts}}},gpu-kernel-outlining,canonicalize"),
         ("nvvm", f"tessel-gpu-to-nvvm,nvvm-attach-target{{chip={CHIP} features=+ptx80 O=3}}"),
         ("binary", "gpu-module-to-binary{format=isa}"),
     ]
