@@ -4,18 +4,31 @@ Functional ops build tessel IR for their signature, compile it once per
 signature and run it: on the host through MLIR's ExecutionEngine
 (`target="cpu"`, the reference semantics) or on an NVIDIA GPU
 (`target="cuda"`). Each op also has `.compile(...)` for ahead-of-time use.
+
+Importing tessel loads neither MLIR nor the native library: they are loaded
+the first time something has to be compiled (a call whose kernel is in the
+disk cache never loads them).
 """
 
-from ._native import register as _register
-from .ir import context, parse
-from .ops._base import Spec
-from .ops.flash_attention import flash_attention
-from .ops.gemm import gemm
-from .ops.paged import copy_blocks, paged_attention, paged_kv_write
+from .api import copy_blocks, flash_attention, gemm, paged_attention, paged_kv_write
+from .signature import Spec
 
 __version__ = "0.1.0"
 
-_register()
+
+def context():
+    """A new `mlir.ir.Context` with tessel loaded and its passes registered."""
+    from .ir import context as make
+
+    return make()
+
+
+def parse(text: str, ctx=None):
+    """Parses and verifies a module; raises `mlir.ir.MLIRError` on malformed input."""
+    from .ir import parse as parse_module
+
+    return parse_module(text, ctx)
+
 
 __all__ = ["Spec", "context", "copy_blocks", "flash_attention", "gemm", "paged_attention",
            "paged_kv_write", "parse", "__version__"]

@@ -124,14 +124,15 @@ def test_ptxas_assembles_wgmma_shapes(config, tmp_path):
 def test_pipeline_errors_keep_the_head_of_long_notes():
     from tessel._native import PipelineError
     from tessel.compiler import build_module
-    from tessel.compiler.cpu import run_pipeline
-    from tessel.compiler.cuda import stages
+    from tessel.compiler.cuda import STAGES, recipes_for
+    from tessel.compiler.pipeline import run_pipeline
     from tessel.ir import context
 
     k = tessel.gemm.compile(S((128, 64), "f16"), S((64, 128), "f16"), target="cuda",
                             strategy="wgmma")
     module = build_module(tessel.gemm._def, k.signature, context())
-    for _, pipeline in stages("wgmma", k.launch_metadata["config"])[:2]:
+    recipes_for(tessel.gemm._def).annotate(module, k.recipe)
+    for _, pipeline in STAGES[:2]:
         run_pipeline(module, pipeline)
     # A pipeline that leaves ops LLVM cannot translate: MLIR attaches the
     # whole kernel module to the diagnostic.

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from mlir import ir
-from mlir.dialects import bufferization, func
-
-from ..ir import context
-from ..ops._base import OpDef, Signature
-
+from ..ops._base import OpDef
+from ..signature import Signature
 
 
 def kernel_name(sig: Signature) -> str:
@@ -21,10 +17,13 @@ _cache: dict = {}
 _lock = threading.Lock()
 
 
-def build_module(opdef: OpDef, sig: Signature, ctx: ir.Context) -> ir.Module:
+def build_module(opdef: OpDef, sig: Signature, ctx):
     """func.func @tessel_<op>(<every arg as a tensor>) -> (): one tessel op,
     whose results are materialized into their init arguments so that the
     bufferized function writes the caller's buffers in place."""
+    from mlir import ir
+    from mlir.dialects import bufferization, func
+
     with ctx, ir.Location.name(f"tessel.{sig.op}"):
         module = ir.Module.create()
         types = [ir.Type.parse(a.spec.mlir) for a in sig.args]
@@ -44,22 +43,22 @@ def build_module(opdef: OpDef, sig: Signature, ctx: ir.Context) -> ir.Module:
         return module
 
 
-def compile_signature(opdef: OpDef, sig: Signature, target: str, options: dict):
+def compile_signature(opdef: OpDef, sig: Signature, target: str, options: dict,
+                      generalize: bool = False, op_options: dict | None = None):
     """Compiles once per (signature, target, lowering options) in this process."""
-    extra = tuple(sorted((k, repr(v)) for k, v in options.items()))
-    key = (sig.key, target, extra)
+    if target == "cuda":
+        from .cuda import compile_cuda
+
+        return compile_cuda(opdef, sig, options, generalize, op_options)
+    key = (sig.key, target)
     with _lock:
         kernel = _cache.get(key)
     if kernel is not None:
         return kernel
-    if target == "cpu":
-        from .cpu import CPUKernel
+    from ..ir import context
+    from .cpu import CPUKernel
 
-        kernel = CPUKernel(opdef, sig, build_module(opdef, sig, context()))
-    else:
-        from .cuda import compile_cuda
-
-        kernel = compile_cuda(opdef, sig, options)
+    kernel = CPUKernel(opdef, sig, build_module(opdef, sig, context()))
     with _lock:
         return _cache.setdefault(key, kernel)
 
@@ -67,3 +66,8 @@ def compile_signature(opdef: OpDef, sig: Signature, target: str, options: dict):
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+    import sys
+
+    cuda = sys.modules.get(__name__ + ".cuda")
+    if cuda is not None:
+        cuda.clear_cache()

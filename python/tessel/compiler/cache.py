@@ -30,11 +30,16 @@ def toolchain_version() -> str:
 @functools.cache
 def native_fingerprint() -> str:
     """Hash of the native library that holds the lowerings: a rebuilt
-    tessel with an unchanged version string must not reuse stale kernels."""
-    from .._native import _LIB_PATH
-
+    tessel with an unchanged version string must not reuse stale kernels.
+    The build writes it next to the library (hashing 100 MB per process
+    would cost more than a cached call); without it, the library is hashed."""
+    lib = Path(__file__).resolve().parent.parent / "_lib" / "libTesselCAPI.so"
     try:
-        return hashlib.sha256(_LIB_PATH.read_bytes()).hexdigest()[:16]
+        return (lib.parent / (lib.name + ".sha256")).read_text().strip()[:16]
+    except OSError:
+        pass
+    try:
+        return hashlib.sha256(lib.read_bytes()).hexdigest()[:16]
     except OSError:
         return "unknown"
 

@@ -11,8 +11,8 @@ import numpy as np
 from mlir import ir
 from mlir.execution_engine import ExecutionEngine
 
-from .._native import run_pass_pipeline
 from ..ops._base import OpDef, Signature, spec_of
+from .pipeline import run_pipeline
 
 # Stage name -> the registered pipeline that produces it from the previous one.
 CPU_STAGES = (
@@ -51,10 +51,6 @@ def _descriptor(array: np.ndarray):
         desc.sizes[i] = n
         desc.strides[i] = s // array.itemsize
     return desc
-
-
-def run_pipeline(module: ir.Module, pipeline: str) -> None:
-    run_pass_pipeline(module.operation, pipeline)
 
 
 class CPUKernel:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from mlir import ir
-
-from ..dialects import tessel as T
-from ._base import (F32, FLOAT_DTYPES, Arg, OpDef, Operation, Signature, Spec, check_dim,
+from ._base import (F32, FLOAT_DTYPES, Arg, OpDef, Signature, Spec, check_dim,
                     check_dtype, check_head_dim, check_rank, check_scale, dtype_name, spec_of)
 
 
@@ -51,13 +48,17 @@ class FlashAttention(OpDef):
         return Signature("flash_attention", tuple(args), attrs)
 
     def build(self, sig, v):
+        from mlir import ir
+
+        from ..dialects import tessel as T
+
         res = T.flash_attention(v["q"], v["k"], v["v"], v["out"], lse=v.get("lse"),
                                 causal=sig.attr("causal"),
                                 scale=ir.FloatAttr.get_f32(sig.attr("scale")))
         return list(res) if isinstance(res, tuple) else [res]
 
 
-flash_attention = Operation(FlashAttention(), """Exact attention, FlashAttention-2 semantics.
+DOC = """Exact attention, FlashAttention-2 semantics.
 
     flash_attention(q, k, v, *, causal=False, scale=None, return_lse=False, target="cpu")
 
@@ -67,4 +68,4 @@ aligned: query i sees keys j <= i + (Skv - Sq); a row that sees no key gets
 zeros (and lse -inf). scale defaults to 1/sqrt(D). Head dims are multiples of
 8 up to 256. Returns o [B, Hq, Sq, Dv] in q's dtype, or (o, lse) with lse
 [B, Hq, Sq] float32 = log of each row's softmax denominator (natural log).
-""")
+"""

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import math
 
-from mlir import ir
-
-from ..dialects import tessel as T
-from ._base import (FLOAT_DTYPES, Arg, OpDef, Operation, Signature, check_dim, check_dtype,
+from ._base import (FLOAT_DTYPES, Arg, OpDef, Signature, check_dim, check_dtype,
                     check_rank, dtype_name, normalize_dtype, spec_of, Spec)
 
 
@@ -24,6 +21,7 @@ def _finite(name: str, value) -> float:
 class Gemm(OpDef):
     name = "gemm"
     params = ("a", "b", "c")
+    run_time_sizes = True
 
     def signature(self, a, b, c=None, *, alpha=1.0, beta=0.0, transpose_a=False,
                   transpose_b=False, out_dtype=None) -> Signature:
@@ -39,6 +37,12 @@ class Gemm(OpDef):
         kb, n = sb.shape[-2:][::-1] if transpose_b else sb.shape[-2:]
         check_dim("contraction dimension K", "b", kb, "a", k)
         batch = sa.shape[:-2]
+        if k is None or n is None:
+            raise ValueError("arguments 'a', 'b': K and N must be static (run-time sizes are "
+                             "taken for M and the batch only)")
+        if m is None and (rank == 3 or transpose_a):
+            raise ValueError("argument 'a': a run-time M must be the leading dimension "
+                             "(unbatched, transpose_a=False)")
         if rank == 3:
             check_dim("batch size", "b", sb.shape[0], "a", sa.shape[0])
         odt = sa.dtype if out_dtype is None else normalize_dtype(out_dtype)
@@ -58,13 +62,17 @@ class Gemm(OpDef):
         return Signature("gemm", tuple(args), attrs)
 
     def build(self, sig, v):
+        from mlir import ir
+
+        from ..dialects import tessel as T
+
         f32 = lambda x: ir.FloatAttr.get_f32(x)  # noqa: E731
         return [T.gemm(v["a"], v["b"], v["out"], c=v.get("c"), alpha=f32(sig.attr("alpha")),
                        beta=f32(sig.attr("beta")), transpose_a=sig.attr("transpose_a"),
                        transpose_b=sig.attr("transpose_b"))]
 
 
-gemm = Operation(Gemm(), """D = alpha * op(a) @ op(b) + beta * c.
+DOC = """D = alpha * op(a) @ op(b) + beta * c.
 
     gemm(a, b, c=None, *, alpha=1.0, beta=0.0, transpose_a=False, transpose_b=False,
          out_dtype=None, target="cpu")
@@ -74,4 +82,4 @@ a: [M, K] (or [K, M] with transpose_a), b: [K, N] (or [N, K] with transpose_b);
 float16, bfloat16 (ml_dtypes) and float32; products accumulate in float32.
 The result has out_dtype (default: a's dtype). c, if given, has the result's
 shape and any of the three float dtypes. Returns a new array.
-""")
+"""

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from mlir import ir
 
-from ..dialects import tessel as T
-from ._base import (FLOAT_DTYPES, I32, I64, Arg, OpDef, Operation, Signature, Spec, check_block_size,
+from ._base import (FLOAT_DTYPES, I32, I64, Arg, OpDef, Signature, Spec, check_block_size,
                     check_dim, check_dtype, check_head_dim, check_rank, check_scale, spec_of)
 from .flash_attention import check_heads, check_same_dtype
 
@@ -80,6 +78,10 @@ class PagedAttention(OpDef):
                              f"is outside [0, {num_blocks}) (num_blocks of the caches)")
 
     def build(self, sig, v):
+        from mlir import ir
+
+        from ..dialects import tessel as T
+
         return [T.paged_attention(v["q"], v["key_cache"], v["value_cache"], v["block_tables"],
                                   v["context_lens"], v["out"],
                                   scale=ir.FloatAttr.get_f32(sig.attr("scale")))]
@@ -125,6 +127,8 @@ class PagedKVWrite(OpDef):
                              f"{where[0]} and {where[1]}; each slot may be written once")
 
     def build(self, sig, v):
+        from ..dialects import tessel as T
+
         return list(T.paged_kv_write(v["key"], v["value"], v["slot_mapping"],
                                      v["key_cache"], v["value_cache"]))
 
@@ -166,10 +170,12 @@ class CopyBlocks(OpDef):
                              "and a destination; split the copies into separate calls")
 
     def build(self, sig, v):
+        from ..dialects import tessel as T
+
         return list(T.copy_blocks(v["block_mapping"], v["key_cache"], v["value_cache"]))
 
 
-paged_attention = Operation(PagedAttention(), """Decode attention over a paged KV cache (vLLM).
+PAGED_ATTENTION_DOC = """Decode attention over a paged KV cache (vLLM).
 
     paged_attention(q, key_cache, value_cache, block_tables, context_lens, *, scale=None,
                     target="cpu")
@@ -179,21 +185,21 @@ or 32; block_tables: [S, max_blocks] int32; context_lens: [S] int32. Token t of
 sequence s is read from block block_tables[s, t // block_size] at offset
 t % block_size. Only the block-table entries covering each context are read
 (and checked). Returns o [S, Hq, D] in q's dtype; a zero-length context gives zeros.
-""")
+"""
 
-paged_kv_write = Operation(PagedKVWrite(), """Write new keys/values into a paged cache (vLLM's reshape_and_cache).
+PAGED_KV_WRITE_DOC = """Write new keys/values into a paged cache (vLLM's reshape_and_cache).
 
     paged_kv_write(key, value, key_cache, value_cache, slot_mapping, *, target="cpu")
 
 key, value: [T, Hkv, D]; slot_mapping: [T] int64, slot = block * block_size +
 offset, negative = skip. Updates the caches in place (they must be writeable
 and C-contiguous) and returns None. Nothing is written if validation fails.
-""")
+"""
 
-copy_blocks = Operation(CopyBlocks(), """Copy whole cache blocks (copy-on-write).
+COPY_BLOCKS_DOC = """Copy whole cache blocks (copy-on-write).
 
     copy_blocks(key_cache, value_cache, block_mapping, *, target="cpu")
 
 block_mapping: [N, 2] int64 of (src, dst) pairs. Destinations are distinct and
 no block is both a source and a destination. Updates both caches in place.
-""")
+"""

@@ -1,12 +1,12 @@
 """Device arrays in and out: numpy (copied to and from the device), torch and
-cupy CUDA arrays (used in place, zero-copy), anything else exposing
-`__cuda_array_interface__` (inputs only)."""
+cupy CUDA arrays (used in place, zero-copy, on whichever device they live),
+anything else exposing `__cuda_array_interface__` (inputs only, device 0)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..ops._base import BF16, F16, F32, I32, I64
+from ..signature import dtype_name
 
 
 def kind(x) -> str:
@@ -22,36 +22,44 @@ def kind(x) -> str:
     return "unknown"
 
 
-def _torch_dtype(dt):
+def torch_dtype(dt):
     import torch
 
-    return {F16: torch.float16, BF16: torch.bfloat16, F32: torch.float32,
-            I32: torch.int32, I64: torch.int64}[np.dtype(dt)]
+    return {"f16": torch.float16, "bf16": torch.bfloat16, "f32": torch.float32,
+            "i32": torch.int32, "i64": torch.int64}[dtype_name(dt)]
 
 
-def prepare_input(name: str, x):
-    """(device pointer, keep-alive object) for an input; host arrays are copied
-    to the device, non-contiguous device arrays are copied to contiguous ones."""
+def device_of(x, k: str) -> int | None:
+    """The CUDA device an array lives on; None for host arrays."""
+    if k == "torch":
+        return x.device.index if x.is_cuda else None
+    if k == "cupy":
+        return x.device.id
+    if k == "cai":
+        return 0
+    return None
+
+
+def prepare_input(name: str, x, device: int):
+    """(device pointer, keep-alive object) for an input on `device`; host
+    arrays are copied there, non-contiguous device arrays are copied to
+    contiguous ones (on their device)."""
     k = kind(x)
     if k == "numpy":
         from .driver import DeviceBuffer
 
-        buf = DeviceBuffer.from_host(np.ascontiguousarray(x))
+        buf = DeviceBuffer.from_host(np.ascontiguousarray(x), device)
         return buf.ptr, buf
     if k == "torch":
         if not x.is_cuda:
-            x = x.contiguous().cuda(0)
-        elif x.device.index not in (None, 0):
-            raise ValueError(f"argument '{name}': is on {x.device}; tessel launches on cuda:0")
+            x = x.cuda(device)
         x = x.contiguous()
         return x.data_ptr(), x
     if k == "cupy":
         import cupy
 
-        if x.device.id != 0:
-            raise ValueError(f"argument '{name}': is on cupy device {x.device.id}; "
-                             "tessel launches on device 0")
-        x = cupy.ascontiguousarray(x)
+        with cupy.cuda.Device(x.device.id):
+            x = cupy.ascontiguousarray(x)
         return x.data.ptr, x
     if k == "cai":
         cai = x.__cuda_array_interface__
@@ -62,20 +70,37 @@ def prepare_input(name: str, x):
     raise TypeError(f"argument '{name}': unsupported array type {type(x).__name__}")
 
 
-def empty(kind_: str, like, shape, dtype):
-    """(array, device pointer, finisher) for an output of the given kind."""
+def empty(kind_: str, device: int, shape, dtype):
+    """(array, device pointer, finisher) for an output of the given kind;
+    torch outputs come from torch's caching allocator (CUDA-graph safe)."""
     if kind_ == "torch":
         import torch
 
-        out = torch.empty(shape, dtype=_torch_dtype(dtype), device="cuda:0")
+        out = torch.empty(shape, dtype=torch_dtype(dtype), device=f"cuda:{device}")
         return out, out.data_ptr(), lambda: out
     if kind_ == "cupy":
         import cupy
 
-        out = cupy.empty(shape, dtype=dtype)
+        with cupy.cuda.Device(device):
+            out = cupy.empty(shape, dtype=dtype)
         return out, out.data.ptr, lambda: out
     from .driver import DeviceBuffer
 
     host = np.empty(shape, dtype)
-    buf = DeviceBuffer(host.nbytes)
+    buf = DeviceBuffer(host.nbytes, device)
     return host, buf.ptr, lambda: buf.to_host(host)
+
+
+def current_stream(kind_: str, device: int) -> int:
+    """The stream the caller's framework is issuing work on."""
+    if kind_ == "torch":
+        import torch
+
+        raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+        return raw(device) if raw else torch.cuda.current_stream(device).cuda_stream
+    if kind_ == "cupy":
+        import cupy
+
+        with cupy.cuda.Device(device):
+            return cupy.cuda.get_current_stream().ptr
+    return 0

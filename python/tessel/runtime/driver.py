@@ -1,6 +1,7 @@
-"""A thin, checked layer over `cuda.bindings.driver`: one primary context on
-device 0 (the one torch and cupy use), modules, launches. Every failure raises
-`CudaError` naming the driver call (and the kernel, for launches)."""
+"""A thin, checked layer over `cuda.bindings.driver`: the primary context of
+each device (the one torch and cupy use), modules loaded per device, launches.
+Every failure raises `CudaError` naming the driver call (and the kernel, for
+launches)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ _lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=None)
-def _context():
+def _initialized():
     drv = _driver()
     try:
         _check(drv.cuInit(0), "cuInit")
@@ -52,111 +53,159 @@ def _context():
     count = _check(drv.cuDeviceGetCount(), "cuDeviceGetCount")
     if count < 1:
         raise CudaError("no NVIDIA GPU found (cuDeviceGetCount returned 0)")
-    device = _check(drv.cuDeviceGet(0), "cuDeviceGet")
+    return count
+
+
+def device_count() -> int:
+    return _initialized()
+
+
+@functools.lru_cache(maxsize=None)
+def _context(index: int = 0):
+    """The primary context of device `index` (the one torch and cupy use)."""
+    count = _initialized()
+    if not 0 <= index < count:
+        raise CudaError(f"CUDA device {index} does not exist ({count} device(s) present)")
+    drv = _driver()
+    device = _check(drv.cuDeviceGet(index), "cuDeviceGet")
     ctx = _check(drv.cuDevicePrimaryCtxRetain(device), "cuDevicePrimaryCtxRetain")
     return device, ctx
 
 
 def available() -> bool:
     try:
-        _context()
+        _context(0)
         return True
     except CudaError:
         return False
 
 
-def ensure_context():
-    """Makes the primary context current in the calling thread."""
-    device, ctx = _context()
+def ensure_context(index: int = 0):
+    """Makes device `index`'s primary context current in the calling thread."""
+    device, ctx = _context(index)
     _check(_driver().cuCtxSetCurrent(ctx), "cuCtxSetCurrent")
     return device
 
 
-def device_name() -> str:
-    device = ensure_context()
+def device_name(index: int = 0) -> str:
+    device = ensure_context(index)
     name = _check(_driver().cuDeviceGetName(256, device), "cuDeviceGetName")
     return name.split(b"\0", 1)[0].decode()
 
 
 def _argument_block(n: int):
-    """cuLaunchKernel's kernelParams for n 64-bit arguments: an array of the
-    values and an array of their addresses."""
-    values = (ctypes.c_void_p * n)()
+    """cuLaunchKernel's kernelParams for n arguments of at most 8 bytes: an
+    array of 64-bit slots (a 4-byte argument is read from the low half) and
+    an array of their addresses."""
+    values = (ctypes.c_uint64 * max(n, 1))()
     base = ctypes.addressof(values)
-    return values, (ctypes.c_void_p * n)(*range(base, base + 8 * n, 8))
+    return values, (ctypes.c_void_p * max(n, 1))(*range(base, base + 8 * n, 8))
+
+
+class Function:
+    """One kernel of a module loaded on one device."""
+
+    def __init__(self, handle, name: str, device: int):
+        self.handle, self.name, self.device = handle, name, device
+        self._shared_limit = 48 * 1024
+
+    def allow_shared(self, shared_bytes: int) -> None:
+        if shared_bytes > self._shared_limit:
+            # Beyond 48 KiB of dynamic shared memory a kernel must opt in.
+            drv = _driver()
+            attr = drv.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+            _check(drv.cuFuncSetAttribute(self.handle, attr, shared_bytes),
+                   f"cuFuncSetAttribute(kernel {self.name}, {shared_bytes} bytes of shared memory)")
+            self._shared_limit = shared_bytes
+
+
+class Library:
+    """PTX loaded lazily on each device it is used on (one module per device,
+    in that device's primary context)."""
+
+    def __init__(self, ptx: str):
+        self._data = ptx.encode() + b"\0"
+        self._functions: dict = {}
+        self._modules: dict = {}
+
+    def function(self, name: str, device: int = 0) -> Function:
+        key = (name, device)
+        fn = self._functions.get(key)
+        if fn is not None:
+            return fn
+        with _lock:
+            fn = self._functions.get(key)
+            if fn is None:
+                drv = _driver()
+                ensure_context(device)
+                module = self._modules.get(device)
+                if module is None:
+                    module = _check(drv.cuModuleLoadData(self._data),
+                                    f"cuModuleLoadData (kernel {name}, device {device})")
+                    self._modules[device] = module
+                handle = _check(drv.cuModuleGetFunction(module, name.encode()),
+                                f"cuModuleGetFunction({name})")
+                fn = self._functions[key] = Function(handle, name, device)
+        return fn
+
+
+def launcher(fn: Function, grid, block, shared_bytes: int, nargs: int):
+    """A launch function for one geometry: `launch(values, stream)` with one
+    64-bit slot value per kernel parameter. The argument block is allocated
+    once and filled under a lock (the driver copies it during cuLaunchKernel)."""
+    fn.allow_shared(shared_bytes)
+    values, params = _argument_block(nargs)
+    address = ctypes.addressof(params)
+    lock = threading.Lock()
+    drv = _driver()
+    handle, launch_kernel, ok = fn.handle, drv.cuLaunchKernel, drv.CUresult.CUDA_SUCCESS
+    set_current, ctx = drv.cuCtxSetCurrent, _context(fn.device)[1]
+    gx, gy, gz = (int(g) for g in grid)
+    bx, by, bz = (int(b) for b in block)
+
+    def launch(slot_values, stream):
+        with lock:
+            set_current(ctx)
+            values[:nargs] = slot_values
+            err = launch_kernel(handle, gx, gy, gz, bx, by, bz, shared_bytes, stream, address, 0)
+        if err[0] != ok:
+            _check(err, f"launching kernel {fn.name}")
+
+    launch.keep = params  # only its address is captured
+    return launch
 
 
 class Module:
-    """A loaded PTX module and one of its kernels."""
+    """A loaded PTX module and one of its kernels, on device 0, launched with
+    64-bit (pointer) arguments: the minimal interface for hand-made kernels."""
 
-    def __init__(self, ptx: str, kernel: str):
-        drv = _driver()
-        ensure_context()
+    def __init__(self, ptx: str, kernel: str, device: int = 0):
         self.kernel = kernel
-        data = ptx.encode() + b"\0"
-        self._module = _check(drv.cuModuleLoadData(data), f"cuModuleLoadData (kernel {kernel})")
-        self._function = _check(drv.cuModuleGetFunction(self._module, kernel.encode()),
-                                f"cuModuleGetFunction({kernel})")
-        self._shared_limit = 48 * 1024
-        self._drv = drv
-
-    def _allow_shared(self, shared_bytes: int) -> None:
-        if shared_bytes > self._shared_limit:
-            # Beyond 48 KiB of dynamic shared memory a kernel must opt in.
-            drv = self._drv
-            attr = drv.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
-            _check(drv.cuFuncSetAttribute(self._function, attr, shared_bytes),
-                   f"cuFuncSetAttribute(kernel {self.kernel}, {shared_bytes} bytes of shared memory)")
-            self._shared_limit = shared_bytes
+        self._fn = Library(ptx).function(kernel, device)
 
     def launch(self, grid, block, shared_bytes: int, pointers, stream: int = 0) -> None:
-        """Launches with one 64-bit pointer argument per kernel parameter."""
-        self._allow_shared(shared_bytes)
-        values, params = _argument_block(len(pointers))
-        values[:] = pointers
-        _check(self._drv.cuLaunchKernel(self._function, *grid, *block, shared_bytes, stream,
-                                        ctypes.addressof(params), 0),
-               f"launching kernel {self.kernel}")
-
-    def launcher(self, grid, block, shared_bytes: int, nargs: int):
-        """A launch function for repeated calls with the same geometry:
-        `launch(pointers, stream)`. The argument block is allocated once and
-        filled under a lock (the driver copies it during cuLaunchKernel)."""
-        self._allow_shared(shared_bytes)
-        values, params = _argument_block(nargs)
-        address = ctypes.addressof(params)
-        lock = threading.Lock()
-        drv = self._drv
-        fn, launch_kernel, ok = self._function, drv.cuLaunchKernel, drv.CUresult.CUDA_SUCCESS
-        gx, gy, gz = grid
-        bx, by, bz = block
-
-        def launch(pointers, stream):
-            with lock:
-                values[:] = pointers
-                err = launch_kernel(fn, gx, gy, gz, bx, by, bz, shared_bytes, stream, address, 0)
-            if err[0] != ok:
-                _check(err, f"launching kernel {self.kernel}")
-
-        launch.keep = params  # only its address is captured
-        return launch
+        launcher(self._fn, grid, block, shared_bytes, len(pointers))(list(pointers), stream)
 
     def synchronize(self, stream: int = 0) -> None:
-        """Waits for the stream; a fault inside the kernel surfaces here."""
-        _check(_driver().cuStreamSynchronize(stream), f"kernel {self.kernel}")
+        synchronize(stream, self.kernel)
+
+
+def synchronize(stream: int = 0, what: str = "stream") -> None:
+    """Waits for the stream; a fault inside a kernel surfaces here."""
+    _check(_driver().cuStreamSynchronize(stream), f"kernel {what}")
 
 
 class DeviceBuffer:
     """cuMemAlloc'd memory for numpy arguments, freed when dropped."""
 
-    def __init__(self, nbytes: int):
-        ensure_context()
+    def __init__(self, nbytes: int, device: int = 0):
+        ensure_context(device)
         self.nbytes = max(int(nbytes), 1)
         self.ptr = int(_check(_driver().cuMemAlloc(self.nbytes), f"cuMemAlloc({self.nbytes})"))
 
     @classmethod
-    def from_host(cls, array: np.ndarray) -> "DeviceBuffer":
-        buf = cls(array.nbytes)
+    def from_host(cls, array: np.ndarray, device: int = 0) -> "DeviceBuffer":
+        buf = cls(array.nbytes, device)
         if array.nbytes:
             _check(_driver().cuMemcpyHtoD(buf.ptr, array.ctypes.data, array.nbytes), "cuMemcpyHtoD")
         return buf

@@ -1,0 +1,142 @@
+"""tessel.gemm's GPU recipe: which rung and tiles, from a built-in table by
+dtype and size class (docs/benchmarks.md), or as the caller asks; which sizes
+may be run-time ones."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ...signature import Arg, Signature, Spec, dtype_name
+
+STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma", "wgmma")
+CONFIG_KEYS = ("block_m", "block_n", "block_k", "warps_m", "warps_n", "stages", "group_m",
+               "thread_m", "thread_n", "warpgroups")
+# The bounds #tessel.gemm_config verifies (TesselDialect.cpp), checked first here
+# so that a bad value is named as the caller's argument.
+CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, block_k=1 << 14, warps_m=32, warps_n=32,
+                     stages=32, group_m=1 << 16, thread_m=1 << 14, thread_n=1 << 14,
+                     warpgroups=8)
+# The kernels' bound on a run-time size (ConvertTesselToGPU's static views).
+MAX_RUN_TIME_SIZE = 2 ** 31 - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    strategy: str
+    config: tuple[tuple[str, int], ...]
+    size_class: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.strategy}{dict(self.config)}"
+
+    @property
+    def attribute(self) -> str:
+        fields = [f'strategy = "{self.strategy}"'] + [f"{k} = {v}" for k, v in self.config]
+        return "#tessel.gemm_config<" + ", ".join(fields) + ">"
+
+
+def check_options(options: dict) -> tuple[str | None, dict]:
+    strategy = options.get("strategy")
+    if strategy is not None and strategy not in STRATEGIES:
+        raise ValueError(f"argument 'strategy': expected one of {', '.join(STRATEGIES)}, "
+                         f"got {strategy!r}")
+    config = options.get("config")
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise ValueError(f"argument 'config': expected a dict such as {{'block_m': 128}}, got "
+                         f"{type(config).__name__} {config!r}")
+    for k, v in config.items():
+        if k not in CONFIG_KEYS:
+            raise ValueError(f"argument 'config': unknown key {k!r}; expected {', '.join(CONFIG_KEYS)}")
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= CONFIG_LIMITS[k]:
+            raise ValueError(f"argument 'config': {k} must be an integer in [1, "
+                             f"{CONFIG_LIMITS[k]}], got {v!r}")
+    return strategy, dict(config)
+
+
+def pick_strategy(sig: Signature) -> str:
+    """Hopper warpgroup tensor cores for f16/bf16, the pipelined SIMT kernel for f32."""
+    return "wgmma" if dtype_name(sig.arg("a").spec.dtype) in ("f16", "bf16") else "pipelined"
+
+
+def size_class(strategy: str, m: int | None, n: int) -> str:
+    """The table's classes by output size; an unknown (run-time) M counts as
+    large."""
+    area = None if m is None else m * n
+    if strategy == "wgmma":
+        return "small" if area is not None and area < 2048 ** 2 else "large"
+    if strategy == "mma":
+        if area is None or area > 3072 ** 2:
+            return "large"
+        return "mid" if area > 1536 ** 2 else "small"
+    return "any"
+
+
+def default_config(strategy: str, klass: str) -> dict:
+    """Tile sizes by size class, from the sweeps recorded in docs/benchmarks.md
+    (H200); the lowering's own defaults apply to anything not listed."""
+    if strategy == "wgmma":
+        n = 128 if klass == "small" else 256  # 128 x 256 tiles would leave most SMs idle
+        return dict(block_m=128, block_n=n, block_k=64, warpgroups=2, stages=4, group_m=8)
+    if strategy == "mma":
+        if klass == "large":
+            return dict(block_m=128, block_n=256, block_k=64, warps_m=2, warps_n=4, stages=3,
+                        group_m=8)
+        return dict(block_m=128, block_n=128, block_k=32 if klass == "mid" else 64, warps_m=2,
+                    warps_n=2, stages=3, group_m=8)
+    if strategy == "pipelined":
+        return dict(block_m=64, block_n=128)
+    return {}
+
+
+def recipe(sig: Signature, options: dict, m_hint: int | None) -> Recipe:
+    """`m_hint`: the call's M when the signature's M is a run-time size."""
+    strategy, config = check_options(options)
+    if strategy is None:
+        strategy = pick_strategy(sig)
+    dtype = dtype_name(sig.arg("a").spec.dtype)
+    if strategy in ("mma", "wgmma") and dtype not in ("f16", "bf16"):
+        raise ValueError(f"argument 'strategy': {strategy!r} needs f16 or bf16 inputs, got "
+                         f"{dtype}; use naive, smem, regtile or pipelined")
+    m, n = sig.outputs[0].spec.shape[-2:]
+    klass = size_class(strategy, m if m is not None else m_hint, n)
+    config = {**default_config(strategy, klass), **config}
+    return Recipe(strategy, tuple(sorted(config.items())), klass)
+
+
+def generalize(sig: Signature) -> tuple[Signature, int | None]:
+    """The signature with M a run-time size where the kernels allow it
+    (unbatched, A not transposed), and the call's M."""
+    a = sig.arg("a")
+    if len(a.spec.shape) != 2 or sig.attr("transpose_a") or a.spec.shape[0] is None:
+        return sig, None
+    m = a.spec.shape[0]
+
+    def dyn(arg: Arg) -> Arg:
+        if arg.name == "b":
+            return arg
+        return Arg(arg.name, Spec((None, *arg.spec.shape[1:]), arg.spec.dtype), arg.role)
+
+    return Signature(sig.op, tuple(dyn(x) for x in sig.args), sig.attrs), m
+
+
+def is_empty(sig: Signature) -> bool:
+    """M, N or K statically 0: the result needs no kernel."""
+    k = sig.arg("a").spec.shape[-2 if sig.attr("transpose_a") else -1]
+    return 0 in sig.outputs[0].spec.shape or k == 0
+
+
+def annotate(module, recipe_: Recipe) -> None:
+    """Puts the recipe on every tessel.gemm of the module as its config."""
+    from mlir import ir
+
+    attr = ir.Attribute.parse(recipe_.attribute, context=module.context)
+
+    def visit(op):
+        if op.operation.name == "tessel.gemm":
+            op.operation.attributes["config"] = attr
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)

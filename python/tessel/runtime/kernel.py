@@ -1,0 +1,214 @@
+"""Running a compiled artifact: a list of kernels, each with typed parameters
+(pointer, i32, i64, f32, or a 128-byte CUtensorMap), a block size, dynamic
+shared memory and a grid that is a function of the call's sizes. Knows
+nothing of MLIR or the compiler: the artifact is plain data.
+
+Expressions (grid dimensions, scalar parameters) are nested lists over the
+call's arguments in signature order: ["const", v], ["dim", arg, d] (size d
+of argument arg), ["ptr", arg], and ["add"|"sub"|"mul"|"div"|"ceildiv"|
+"rem"|"min"|"max", x, y]."""
+
+from __future__ import annotations
+
+import operator
+import struct
+import threading
+
+from . import arrays as rt
+from . import driver
+
+_BINARY = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+           "div": operator.floordiv, "rem": operator.mod, "min": min, "max": max,
+           "ceildiv": lambda x, y: -(-x // y)}
+
+
+def compile_expr(e):
+    """A function (ptrs, shapes) -> int for an expression."""
+    kind = e[0]
+    if kind == "const":
+        value = int(e[1])
+        return lambda ptrs, shapes: value
+    if kind == "dim":
+        arg, d = int(e[1]), int(e[2])
+        return lambda ptrs, shapes: shapes[arg][d]
+    if kind == "ptr":
+        arg = int(e[1])
+        return lambda ptrs, shapes: ptrs[arg]
+    if kind in _BINARY:
+        fn, x, y = _BINARY[kind], compile_expr(e[1]), compile_expr(e[2])
+        return lambda ptrs, shapes: fn(x(ptrs, shapes), y(ptrs, shapes))
+    raise ValueError(f"tessel artifact: unknown expression {e!r}")
+
+
+def _slot(kind: str, value) -> int:
+    """A parameter's value as the 64-bit slot cuLaunchKernel reads it from."""
+    if kind in ("ptr", "i64"):
+        return int(value) & 0xFFFFFFFFFFFFFFFF
+    if kind == "i32":
+        return int(value) & 0xFFFFFFFF
+    if kind == "f32":
+        return struct.unpack("<I", struct.pack("<f", float(value)))[0]
+    raise ValueError(f"tessel artifact: parameter kind {kind!r} has no 64-bit slot")
+
+
+class KernelEntry:
+    """One kernel of an artifact, its expressions compiled."""
+
+    def __init__(self, entry: dict):
+        self.name = entry["name"]
+        self.block = tuple(entry["block"])
+        self.shared_bytes = int(entry["shared_bytes"])
+        self.grid = [compile_expr(g) for g in entry["grid"]]
+        self.kinds = [p[0] for p in entry["params"]]
+        self.params = [compile_expr(p[1]) for p in entry["params"]]
+        if "tensormap" in self.kinds:
+            raise NotImplementedError(f"kernel {self.name}: CUtensorMap parameters are "
+                                      "passed through runtime.tensormap (not yet wired)")
+        # Parameters that are pointers are filled per call; the others only
+        # depend on the sizes.
+        self.pointer_args = [int(p[1][1]) if p[1][0] == "ptr" else None
+                             for p in entry["params"]]
+
+
+class Program:
+    """The kernels of one artifact, loaded per device and launched in order on
+    one stream."""
+
+    def __init__(self, artifact: dict):
+        self.library = driver.Library(artifact["ptx"])
+        self.kernels = [KernelEntry(k) for k in artifact["kernels"]]
+        self._prepared: dict = {}
+        self._lock = threading.Lock()
+
+    def prepare(self, shapes: tuple, device: int):
+        """A launch function `run(ptrs, stream)` for calls with these argument
+        shapes on this device: grids and size parameters evaluated once."""
+        key = (shapes, device)
+        run = self._prepared.get(key)
+        if run is not None:
+            return run
+        steps = []
+        for k in self.kernels:
+            grid = [int(g((), shapes)) for g in k.grid]
+            if min(grid) <= 0:
+                continue  # nothing to do for an empty range (e.g. M = 0)
+            fixed = [None if arg is not None else _slot(kind, p((), shapes))
+                     for kind, p, arg in zip(k.kinds, k.params, k.pointer_args)]
+            launch = driver.launcher(self.library.function(k.name, device), grid, k.block,
+                                     k.shared_bytes, len(k.params))
+            steps.append((launch, fixed, k.pointer_args))
+
+        def run(ptrs, stream):
+            for launch, fixed, pointer_args in steps:
+                launch([ptrs[a] if f is None else f for f, a in zip(fixed, pointer_args)], stream)
+
+        with self._lock:
+            if len(self._prepared) > 1024:
+                self._prepared.clear()
+            self._prepared[key] = run
+        return run
+
+
+class Launcher:
+    """Calls of one compiled signature: checks devices, prepares inputs,
+    allocates outputs of the inputs' kind on their device, launches on the
+    caller's current stream (numpy: copies and synchronizes)."""
+
+    def __init__(self, program: Program, args, output_shapes):
+        """args: (name, role, spec) per signature argument; output_shapes:
+        function(input shapes by name) -> shapes of the outputs by name (for
+        run-time sizes)."""
+        self.program = program
+        self.args = list(args)
+        self.inputs = [a for a in self.args if a[1] != "out"]
+        self.outputs = [a for a in self.args if a[1] == "out"]
+        self.output_shapes = output_shapes
+        self._fast = {}
+
+    def _device(self, given: dict) -> tuple[int, str, object]:
+        device, first, out_kind, like = None, None, "numpy", None
+        for name, _, _ in self.inputs:
+            x = given[name]
+            k = rt.kind(x)
+            d = rt.device_of(x, k)
+            if k in ("torch", "cupy") and like is None:
+                out_kind, like = k, x
+            if d is None:
+                continue
+            if device is None:
+                device, first = d, name
+            elif d != device:
+                raise ValueError(f"argument '{name}': is on CUDA device {d} but '{first}' is on "
+                                 f"device {device}; all arrays must be on one device")
+        return (0 if device is None else device), out_kind, like
+
+    def __call__(self, given: dict):
+        fast = self._fast_call(given)
+        if fast is not None:
+            return fast
+        device, out_kind, _ = self._device(given)
+        keep, ptrs_by_name, shapes_by_name = [], {}, {}
+        for name, _, _ in self.inputs:
+            x = given[name]
+            ptr, obj = rt.prepare_input(name, x, device)
+            ptrs_by_name[name] = ptr
+            shapes_by_name[name] = tuple(int(s) for s in x.shape)
+            keep.append(obj)
+        out_shapes = self.output_shapes(shapes_by_name)
+        results = []
+        for name, _, spec in self.outputs:
+            arr, ptr, finish = rt.empty(out_kind, device, out_shapes[name], spec.dtype)
+            ptrs_by_name[name], shapes_by_name[name] = ptr, tuple(out_shapes[name])
+            keep.append(arr)
+            results.append(finish)
+        names = [a[0] for a in self.args]
+        shapes = tuple(shapes_by_name[n] for n in names)
+        stream = rt.current_stream(out_kind, device)
+        run = self.program.prepare(shapes, device)
+        run([ptrs_by_name[n] for n in names], stream)
+        if out_kind == "numpy":
+            driver.synchronize(stream, self.program.kernels[0].name if self.program.kernels else "")
+        elif out_kind == "torch":
+            self._remember_torch(shapes, device, run)
+        values = [f() for f in results]
+        del keep
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else tuple(values)
+
+    def _remember_torch(self, shapes, device, run):
+        """The prepared path for repeated torch calls with these shapes:
+        contiguous tensors on this device, no conversions, the raw current
+        stream."""
+        import torch
+
+        n_in = len(self.inputs)
+        in_shapes = shapes[:n_in] if all(a[1] != "out" for a in self.args[:n_in]) else None
+        if in_shapes is None or len(self._fast) > 256:
+            return
+        outs = [(shapes[i], rt.torch_dtype(a[2].dtype))
+                for i, a in enumerate(self.args) if a[1] == "out"]
+        self._fast[(in_shapes, device)] = (outs, run, torch.empty, f"cuda:{device}",
+                                           torch.Tensor)
+
+    def _fast_call(self, given):
+        if not self._fast:
+            return None
+        xs = [given[a[0]] for a in self.inputs]
+        first = xs[0]
+        try:
+            device = first.get_device()
+            key = (tuple(tuple(x.shape) for x in xs), device)
+        except AttributeError:
+            return None
+        entry = self._fast.get(key)
+        if entry is None:
+            return None
+        outs, run, empty, dev, tensor = entry
+        if not all(type(x) is tensor and x.get_device() == device and x.is_contiguous()
+                   for x in xs):
+            return None
+        results = [empty(shape, dtype=dt, device=dev) for shape, dt in outs]
+        run([x.data_ptr() for x in xs] + [r.data_ptr() for r in results],
+            rt.current_stream("torch", device))
+        return results[0] if len(results) == 1 else tuple(results)
