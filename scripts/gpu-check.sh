@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On the GPU machine (see ../shared/device/README.md): GPU tests, compute-sanitizer
-# on every rung, and the GEMM benchmark. Everything lands in $OUT (default ./gpu-out).
+# (memcheck, racecheck, synccheck) on every rung, and the GEMM benchmark. Everything lands in $OUT (default ./gpu-out).
 # Expects the MLIR bindings in /tmp/site and the build tree in build/dev.
 set -uo pipefail
 OUT=${OUT:-gpu-out}
@@ -10,12 +10,12 @@ export TESSEL_CACHE_DIR=${TESSEL_CACHE_DIR:-/tmp/tessel-cache}
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/device.txt"
 status=0
 if [ "${SKIP_TESTS:-0}" != 1 ]; then
-  python3 -m pytest -q -rs -p no:cacheprovider test/python/test_gpu_gemm.py \
-    test/python/test_cuda_compile.py test/python/test_cpu_ops.py --junitxml="$OUT/pytest.xml" \
+  python3 -m pytest -q -rs -p no:cacheprovider test/python --ignore=test/python/test_fuzz.py \
+    --ignore=test/python/test_install.py --junitxml="$OUT/pytest.xml" \
     2>&1 | tee "$OUT/pytest.log" | tail -25 || status=1
 fi
 if [ "${SKIP_SANITIZER:-0}" != 1 ]; then
-  for tool in memcheck racecheck; do
+  for tool in memcheck racecheck synccheck; do
     echo "== compute-sanitizer --tool $tool"
     compute-sanitizer --tool "$tool" --error-exitcode 9 python3 scripts/sanitize_gemm.py ${RUNGS:-} \
       > "$OUT/sanitizer-$tool.log" 2>&1

@@ -114,7 +114,10 @@ def test_torch_repeated_calls_streams_and_fallbacks():
     want = (a.double() @ b.double()).cpu().numpy()
     for _ in range(3):  # the second call on takes the prepared launch path
         check(tessel.gemm(a, b, target="cuda").float().cpu().numpy(), want, "f16")
-    assert tessel.gemm.compile(a, b, target="cuda")._torch_fast is not None
+    # The functional call compiles for M's size class (run-time M).
+    k = tessel.gemm.compile(tessel.Spec((None, 70), "f16"), tessel.Spec((70, 90), "f16"),
+                            target="cuda")
+    assert k._launcher is not None and k._launcher._fast
     # Non-contiguous and host tensors leave that path and are copied.
     a_strided = torch.empty(70, 130, device="cuda", dtype=torch.float16).t()
     a_strided.copy_(a)
@@ -171,8 +174,9 @@ def test_kernel_fault_is_an_exception_naming_the_kernel():
     code = """
 import numpy as np, tessel
 from tessel.runtime.driver import CudaError
+from tessel.runtime import driver
 k = tessel.gemm.compile(tessel.Spec((256, 256), 'f32'), tessel.Spec((256, 256), 'f32'), target='cuda')
-m = k._loaded()
+m = driver.Module(k.ptx, k.launch_metadata['kernel'])
 meta = k.launch_metadata
 try:
     m.launch(meta['grid'], meta['block'], meta['shared_bytes'], [8, 8, 8])
@@ -183,3 +187,108 @@ except CudaError as e:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "raised:" in proc.stdout and "tessel_gemm_kernel" in proc.stdout, proc.stdout + proc.stderr
     assert "CUDA_ERROR_ILLEGAL_ADDRESS" in proc.stdout or "CUDA_ERROR" in proc.stdout
+
+
+def test_run_time_m_one_compile_per_size_class():
+    """A serving step's token count changes every call: M = 1..4096 compiles
+    one kernel per size class, and every M is right."""
+    torch = pytest.importorskip("torch")
+    from tessel.compiler import cuda
+
+    before = set(cuda._kernels)
+    b = torch.randn(1024, 4096, device="cuda", dtype=torch.bfloat16)
+    for m in (1, 2, 7, 16, 64, 100, 255, 256, 1000, 1023, 1024, 2047, 4096):
+        a = torch.randn(m, 1024, device="cuda", dtype=torch.bfloat16)
+        got = tessel.gemm(a, b, target="cuda")
+        assert got.shape == (m, 4096)
+        check(got.float().cpu().numpy(), (a.double() @ b.double()).cpu().numpy(), "bf16")
+    compiled = set(cuda._kernels) - before
+    assert len(compiled) == 2  # wgmma: 128x128 tiles below 2048^2 outputs, 128x256 above
+
+
+def test_run_time_m_compiled_ahead_and_zero_rows():
+    torch = pytest.importorskip("torch")
+    k = tessel.gemm.compile(tessel.Spec((None, 96), "f16"), tessel.Spec((96, 64), "f16"),
+                            target="cuda", strategy="mma")
+    assert k.launch_metadata["grid"][1] is None  # computed at launch
+    b = torch.randn(96, 64, device="cuda", dtype=torch.float16)
+    for m in (0, 1, 33, 300):
+        a = torch.randn(m, 96, device="cuda", dtype=torch.float16)
+        got = k(a, b)
+        assert got.shape == (m, 64)
+        if m:
+            check(got.float().cpu().numpy(), (a.double() @ b.double()).cpu().numpy(), "f16")
+    with pytest.raises(ValueError, match="argument 'b': got Spec"):
+        k(a, torch.randn(96, 32, device="cuda", dtype=torch.float16))
+
+
+def test_empty_gemm_needs_no_kernel():
+    torch = pytest.importorskip("torch")
+    a = torch.randn(5, 0, device="cuda", dtype=torch.float16)
+    b = torch.randn(0, 7, device="cuda", dtype=torch.float16)
+    c = torch.randn(5, 7, device="cuda", dtype=torch.float32)
+    got = tessel.gemm(a, b, c, beta=2.0, target="cuda")
+    assert got.shape == (5, 7) and got.dtype == torch.float16
+    np.testing.assert_allclose(got.float().cpu().numpy(), 2 * c.cpu().numpy(), rtol=1e-3)
+    assert tessel.gemm(torch.randn(0, 8, device="cuda", dtype=torch.float16),
+                       torch.randn(8, 4, device="cuda", dtype=torch.float16),
+                       target="cuda").shape == (0, 4)
+
+
+def test_cuda_graph_capture_and_replay():
+    torch = pytest.importorskip("torch")
+    a = torch.randn(256, 128, device="cuda", dtype=torch.float16)
+    b = torch.randn(128, 192, device="cuda", dtype=torch.float16)
+    want = (a.double() @ b.double()).cpu().numpy()
+    tessel.gemm(a, b, target="cuda")  # warm up: compile and load outside the capture
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        d1 = tessel.gemm(a, b, target="cuda")
+        d2 = tessel.gemm(d1, b.t().contiguous(), target="cuda")
+    a.mul_(2)
+    graph.replay()
+    torch.cuda.synchronize()
+    check(d1.float().cpu().numpy(), 2 * want, "f16")
+    want2 = (d1.double() @ b.t().double()).cpu().numpy()
+    check(d2.float().cpu().numpy(), want2, "f16")
+
+
+def test_mixed_devices_are_refused():
+    torch = pytest.importorskip("torch")
+    a = torch.randn(8, 8, device="cuda", dtype=torch.float16)
+    if torch.cuda.device_count() < 2:
+        b = torch.randn(8, 8, dtype=torch.float16)  # a host tensor is copied, not refused
+        assert tessel.gemm(a, b, target="cuda").is_cuda
+        pytest.skip("one GPU: the mixed-device error needs two")
+    b = torch.randn(8, 8, device="cuda:1", dtype=torch.float16)
+    with pytest.raises(ValueError, match="argument 'b': is on CUDA device 1 but 'a' is on device 0"):
+        tessel.gemm(a, b, target="cuda")
+
+
+def test_two_devices_from_two_threads():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.device_count() < 2:
+        pytest.skip("needs two GPUs")
+    import threading
+
+    errors = []
+
+    def work(dev):
+        try:
+            torch.cuda.set_device(dev)
+            a = torch.randn(512, 256, device=f"cuda:{dev}", dtype=torch.float16)
+            b = torch.randn(256, 384, device=f"cuda:{dev}", dtype=torch.float16)
+            for _ in range(20):
+                d = tessel.gemm(a, b, target="cuda")
+            assert d.device == a.device
+            check(d.float().cpu().numpy(), (a.double() @ b.double()).cpu().numpy(), "f16")
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(d,)) for d in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors

@@ -44,10 +44,18 @@ def bench_gemm(sizes, rungs, dtypes):
                 iters = 3 if (rung == "naive" and n >= 4096) else 10
                 kernel = tessel.gemm.compile(a, b, target="cuda", strategy=rung)
                 t = _time(lambda: kernel(a, b), warmup=1, iters=iters)
-                rows.append(dict(dtype=dtype, n=n, rung=rung, tflops=flops / t / 1e12,
-                                 torch_tflops=flops / t_torch / 1e12, ratio=t_torch / t))
-                print(f"{dtype:>5} {n:>5} {rung:>8} {rows[-1]['tflops']:8.2f} TFLOP/s  "
-                      f"torch {rows[-1]['torch_tflops']:8.2f}  ratio {rows[-1]['ratio']:.3f}",
+                row = dict(dtype=dtype, n=n, rung=rung, tflops=flops / t / 1e12,
+                           torch_tflops=flops / t_torch / 1e12, ratio=t_torch / t)
+                if rung in ("mma", "wgmma", "pipelined"):
+                    # The functional call: run-time M, one kernel per size class.
+                    t_dyn = _time(lambda: tessel.gemm(a, b, target="cuda", strategy=rung),
+                                  warmup=1, iters=iters)
+                    row["runtime_m_ratio"] = t_torch / t_dyn
+                rows.append(row)
+                extra = (f"  run-time M {row['runtime_m_ratio']:.3f}"
+                         if "runtime_m_ratio" in row else "")
+                print(f"{dtype:>5} {n:>5} {rung:>8} {row['tflops']:8.2f} TFLOP/s  "
+                      f"torch {row['torch_tflops']:8.2f}  ratio {row['ratio']:.3f}{extra}",
                       flush=True)
     return dict(device=driver.device_name(), torch=torch.__version__, rows=rows)
 
@@ -110,25 +118,44 @@ def overheads():
         kernel(a, a)
     torch.cuda.synchronize()
     per_kernel_call = (time.perf_counter() - t0) / n
-    # The floor: cuda-python's cuLaunchKernel with a prebuilt argument block.
+    # The floor: cuda-python's cuLaunchKernel of the same kernel (the
+    # functional call's run-time-M kernel) with a prebuilt argument block.
     import ctypes
 
     from cuda.bindings import driver as drv
 
-    mod, meta = kernel._loaded(), kernel._artifact
+    from tessel.runtime.kernel import _slot
+
+    fn_kernel = next(iter(tessel.gemm._fast.values()))
+    program = fn_kernel._launcher.program
+    entry = program.kernels[0]
     out = torch.empty(256, 256, device="cuda", dtype=torch.float16)
-    values = (ctypes.c_void_p * 3)(a.data_ptr(), a.data_ptr(), out.data_ptr())
-    params = (ctypes.c_void_p * 3)(*[ctypes.addressof(values) + 8 * i for i in range(3)])
+    ptrs, shapes = (a.data_ptr(), a.data_ptr(), out.data_ptr()), ((256, 256),) * 3
+    values = (ctypes.c_uint64 * len(entry.params))(
+        *[_slot(kind, p(ptrs, shapes)) for kind, p in zip(entry.kinds, entry.params)])
+    params = (ctypes.c_void_p * len(entry.params))(
+        *[ctypes.addressof(values) + 8 * i for i in range(len(entry.params))])
+    grid = [g(ptrs, shapes) for g in entry.grid]
+    handle = program.library.function(entry.name, 0).handle
     stream = torch.cuda.current_stream().cuda_stream
     t0 = time.perf_counter()
     for _ in range(n):
-        drv.cuLaunchKernel(mod._function, *meta["grid"], *meta["block"], meta["shared_bytes"],
-                           stream, ctypes.addressof(params), 0)
+        drv.cuLaunchKernel(handle, *grid, *entry.block, entry.shared_bytes, stream,
+                           ctypes.addressof(params), 0)
     torch.cuda.synchronize()
     bare = (time.perf_counter() - t0) / n
+    # Compiles for a serving step's token counts (run-time M per size class).
+    from tessel.compiler import cuda
+
+    before = set(cuda._kernels)
+    w = torch.randn(4096, 4096, device="cuda", dtype=torch.float16)
+    for m in range(1, 4097, 37):
+        tessel.gemm(torch.randn(m, 4096, device="cuda", dtype=torch.float16), w, target="cuda")
+    m_sweep_compiles = len(set(cuda._kernels) - before)
     return dict(cold_compile_s=cold, call_us=per_call * 1e6,
                 compiled_kernel_call_us=per_kernel_call * 1e6, bare_launch_us=bare * 1e6,
-                overhead_us=(per_call - bare) * 1e6)
+                overhead_us=(per_call - bare) * 1e6, m_sweep_calls=len(range(1, 4097, 37)),
+                m_sweep_compiles=m_sweep_compiles)
 
 
 def plot(result, path):
