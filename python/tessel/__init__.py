@@ -12,6 +12,7 @@ from .ops._base import Spec
 from .ops.flash_attention import flash_attention
 from .ops.gemm import gemm
 from .ops.paged import copy_blocks, paged_attention, paged_kv_write
+from .kvcache import PagedKVCache  # noqa: F401  (and tessel.kvcache)
 
 __version__ = "0.1.0"
 
