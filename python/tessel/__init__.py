@@ -11,6 +11,7 @@ disk cache never loads them).
 """
 
 from .api import copy_blocks, flash_attention, gemm, paged_attention, paged_kv_write
+from .kvcache import PagedKVCache
 from .signature import Spec
 
 __version__ = "0.1.0"
@@ -30,5 +31,5 @@ def parse(text: str, ctx=None):
     return parse_module(text, ctx)
 
 
-__all__ = ["Spec", "context", "copy_blocks", "flash_attention", "gemm", "paged_attention",
+__all__ = ["PagedKVCache", "Spec", "context", "copy_blocks", "flash_attention", "gemm", "paged_attention",
            "paged_kv_write", "parse", "__version__"]
