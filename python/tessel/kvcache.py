@@ -118,7 +118,7 @@ class Batch:
 
 
 def _ops():
-    from .ops.paged import copy_blocks, paged_attention, paged_kv_write
+    from .api import copy_blocks, paged_attention, paged_kv_write
 
     return {"paged_attention": paged_attention, "paged_kv_write": paged_kv_write,
             "copy_blocks": copy_blocks}
@@ -172,7 +172,7 @@ class PagedKVCache:
             self.dtype = normalize_dtype(dtype)
         except TypeError:
             raise ValueError(f"argument 'dtype': not a dtype: {dtype!r}") from None
-        if self.dtype not in FLOAT_DTYPES:
+        if dtype_name(self.dtype) not in FLOAT_DTYPES:
             raise ValueError(f"argument 'dtype': {dtype_name(self.dtype)} is not supported; "
                              "expected one of f16, bf16, f32")
         self.device, self.target = _parse_device(device)
