@@ -114,10 +114,10 @@ def test_torch_repeated_calls_streams_and_fallbacks():
     want = (a.double() @ b.double()).cpu().numpy()
     for _ in range(3):  # the second call on takes the prepared launch path
         check(tessel.gemm(a, b, target="cuda").float().cpu().numpy(), want, "f16")
-    # The functional call compiles for M's size class (run-time M).
-    k = tessel.gemm.compile(tessel.Spec((None, 70), "f16"), tessel.Spec((70, 90), "f16"),
-                            target="cuda")
-    assert k._launcher is not None and k._launcher._fast
+    # The functional call compiles for M's size class (run-time M) and has
+    # prepared the torch path for this shape.
+    k = tessel.gemm._fast[tessel.gemm._fast_key((a, b), "cuda", {})]
+    assert k.signature.arg("a").spec.shape == (None, 70) and k._launcher._fast
     # Non-contiguous and host tensors leave that path and are copied.
     a_strided = torch.empty(70, 130, device="cuda", dtype=torch.float16).t()
     a_strided.copy_(a)

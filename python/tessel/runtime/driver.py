@@ -165,9 +165,14 @@ def launcher(fn: Function, grid, block, shared_bytes: int, nargs: int):
 
     def launch(slot_values, stream):
         with lock:
-            set_current(ctx)
             values[:nargs] = slot_values
             err = launch_kernel(handle, gx, gy, gz, bx, by, bz, shared_bytes, stream, address, 0)
+            if err[0] != ok:
+                # Most launches find the device's context current already; a
+                # thread that has none (or another device's) sets it once.
+                set_current(ctx)
+                err = launch_kernel(handle, gx, gy, gz, bx, by, bz, shared_bytes, stream,
+                                    address, 0)
         if err[0] != ok:
             _check(err, f"launching kernel {fn.name}")
 

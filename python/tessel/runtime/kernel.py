@@ -188,8 +188,11 @@ class Launcher:
             return
         outs = [(shapes[i], rt.torch_dtype(a[2].dtype))
                 for i, a in enumerate(self.args) if a[1] == "out"]
-        self._fast[(in_shapes, device)] = (outs, run, torch.empty, f"cuda:{device}",
-                                           torch.Tensor)
+        raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+        stream = ((lambda: raw(device)) if raw else
+                  (lambda: torch.cuda.current_stream(device).cuda_stream))
+        self._fast[(in_shapes, device)] = (outs, run, torch.empty, torch.device("cuda", device),
+                                           torch.Tensor, stream)
 
     def _fast_call(self, given):
         if not self._fast:
@@ -204,11 +207,10 @@ class Launcher:
         entry = self._fast.get(key)
         if entry is None:
             return None
-        outs, run, empty, dev, tensor = entry
+        outs, run, empty, dev, tensor, stream = entry
         if not all(type(x) is tensor and x.get_device() == device and x.is_contiguous()
                    for x in xs):
             return None
         results = [empty(shape, dtype=dt, device=dev) for shape, dt in outs]
-        run([x.data_ptr() for x in xs] + [r.data_ptr() for r in results],
-            rt.current_stream("torch", device))
+        run([x.data_ptr() for x in xs] + [r.data_ptr() for r in results], stream())
         return results[0] if len(results) == 1 else tuple(results)
