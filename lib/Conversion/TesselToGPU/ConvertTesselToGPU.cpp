@@ -30,15 +30,12 @@ namespace {
 // sm_90's opt-in maximum of dynamic shared memory per block.
 constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024;
 
-/// Only leading dimensions may be run-time sizes: the kernels view such an
-/// operand as a static shape over the same memory, which needs static
-/// strides. The statically known rest must leave room for 2^31 rows.
-LogicalResult checkRunTimeSizes(Operation *op) {
+/// gemm: only leading dimensions may be run-time sizes: the kernels view
+/// such an operand as a static shape over the same memory, which needs
+/// static strides. The statically known rest must leave room for 2^31 rows.
+LogicalResult checkLeadingRunTimeSizes(Operation *op) {
   for (auto [i, v] : llvm::enumerate(op->getOperands())) {
     auto type = cast<MemRefType>(v.getType());
-    if (!type.getLayout().isIdentity())
-      return op->emitOpError() << "operand " << i << " (" << type
-                               << ") must have the identity layout";
     for (int64_t d = 1; d < type.getRank(); ++d)
       if (type.isDynamicDim(d))
         return op->emitOpError()
@@ -74,6 +71,8 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
   }
 
   LogicalResult lowerGemm(GemmOp op, GemmConfigAttr defaults) {
+    if (failed(checkLeadingRunTimeSizes(op)))
+      return failure();
     FailureOr<GemmConfig> cfg = configureGemm(op, defaults);
     if (failed(cfg))
       return failure();
@@ -128,8 +127,12 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
                              "memref form (run one-shot-bufferize first)";
         return signalPassFailure();
       }
-      if (failed(checkRunTimeSizes(op)))
+      if (llvm::any_of(op->getOperandTypes(), [](Type t) {
+            return !cast<MemRefType>(t).getLayout().isIdentity();
+          })) {
+        op->emitOpError() << "convert-tessel-to-gpu needs identity-layout memrefs";
         return signalPassFailure();
+      }
       LogicalResult lowered = failure();
       if (auto gemm = dyn_cast<GemmOp>(op))
         lowered = lowerGemm(gemm, *gemmDefaults);

@@ -37,3 +37,11 @@ func.func @no_gpu_lowering(%kc: memref<4x16x2x64xf16>, %m: memref<2x2xi64>) {
   tessel.copy_blocks %m into %kc, %kc : memref<2x2xi64> into memref<4x16x2x64xf16>, memref<4x16x2x64xf16>
   return
 }
+
+// -----
+
+func.func @strided(%a: memref<64x64xf16, strided<[128, 1]>>, %d: memref<64x64xf32>) {
+  // expected-error @+1 {{convert-tessel-to-gpu needs identity-layout memrefs}}
+  tessel.gemm %a, %a into %d : memref<64x64xf16, strided<[128, 1]>>, memref<64x64xf16, strided<[128, 1]>> into memref<64x64xf32>
+  return
+}
