@@ -41,7 +41,7 @@ copy-on-write step build the index arrays on the host, copy them to the device
 range, slots written once, distinct copy destinations) run on those host copies:
 on device="cuda" the manager compiles each op once per signature, runs
 `kernel.opdef.check_values` on its host arrays and launches the kernel with the
-device arrays (`kernel.run_checked_call`), so a decode step reads nothing back
+device arrays (`kernel.run_validated`), so a decode step reads nothing back
 from the GPU. On device="cpu" the ops run as usual (their checks read the same
 host arrays).
 
@@ -569,7 +569,7 @@ class PagedKVCache:
                 self._kernels[key] = kernel
             arrays = dict(zip(kernel.opdef.params, args))
             kernel.opdef.check_values(kernel.signature, {**arrays, **host})  # host copies only
-            run = lambda: kernel.run_checked_call(arrays)  # noqa: E731
+            run = lambda: kernel.run_validated(arrays)  # noqa: E731
         if self.profiler is not None:
             return self.profiler(name, run)
         return run()

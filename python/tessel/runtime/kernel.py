@@ -109,6 +109,14 @@ class Program:
         return run
 
 
+def _contiguous(x, k: str) -> bool:
+    if k == "torch":
+        return x.is_contiguous()
+    if k == "cupy":
+        return x.flags.c_contiguous
+    return x.__cuda_array_interface__.get("strides") is None
+
+
 class Launcher:
     """Calls of one compiled signature: checks devices, prepares inputs,
     allocates outputs of the inputs' kind on their device, launches on the
@@ -147,13 +155,21 @@ class Launcher:
         if fast is not None:
             return fast
         device, out_kind, _ = self._device(given)
-        keep, ptrs_by_name, shapes_by_name = [], {}, {}
-        for name, _, _ in self.inputs:
+        keep, ptrs_by_name, shapes_by_name, write_back = [], {}, {}, []
+        for name, role, _ in self.inputs:
             x = given[name]
+            k = rt.kind(x)
+            if role == "inout" and (k in ("torch", "cupy", "cai") and not _contiguous(x, k)
+                                    or k == "numpy" and not (x.flags.c_contiguous and
+                                                             x.flags.writeable)):
+                raise ValueError(f"argument '{name}': updated in place, so it must be a "
+                                 "writeable contiguous array (a copy would lose the update)")
             ptr, obj = rt.prepare_input(name, x, device)
             ptrs_by_name[name] = ptr
             shapes_by_name[name] = tuple(int(s) for s in x.shape)
             keep.append(obj)
+            if role == "inout" and k == "numpy":
+                write_back.append((obj, x))
         out_shapes = self.output_shapes(shapes_by_name)
         results = []
         for name, _, spec in self.outputs:
@@ -168,6 +184,8 @@ class Launcher:
         run([ptrs_by_name[n] for n in names], stream)
         if out_kind == "numpy":
             driver.synchronize(stream, self.program.kernels[0].name if self.program.kernels else "")
+            for buf, host in write_back:
+                buf.to_host(host)
         elif out_kind == "torch":
             self._remember_torch(shapes, device, run)
         values = [f() for f in results]

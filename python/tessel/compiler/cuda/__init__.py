@@ -203,7 +203,16 @@ class CUDAKernel(_Kernel):
         return self._ir[stage]
 
     def run_checked_call(self, given: dict):
-        """Launches on arrays whose shapes and dtypes match the signature."""
+        """Launches on arrays whose shapes and dtypes match the signature,
+        after the op's checks on index data (block tables, slots), which read
+        device arrays back to the host."""
+        self.opdef.check_values(self.signature, given)
+        return self.run_validated(given)
+
+    def run_validated(self, given: dict):
+        """Launches without the checks on index data: for callers that have
+        validated host copies of them (tessel.kvcache), so a decode step adds
+        no device-to-host synchronization."""
         launcher = self._launcher
         if launcher is None:
             args = [(a.name, a.role, a.spec) for a in self.signature.args]
