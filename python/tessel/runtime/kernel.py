@@ -231,4 +231,6 @@ class Launcher:
             return None
         results = [empty(shape, dtype=dt, device=dev) for shape, dt in outs]
         run([x.data_ptr() for x in xs] + [r.data_ptr() for r in results], stream())
+        if not results:
+            return None
         return results[0] if len(results) == 1 else tuple(results)
