@@ -158,6 +158,39 @@ def overheads():
                 m_sweep_compiles=m_sweep_compiles)
 
 
+_STARTUP = r"""
+import sys, time, json
+import torch
+a = torch.randn(1024, 1024, device="cuda", dtype=torch.float16)
+torch.cuda.synchronize()
+t0 = time.perf_counter()
+import tessel
+t1 = time.perf_counter()
+d = tessel.gemm(a, a, target="cuda")
+t2 = time.perf_counter()
+torch.cuda.synchronize()
+d = tessel.gemm(a, a, target="cuda")
+t3 = time.perf_counter()
+torch.cuda.synchronize()
+print(json.dumps(dict(import_ms=1e3 * (t1 - t0), first_call_ms=1e3 * (t2 - t1),
+                      second_call_ms=1e3 * (t3 - t2), mlir_loaded="mlir" in sys.modules)))
+"""
+
+
+def startup():
+    """A new process whose kernel is in the disk cache: `import tessel` and
+    the first call (module load included), MLIR never imported."""
+    import subprocess
+    import sys
+
+    runs = []
+    for i in range(4):  # the first fills the cache (and the driver's JIT cache)
+        out = subprocess.run([sys.executable, "-c", _STARTUP], capture_output=True, text=True,
+                             check=True).stdout
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+    return dict(cold=runs[0], cached=runs[1:])
+
+
 def plot(result, path):
     import matplotlib
 
@@ -185,7 +218,7 @@ def plot(result, path):
 
 def main():
     parser = argparse.ArgumentParser(prog="python -m tessel.bench")
-    parser.add_argument("what", choices=["gemm"])
+    parser.add_argument("what", choices=["gemm", "startup"])
     parser.add_argument("--sizes", default="1024,2048,4096,8192")
     parser.add_argument("--rungs", default="naive,smem,regtile,pipelined,mma,wgmma")
     parser.add_argument("--dtypes", default="f32,f16,bf16")
@@ -195,6 +228,13 @@ def main():
     parser.add_argument("--sweep-size", type=int, default=4096)
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
+    if args.what == "startup":
+        result = startup()
+        print(json.dumps(result, indent=1))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(result, f, indent=1)
+        return
     if args.sweep:
         result = {"sweep": [row for dtype in args.dtypes.split(",")
                             for row in sweep(args.sweep, args.sweep_size, dtype)]}

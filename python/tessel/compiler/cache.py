@@ -9,8 +9,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
-from importlib import metadata
 from pathlib import Path
 
 FORMAT = 1
@@ -20,11 +18,17 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TESSEL_CACHE_DIR") or Path.home() / ".cache" / "tessel")
 
 
+@functools.cache
 def toolchain_version() -> str:
-    try:
-        return metadata.version("xtc-mlir-python-bindings")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    """The MLIR bindings' version, from their dist-info directory's name
+    (importlib.metadata alone costs more to import than a cached call)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlir")
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        for info in Path(root).parent.glob("xtc_mlir_python_bindings-*.dist-info"):
+            return info.name.removesuffix(".dist-info").split("-", 1)[1]
+    return "unknown"
 
 
 @functools.cache
@@ -74,6 +78,8 @@ def load(k: str) -> dict | None:
 
 
 def store(k: str, entry: dict) -> None:
+    import tempfile
+
     directory = cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
     entry = dict(entry, checksum=_checksum(entry))

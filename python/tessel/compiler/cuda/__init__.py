@@ -8,7 +8,6 @@ import os
 import threading
 from pathlib import Path
 
-from ...runtime.kernel import Launcher, Program
 from ...signature import Signature
 from .. import cache
 from . import gemm as gemm_recipe
@@ -215,6 +214,8 @@ class CUDAKernel(_Kernel):
         no device-to-host synchronization."""
         launcher = self._launcher
         if launcher is None:
+            from ...runtime.kernel import Launcher, Program
+
             args = [(a.name, a.role, a.spec) for a in self.signature.args]
             launcher = self._launcher = Launcher(Program(self._artifact), args, self.output_shapes)
         return launcher(given)
