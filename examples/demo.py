@@ -80,17 +80,26 @@ def run_cpu():
     new_v = rng.standard_normal((5, 2, 64)).astype(np.float16)
     slots = np.array([17, -1, 130, 131, 1000], np.int64)
     want_k, want_v = R.paged_kv_write(new_k, new_v, kc, vc, slots)
+    # In-place ops: the cached call is timed on copies (the same write again).
+    spare_k, spare_v = kc.copy(), vc.copy()
     start = time.perf_counter()
     tessel.paged_kv_write(new_k, new_v, kc, vc, slots)
     t1 = time.perf_counter() - start
+    start = time.perf_counter()
+    tessel.paged_kv_write(new_k, new_v, spare_k, spare_v, slots)
+    t2 = time.perf_counter() - start
     report("paged_kv_write 5 tokens (1 skipped)", np.concatenate([kc, vc]),
-           np.concatenate([want_k, want_v]), t1, float("nan"))
+           np.concatenate([want_k, want_v]), t1, t2)
     mapping = np.array([[1, 40], [8, 41]], np.int64)
     want_k, want_v = R.copy_blocks(kc, vc, mapping)
+    spare_k, spare_v = kc.copy(), vc.copy()
     start = time.perf_counter()
     tessel.copy_blocks(kc, vc, mapping)
+    t1 = time.perf_counter() - start
+    start = time.perf_counter()
+    tessel.copy_blocks(spare_k, spare_v, mapping)
     report("copy_blocks 2 pairs", np.concatenate([kc, vc]), np.concatenate([want_k, want_v]),
-           time.perf_counter() - start, float("nan"))
+           t1, time.perf_counter() - start)
     dq = rng.standard_normal((4, 8, 64)).astype(np.float16)
     tables = rng.permutation(64)[:32].reshape(4, 8).astype(np.int32)
     lens = np.array([1, 17, 100, 128], np.int32)

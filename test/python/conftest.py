@@ -38,3 +38,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_configure(config):
+    # Also when pytest runs without the project's pyproject.toml as its ini
+    # file (e.g. from another directory on the GPU machine).
+    config.addinivalue_line("markers", "gpu: needs an NVIDIA GPU and driver (skipped otherwise)")
