@@ -79,7 +79,7 @@ def compile_cuda(opdef, sig: Signature, options: dict, generalize: bool = False,
     recipes = recipes_for(opdef)
     m_hint = None
     if generalize:
-        sig, m_hint = recipes.generalize(sig)
+        sig, m_hint = recipes.generalize(sig, options)
     recipe = recipes.recipe(sig, options, m_hint)
     key = cache.key(sig.key, recipe.key, repr(STAGES), CHIP, f"artifact={ARTIFACT_FORMAT}")
     with _lock:
