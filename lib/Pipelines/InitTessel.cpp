@@ -9,6 +9,11 @@
 
 using namespace mlir;
 
+namespace mlir::tessel::test {
+// Test-only passes (test/lib), linked into tessel-opt and the C API.
+void registerTestPasses();
+} // namespace mlir::tessel::test
+
 static void addGPUTargetPipeline(OpPassManager &pm) {
   if (failed(parsePassPipeline("nvvm-attach-target{chip=sm_90a features=+ptx80 O=3},"
                                "gpu-module-to-binary{format=isa}",
@@ -21,6 +26,7 @@ void tessel::registerTesselPasses() {
   // registry asserts on duplicate names.
   static bool registered = [] {
     registerTesselTransformsPasses();
+    test::registerTestPasses();
     PassPipelineRegistration<>("tessel-bufferize",
                                "Tensor-form tessel to memref form, in place "
                                "on function arguments",

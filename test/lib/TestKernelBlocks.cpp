@@ -1,0 +1,666 @@
+//===- TestKernelBlocks.cpp - one small kernel per lib/GPU block ----------===//
+//
+// tessel-test-kernel-blocks (see TestPasses.td): each function tagged with
+// `tessel.test_block` becomes one gpu.launch running that building block on
+// the function's arguments, so that lit can check the IR each block emits
+// and pytest can run it on the GPU against a numpy model, independently of
+// the GEMM lowering that composes them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GPU/KernelBuilder.h"
+#include "GPU/MmaSync.h"
+#include "GPU/Reduce.h"
+#include "GPU/SmemLayout.h"
+#include "GPU/TileCopy.h"
+#include "GPU/TileScheduler.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Pass/Pass.h"
+
+#include <cmath>
+
+namespace mlir::tessel::test {
+#define GEN_PASS_DECL
+#define GEN_PASS_DEF_TESTKERNELBLOCKS
+#define GEN_PASS_REGISTRATION
+#include "TestPasses.h.inc"
+
+/// Called from registerTesselPasses (lib/Pipelines/InitTessel.cpp).
+void registerTestPasses() { registerTesselTestPasses(); }
+} // namespace mlir::tessel::test
+
+using namespace mlir;
+using namespace mlir::tessel;
+
+namespace {
+
+constexpr StringLiteral kBlockAttr = "tessel.test_block";
+constexpr StringLiteral kOptionsAttr = "tessel.test_options";
+
+/// "(t0, t1, ...)" unquoted (diagnostics quote streamed types).
+std::string typeList(TypeRange types) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "(";
+  llvm::interleaveComma(types, os);
+  os << ")";
+  return text;
+}
+
+bool is(MemRefType t, ArrayRef<int64_t> shape, Type elt) {
+  return t.getShape() == shape && t.getElementType() == elt;
+}
+
+/// One tagged function: its arguments, its options and its diagnostics.
+/// Blocks check everything first, then call begin() and build.
+class BlockTest {
+public:
+  BlockTest(func::FuncOp f, StringRef block, DictionaryAttr options)
+      : f(f), block(block), options(options), b(f.getContext()), e(b, f.getLoc()) {}
+
+  MLIRContext *ctx() { return f.getContext(); }
+
+  InFlightDiagnostic error() {
+    return f.emitError() << "@" << f.getSymName() << " (" << kBlockAttr << " = \"" << block
+                         << "\"): ";
+  }
+
+  /// The argument types when every argument is a statically shaped,
+  /// identity-layout memref in the default memory space and `ok` accepts
+  /// them; otherwise an error saying `expected`.
+  FailureOr<SmallVector<MemRefType>> args(StringRef expected,
+                                          function_ref<bool(ArrayRef<MemRefType>)> ok) {
+    SmallVector<MemRefType> types;
+    bool plain = true;
+    for (Type type : f.getArgumentTypes()) {
+      auto m = dyn_cast<MemRefType>(type);
+      plain &= m && m.hasStaticShape() && m.getLayout().isIdentity() && !m.getMemorySpace();
+      types.push_back(m);
+    }
+    if (plain && ok(types))
+      return types;
+    return error() << "expected arguments " << expected << ", got "
+                   << typeList(f.getArgumentTypes());
+  }
+
+  // Options from the `tessel.test_options` dictionary; a missing key takes
+  // `dflt` (an error when there is none). Keys read are remembered for
+  // noOtherOptions().
+  FailureOr<int64_t> integer(StringRef key, std::optional<int64_t> dflt) {
+    Attribute a = option(key);
+    if (!a) {
+      if (dflt)
+        return *dflt;
+      return error() << "option '" << key << "' is required";
+    }
+    auto i = dyn_cast<IntegerAttr>(a);
+    if (!i || !isa<IntegerType>(i.getType()) || i.getType().isInteger(1))
+      return error() << "option '" << key << "' must be an integer, got " << a;
+    return i.getInt();
+  }
+  FailureOr<bool> flag(StringRef key, bool dflt) {
+    Attribute a = option(key);
+    if (!a)
+      return dflt;
+    if (auto v = dyn_cast<BoolAttr>(a))
+      return v.getValue();
+    if (isa<UnitAttr>(a))
+      return true;
+    return error() << "option '" << key << "' must be true or false, got " << a;
+  }
+  FailureOr<double> real(StringRef key, double dflt) {
+    Attribute a = option(key);
+    if (!a)
+      return dflt;
+    if (auto v = dyn_cast<FloatAttr>(a))
+      return v.getValueAsDouble();
+    if (auto v = dyn_cast<IntegerAttr>(a); v && !v.getType().isInteger(1))
+      return double(v.getInt());
+    return error() << "option '" << key << "' must be a number, got " << a;
+  }
+  FailureOr<StringRef> string(StringRef key, StringRef dflt) {
+    Attribute a = option(key);
+    if (!a)
+      return dflt;
+    if (auto v = dyn_cast<StringAttr>(a))
+      return v.getValue();
+    return error() << "option '" << key << "' must be a string, got " << a;
+  }
+  bool has(StringRef key) { return options && options.get(key); }
+  LogicalResult noOtherOptions() {
+    if (!options)
+      return success();
+    for (NamedAttribute a : options)
+      if (!llvm::is_contained(known, a.getName().getValue())) {
+        InFlightDiagnostic diag = error() << "unknown option '" << a.getName().getValue() << "'";
+        if (known.empty())
+          return diag << "; this block takes none";
+        diag << "; expected ";
+        llvm::interleaveComma(known, diag);
+        return diag;
+      }
+    return success();
+  }
+
+  /// Clears the body; the builder is then at the end of the entry block.
+  KernelBuilder &begin() {
+    Region &body = f.getBody();
+    if (body.empty()) {
+      f.addEntryBlock();
+    } else {
+      for (Block &blk : body)
+        for (Operation &op : llvm::make_early_inc_range(llvm::reverse(blk))) {
+          op.dropAllUses();
+          op.erase();
+        }
+      while (body.getBlocks().size() > 1)
+        body.back().erase();
+    }
+    b.setInsertionPointToEnd(&body.front());
+    return e;
+  }
+  Value arg(unsigned i) { return f.getArgument(i); }
+
+  /// gpu.launch of gx x gy x 1 blocks of `threads` x 1 x 1 threads; the
+  /// builder is then inside its body.
+  gpu::LaunchOp launch(int64_t gx, int64_t gy, int64_t threads, int64_t sharedBytes) {
+    Value shared;
+    if (sharedBytes)
+      shared = arith::ConstantIntOp::create(b, e.loc, sharedBytes, 32);
+    auto op = gpu::LaunchOp::create(b, e.loc, e.idx(gx), e.idx(gy), e.idx(1), e.idx(threads),
+                                    e.idx(1), e.idx(1), shared);
+    b.setInsertionPointToStart(&op.getBody().front());
+    return op;
+  }
+  /// Closes the launch's body and the function.
+  void end(gpu::LaunchOp op) {
+    gpu::TerminatorOp::create(b, e.loc);
+    b.setInsertionPointAfter(op);
+    func::ReturnOp::create(b, e.loc);
+  }
+
+private:
+  Attribute option(StringRef key) {
+    known.push_back(key);
+    return options ? options.get(key) : Attribute();
+  }
+
+  func::FuncOp f;
+  StringRef block;
+  DictionaryAttr options;
+  SmallVector<StringRef> known;
+  OpBuilder b;
+  KernelBuilder e;
+};
+
+Value toI32(KernelBuilder &e, Value index) {
+  return arith::IndexCastOp::create(e.b, e.loc, e.b.getI32Type(), index);
+}
+
+//===----------------------------------------------------------------------===//
+// warp_reduce: warpReduce (max and sum) over groups of `width` lanes.
+//===----------------------------------------------------------------------===//
+
+LogicalResult buildWarpReduce(BlockTest &t) {
+  FailureOr<int64_t> width = t.integer("width", 32);
+  if (failed(width) || failed(t.noOtherOptions()))
+    return failure();
+  if (*width < 1 || *width > 32 || !llvm::isPowerOf2_64(*width))
+    return t.error() << "width " << *width << " must be a power of two in [1, 32]";
+  Type f32 = Float32Type::get(t.ctx());
+  bool perLane = false;
+  if (failed(t.args("(memref<32xf32>, memref<2xf32>) (width 32 only) or (memref<32xf32>, "
+                    "memref<2x32xf32>)",
+                    [&](ArrayRef<MemRefType> ts) {
+                      if (ts.size() != 2 || !is(ts[0], {32}, f32))
+                        return false;
+                      perLane = is(ts[1], {2, 32}, f32);
+                      return perLane || (is(ts[1], {2}, f32) && *width == 32);
+                    })))
+    return failure();
+
+  KernelBuilder &e = t.begin();
+  Value in = t.arg(0), out = t.arg(1);
+  gpu::LaunchOp launch = t.launch(1, 1, 32, 0);
+  Value lane = launch.getThreadIds().x;
+  Value v = e.load(in, lane);
+  Value max = warpReduce(e, v, ReduceKind::Max, *width);
+  Value sum = warpReduce(e, v, ReduceKind::Sum, *width);
+  if (perLane) {
+    e.store(max, out, ValueRange{e.idx(0), lane});
+    e.store(sum, out, ValueRange{e.idx(1), lane});
+  } else {
+    // Two different lanes write: both ends of the butterfly got the result.
+    e.when(e.eq(lane, e.idx(0)), [&] { e.store(max, out, e.idx(0)); });
+    e.when(e.eq(lane, e.idx(31)), [&] { e.store(sum, out, e.idx(1)); });
+  }
+  t.end(launch);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// online_softmax: OnlineSoftmax::update over C / 32 tiles, then finish.
+//===----------------------------------------------------------------------===//
+
+LogicalResult buildOnlineSoftmax(BlockTest &t) {
+  FailureOr<double> scale = t.real("scale", 1.0);
+  if (failed(scale) || failed(t.noOtherOptions()))
+    return failure();
+  Type f32 = Float32Type::get(t.ctx());
+  int64_t rows = 0, cols = 0;
+  if (failed(t.args("(memref<RxCxf32>, memref<Cxf32>, memref<Rxf32>, memref<Rxf32>) with R a "
+                    "multiple of 8 in [8, 256] and C a positive multiple of 32",
+                    [&](ArrayRef<MemRefType> ts) {
+                      if (ts.size() != 4 || ts[0].getRank() != 2)
+                        return false;
+                      rows = ts[0].getDimSize(0);
+                      cols = ts[0].getDimSize(1);
+                      return rows % 8 == 0 && rows >= 8 && rows <= 256 && cols % 32 == 0 &&
+                             cols > 0 && is(ts[0], {rows, cols}, f32) &&
+                             is(ts[1], {cols}, f32) && is(ts[2], {rows}, f32) &&
+                             is(ts[3], {rows}, f32);
+                    })))
+    return failure();
+
+  KernelBuilder &e = t.begin();
+  OpBuilder &b = e.b;
+  Value scores = t.arg(0), values = t.arg(1), out = t.arg(2), lseOut = t.arg(3);
+  gpu::LaunchOp launch = t.launch(1, 1, 4 * rows, 0);
+  Value tid = launch.getThreadIds().x;
+  // Four consecutive lanes share a row, as the quads of an mma accumulator.
+  Value row = e.div(tid, e.idx(4)), quad = e.rem(tid, e.idx(4));
+  OnlineSoftmax softmax{float(*scale * M_LOG2E), 4};
+  SoftmaxRow init = softmax.init(e);
+  auto loop = scf::ForOp::create(b, e.loc, e.idx(0), e.idx(cols / 32), e.idx(1),
+                                 ValueRange{init.max, init.sum, e.f32(0)});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value base = e.add(e.mul(loop.getInductionVar(), e.idx(32)), e.mul(quad, e.idx(2)));
+    SmallVector<Value> columns, p;
+    for (int64_t j = 0; j < 4; ++j)
+      for (int64_t k = 0; k < 2; ++k) {
+        columns.push_back(e.add(base, e.idx(8 * j + k)));
+        p.push_back(e.load(scores, ValueRange{row, columns.back()}));
+      }
+    auto state = loop.getRegionIterArgs();
+    Value rescale;
+    SoftmaxRow next = softmax.update(e, {state[0], state[1]}, p, rescale);
+    Value acc = e.fmul(state[2], rescale);
+    for (auto [col, prob] : llvm::zip(columns, p))
+      acc = e.fadd(acc, e.fmul(prob, e.load(values, col)));
+    scf::YieldOp::create(b, e.loc, ValueRange{next.max, next.sum, acc});
+  }
+  Value sum = warpReduce(e, loop.getResult(1), ReduceKind::Sum, 4);
+  Value acc = warpReduce(e, loop.getResult(2), ReduceKind::Sum, 4);
+  std::pair<Value, Value> fin = softmax.finish(e, {loop.getResult(0), sum});
+  e.when(e.eq(quad, e.idx(0)), [&] {
+    e.store(e.fmul(acc, fin.first), out, row);
+    e.store(fin.second, lseOut, row);
+  });
+  t.end(launch);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// tile_copy: copyTile into a padded or swizzled shared tile, copied out raw.
+//===----------------------------------------------------------------------===//
+
+LogicalResult buildTileCopy(BlockTest &t) {
+  FailureOr<StringRef> layoutName = t.string("layout", "padded");
+  FailureOr<int64_t> rows = t.integer("rows", std::nullopt);
+  FailureOr<int64_t> cols = t.integer("cols", std::nullopt);
+  FailureOr<int64_t> pad = t.integer("pad", -1); // -1: 16 bytes
+  FailureOr<int64_t> row0 = t.integer("row0", 0), col0 = t.integer("col0", 0);
+  FailureOr<int64_t> rowLimit = t.integer("row_limit", -1);
+  FailureOr<int64_t> colLimit = t.integer("col_limit", -1);
+  FailureOr<bool> aligned = t.flag("aligned", true);
+  FailureOr<int64_t> threads = t.integer("threads", 128);
+  if (failed(layoutName) || failed(rows) || failed(cols) || failed(pad) || failed(row0) ||
+      failed(col0) || failed(rowLimit) || failed(colLimit) || failed(aligned) ||
+      failed(threads) || failed(t.noOtherOptions()))
+    return failure();
+  int64_t swizzle = llvm::StringSwitch<int64_t>(*layoutName)
+                        .Case("padded", 0)
+                        .Case("swizzle128", 128)
+                        .Case("swizzle64", 64)
+                        .Case("swizzle32", 32)
+                        .Default(-1);
+  if (swizzle < 0)
+    return t.error() << "layout \"" << *layoutName
+                     << "\" is not one of padded, swizzle128, swizzle64, swizzle32";
+
+  FailureOr<SmallVector<MemRefType>> types = t.args(
+      "(memref<RxCxT>, [memref<Lxi32>,] memref<NxT>) with T a 1-, 2- or 4-byte integer or "
+      "float",
+      [&](ArrayRef<MemRefType> ts) {
+        if ((ts.size() != 2 && ts.size() != 3) || ts[0].getRank() != 2 ||
+            ts.back().getRank() != 1 || ts.back().getElementType() != ts[0].getElementType())
+          return false;
+        if (ts.size() == 3 && !is(ts[1], {ts[1].getDimSize(0)}, IntegerType::get(t.ctx(), 32)))
+          return false;
+        Type elt = ts[0].getElementType();
+        if (!isa<IntegerType, FloatType>(elt))
+          return false;
+        unsigned bits = elt.getIntOrFloatBitWidth();
+        return bits == 8 || bits == 16 || bits == 32;
+      });
+  if (failed(types))
+    return failure();
+  MemRefType srcType = (*types)[0];
+  Type elt = srcType.getElementType();
+  int64_t elemBytes = elt.getIntOrFloatBitWidth() / 8, chunk = 16 / elemBytes;
+  bool gather = types->size() == 3;
+  int64_t globalRows = srcType.getDimSize(0), globalCols = srcType.getDimSize(1);
+  int64_t rowSpace = gather ? (*types)[1].getDimSize(0) : globalRows;
+  if (*rowLimit < 0)
+    *rowLimit = rowSpace;
+  if (*colLimit < 0)
+    *colLimit = globalCols;
+  if (*pad == -1 && !t.has("pad"))
+    *pad = swizzle ? 0 : chunk;
+
+  if (*rows < 1 || *cols < 1)
+    return t.error() << "the tile (" << *rows << " x " << *cols << ") must not be empty";
+  if (*cols % chunk)
+    return t.error() << "cols (" << *cols << ") must be a multiple of " << chunk
+                     << " elements (16 bytes)";
+  if (swizzle && t.has("pad"))
+    return t.error() << "option 'pad' applies to the padded layout only";
+  if (!swizzle && (*pad < 0 || (*pad * elemBytes) % 16))
+    return t.error() << "pad (" << *pad << ") must be a non-negative multiple of " << chunk
+                     << " elements (16 bytes)";
+  SmemLayout layout = swizzle ? SmemLayout::swizzled(*rows, *cols, elemBytes, swizzle)
+                              : SmemLayout::padded(*rows, *cols, elemBytes, *pad);
+  if (swizzle && *cols % layout.atom())
+    return t.error() << "cols (" << *cols << ") must be a multiple of the " << swizzle
+                     << "-byte swizzle row (" << layout.atom() << " elements)";
+  if (*row0 < 0 || *col0 < 0)
+    return t.error() << "the tile origin (" << *row0 << ", " << *col0 << ") must not be negative";
+  if (*rowLimit > rowSpace || *colLimit > globalCols)
+    return t.error() << "the limits (" << *rowLimit << ", " << *colLimit
+                     << ") must not exceed the global extents (" << rowSpace << ", "
+                     << globalCols << ")";
+  if (*aligned && (globalCols % chunk || *col0 % chunk))
+    return t.error() << "aligned (cp.async) copies need rows and the tile origin on 16-byte "
+                        "boundaries: C ("
+                     << globalCols << ") and col0 (" << *col0 << ") must be multiples of "
+                     << chunk;
+  if (*threads < 1 || *threads > 1024)
+    return t.error() << "threads (" << *threads << ") must be in [1, 1024]";
+  int64_t outElems = types->back().getDimSize(0);
+  if (outElems != layout.elems())
+    return t.error() << "the output has " << outElems << " elements; the " << *layoutName
+                     << " tile has " << layout.elems();
+  int64_t sharedBytes = layout.bytes() + (swizzle ? layout.patternBytes() : 0);
+  if (sharedBytes > 227 * 1024)
+    return t.error() << "the tile needs " << sharedBytes
+                     << " bytes of shared memory; the limit is " << 227 * 1024;
+
+  KernelBuilder &e = t.begin();
+  OpBuilder &b = e.b;
+  Value src = t.arg(0), index = gather ? t.arg(1) : Value(), out = t.arg(gather ? 2 : 1);
+  gpu::LaunchOp launch = t.launch(1, 1, *threads, sharedBytes);
+  Value tid = launch.getThreadIds().x;
+  SmemArena arena(e);
+  if (swizzle)
+    arena.alignTo(layout.patternBytes());
+  Value raw = arena.view({layout.elems()}, elt, 0);
+  Value dst = swizzle ? raw : arena.view({*rows, *cols + *pad}, elt, 0);
+  Value elems = e.idx(layout.elems()), step = e.idx(*threads);
+
+  // -1 everywhere first: what the copy leaves alone (padding) stays -1, what
+  // it zero-fills becomes 0.
+  Attribute minusOne = isa<FloatType>(elt) ? Attribute(FloatAttr::get(elt, -1.0))
+                                           : Attribute(IntegerAttr::get(elt, -1));
+  Value sentinel = arith::ConstantOp::create(b, e.loc, cast<TypedAttr>(minusOne));
+  e.loop(tid, elems, step, [&](Value i) { memref::StoreOp::create(b, e.loc, sentinel, raw, i); });
+  gpu::BarrierOp::create(b, e.loc);
+
+  auto srcIndex = [&](Value r, Value c) -> SmallVector<Value> {
+    if (!index)
+      return {r, c};
+    return {e.toSignedIndex(e.load(index, r)), c};
+  };
+  auto dstIndex = [&](Value r, Value c) -> SmallVector<Value> {
+    if (!swizzle)
+      return {r, c};
+    return {layout.offset(e, r, c)};
+  };
+  TileCopy copy{src, *rows, *cols, e.idx(*rowLimit), e.idx(*colLimit), *aligned,
+                srcIndex, dst, dstIndex};
+  copyTile(e, copy, tid, *threads, e.idx(*row0), e.idx(*col0));
+  waitCopies(e, commitCopies(e), 0);
+  gpu::BarrierOp::create(b, e.loc);
+  e.loop(tid, elems, step,
+         [&](Value i) { memref::StoreOp::create(b, e.loc, e.load(raw, i), out, i); });
+  t.end(launch);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// mma: S = A·B with loadA/loadB + mma.sync, then O = accumulatorsToA(S)·C.
+//===----------------------------------------------------------------------===//
+
+LogicalResult buildMma(BlockTest &t) {
+  FailureOr<bool> aK = t.flag("a_k_contiguous", true);
+  FailureOr<bool> bK = t.flag("b_k_contiguous", false);
+  if (failed(aK) || failed(bK) || failed(t.noOtherOptions()))
+    return failure();
+  Type f32 = Float32Type::get(t.ctx());
+  Type elt;
+  if (failed(t.args("(memref<16x16xT>, memref<16x16xT>, memref<16x8xT>, memref<16x16xf32>, "
+                    "memref<16x8xf32>) with T f16 or bf16",
+                    [&](ArrayRef<MemRefType> ts) {
+                      if (ts.size() != 5)
+                        return false;
+                      elt = ts[0].getElementType();
+                      return (elt.isF16() || elt.isBF16()) && is(ts[0], {16, 16}, elt) &&
+                             is(ts[1], {16, 16}, elt) && is(ts[2], {16, 8}, elt) &&
+                             is(ts[3], {16, 16}, f32) && is(ts[4], {16, 8}, f32);
+                    })))
+    return failure();
+
+  KernelBuilder &e = t.begin();
+  OpBuilder &b = e.b;
+  Value a = t.arg(0), bg = t.arg(1), c = t.arg(2), sOut = t.arg(3), oOut = t.arg(4);
+  // Padded shared tiles as in the mma GEMM: rows of 16 + 8 elements.
+  constexpr int64_t kRow = 16 + 8, kTileBytes = 16 * kRow * 2;
+  gpu::LaunchOp launch = t.launch(1, 1, 32, 3 * kTileBytes);
+  Value lane = launch.getThreadIds().x;
+  SmemArena arena(e);
+  Value sa = arena.view({16, kRow}, elt, 0);
+  Value sb = arena.view({16, kRow}, elt, kTileBytes);
+  Value sc = arena.view({16, kRow}, elt, 2 * kTileBytes);
+  e.loop(lane, e.idx(256), e.idx(32), [&](Value i) {
+    Value r = e.div(i, e.idx(16)), col = e.rem(i, e.idx(16));
+    e.store(e.load(a, ValueRange{r, col}), sa, ValueRange{r, col});
+    e.store(e.load(bg, ValueRange{r, col}), sb, ValueRange{r, col});
+  });
+  // C is 16 x 8; ldmatrix.x4 reads 16 columns, the upper 8 are zeros.
+  Value zero = arith::ConstantOp::create(b, e.loc, b.getZeroAttr(elt));
+  e.loop(lane, e.idx(128), e.idx(32), [&](Value i) {
+    Value r = e.div(i, e.idx(8)), col = e.rem(i, e.idx(8));
+    e.store(e.load(c, ValueRange{r, col}), sc, ValueRange{r, col});
+    e.store(zero, sc, ValueRange{r, e.add(col, e.idx(8))});
+  });
+  gpu::BarrierOp::create(b, e.loc);
+
+  mma::Lanes lanes = mma::Lanes::of(e, lane);
+  auto identity = [](Value r, Value col) -> SmallVector<Value> { return {r, col}; };
+  Value origin = e.idx(0);
+  Value fragA = mma::loadA(e, lanes, sa, identity, origin, origin, *aK);
+  std::pair<Value, Value> fragB = mma::loadB(e, lanes, sb, identity, origin, origin, *bK);
+  Value s0 = mma::mma(e, fragA, fragB.first, mma::zeroAccumulator(e));
+  Value s1 = mma::mma(e, fragA, fragB.second, mma::zeroAccumulator(e));
+
+  // S through AccumulatorLanes + element, O through forEachElement.
+  mma::AccumulatorLanes acc = mma::AccumulatorLanes::of(e, lane);
+  for (auto [j, s] : llvm::enumerate(std::array<Value, 2>{s0, s1}))
+    for (int64_t half = 0; half < 2; ++half)
+      for (int64_t k = 0; k < 2; ++k) {
+        Value r = e.add(acc.group, e.idx(8 * half));
+        Value col = e.add(acc.col2, e.idx(8 * int64_t(j) + k));
+        e.store(mma::element(e, s, half, k), sOut, ValueRange{r, col});
+      }
+  Value p = mma::accumulatorsToA(e, s0, s1, elt);
+  Value fragC = mma::loadB(e, lanes, sc, identity, origin, origin, /*kContiguous=*/false).first;
+  Value o = mma::mma(e, p, fragC, mma::zeroAccumulator(e));
+  mma::forEachElement(e, acc, o, [&](Value r, Value col, Value v) {
+    e.store(v, oOut, ValueRange{r, col});
+  });
+  t.end(launch);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// split_range, rasterize, for_each_tile: the tile scheduler, one thread per
+// block.
+//===----------------------------------------------------------------------===//
+
+LogicalResult buildSplitRange(BlockTest &t) {
+  FailureOr<int64_t> align = t.integer("align", 1);
+  if (failed(align) || failed(t.noOtherOptions()))
+    return failure();
+  if (*align < 1)
+    return t.error() << "align (" << *align << ") must be positive";
+  Type i32 = IntegerType::get(t.ctx(), 32);
+  int64_t ns = 0, splits = 0;
+  if (failed(t.args("(memref<Kxi32>, memref<KxSx2xi32>) with K <= 65535",
+                    [&](ArrayRef<MemRefType> ts) {
+                      if (ts.size() != 2 || ts[0].getRank() != 1 || ts[1].getRank() != 3)
+                        return false;
+                      ns = ts[0].getDimSize(0);
+                      splits = ts[1].getDimSize(1);
+                      return ns >= 1 && ns <= 65535 && splits >= 1 && is(ts[0], {ns}, i32) &&
+                             is(ts[1], {ns, splits, 2}, i32);
+                    })))
+    return failure();
+
+  KernelBuilder &e = t.begin();
+  Value nIn = t.arg(0), out = t.arg(1);
+  gpu::LaunchOp launch = t.launch(splits, ns, 1, 0);
+  gpu::KernelDim3 block = launch.getBlockIds();
+  Value n = e.toSignedIndex(e.load(nIn, block.y));
+  // The number of parts is the run-time grid size.
+  std::pair<Value, Value> range =
+      splitRange(e, n, block.x, launch.getGridSize().x, *align);
+  e.store(toI32(e, range.first), out, ValueRange{block.y, block.x, e.idx(0)});
+  e.store(toI32(e, range.second), out, ValueRange{block.y, block.x, e.idx(1)});
+  t.end(launch);
+  return success();
+}
+
+LogicalResult buildRasterize(BlockTest &t) {
+  FailureOr<int64_t> groupM = t.integer("group_m", 8);
+  FailureOr<bool> dynamic = t.flag("dynamic", false);
+  if (failed(groupM) || failed(dynamic) || failed(t.noOtherOptions()))
+    return failure();
+  if (*groupM < 1)
+    return t.error() << "group_m (" << *groupM << ") must be positive";
+  Type i32 = IntegerType::get(t.ctx(), 32);
+  int64_t gridM = 0, gridN = 0;
+  if (failed(t.args("(memref<MxNx2xi32>) with M <= 65535", [&](ArrayRef<MemRefType> ts) {
+        if (ts.size() != 1 || ts[0].getRank() != 3)
+          return false;
+        gridM = ts[0].getDimSize(0);
+        gridN = ts[0].getDimSize(1);
+        return gridM >= 1 && gridM <= 65535 && gridN >= 1 && is(ts[0], {gridM, gridN, 2}, i32);
+      })))
+    return failure();
+
+  KernelBuilder &e = t.begin();
+  Value out = t.arg(0);
+  gpu::LaunchOp launch = t.launch(gridN, gridM, 1, 0);
+  gpu::KernelDim3 block = launch.getBlockIds();
+  Size m = *dynamic ? Size::of(launch.getGridSize().y) : Size::of(gridM);
+  std::pair<Value, Value> tile = rasterize(e, block.x, block.y, m, gridN, *groupM);
+  e.store(toI32(e, tile.first), out, ValueRange{block.y, block.x, e.idx(0)});
+  e.store(toI32(e, tile.second), out, ValueRange{block.y, block.x, e.idx(1)});
+  t.end(launch);
+  return success();
+}
+
+LogicalResult buildForEachTile(BlockTest &t) {
+  FailureOr<int64_t> blocks = t.integer("blocks", 4);
+  if (failed(blocks) || failed(t.noOtherOptions()))
+    return failure();
+  if (*blocks < 1 || *blocks > 65535)
+    return t.error() << "blocks (" << *blocks << ") must be in [1, 65535]";
+  Type i32 = IntegerType::get(t.ctx(), 32);
+  int64_t tiles = 0;
+  if (failed(t.args("(memref<Nxi32>)", [&](ArrayRef<MemRefType> ts) {
+        if (ts.size() != 1 || ts[0].getRank() != 1)
+          return false;
+        tiles = ts[0].getDimSize(0);
+        return is(ts[0], {tiles}, i32);
+      })))
+    return failure();
+
+  KernelBuilder &e = t.begin();
+  Value out = t.arg(0);
+  gpu::LaunchOp launch = t.launch(*blocks, 1, 1, 0);
+  Value first = launch.getBlockIds().x;
+  forEachTile(e, first, e.idx(tiles), launch.getGridSize().x,
+              [&](Value tile) { e.store(toI32(e, first), out, tile); });
+  t.end(launch);
+  return success();
+}
+
+struct Block {
+  StringLiteral name;
+  LogicalResult (*build)(BlockTest &);
+};
+constexpr Block kBlocks[] = {
+    {"warp_reduce", buildWarpReduce},     {"online_softmax", buildOnlineSoftmax},
+    {"tile_copy", buildTileCopy},         {"mma", buildMma},
+    {"split_range", buildSplitRange},     {"rasterize", buildRasterize},
+    {"for_each_tile", buildForEachTile},
+};
+
+struct TestKernelBlocks
+    : tessel::test::impl::TestKernelBlocksBase<TestKernelBlocks> {
+  void runOnOperation() override {
+    SmallVector<func::FuncOp> funcs;
+    getOperation().walk([&](func::FuncOp f) {
+      if (f->hasAttr(kBlockAttr))
+        funcs.push_back(f);
+    });
+    bool ok = true;
+    for (func::FuncOp f : funcs)
+      ok &= succeeded(build(f));
+    if (!ok)
+      signalPassFailure();
+  }
+
+  LogicalResult build(func::FuncOp f) {
+    auto name = dyn_cast<StringAttr>(f->getAttr(kBlockAttr));
+    if (!name)
+      return f.emitError() << "@" << f.getSymName() << ": " << kBlockAttr
+                           << " must be a string naming a block, got " << f->getAttr(kBlockAttr);
+    Attribute options = f->getAttr(kOptionsAttr);
+    if (options && !isa<DictionaryAttr>(options))
+      return f.emitError() << "@" << f.getSymName() << ": " << kOptionsAttr
+                           << " must be a dictionary, got " << options;
+    BlockTest t(f, name.getValue(), dyn_cast_or_null<DictionaryAttr>(options));
+    if (f.getNumResults())
+      return t.error() << "the function must return nothing, got results "
+                       << typeList(f.getResultTypes());
+    for (const Block &blk : kBlocks)
+      if (blk.name == name.getValue())
+        return blk.build(t);
+    InFlightDiagnostic diag = t.error() << "unknown block; expected one of ";
+    llvm::interleaveComma(kBlocks, diag, [&](const Block &blk) { diag << blk.name; });
+    return diag;
+  }
+};
+
+} // namespace
