@@ -6,6 +6,7 @@ using namespace mlir;
 using namespace mlir::tessel;
 
 Value SmemLayout::offset(KernelBuilder &e, Value r, Value c) const {
+  assert(kind == Kind::Swizzled && "SmemLayout::offset: padded tiles are indexed [row][col]");
   // The XOR phase of row r: its 16-byte chunk index inside a 128-byte line,
   // i.e. address bits [7, 7 + log2(swizzleBytes / 16)) of r * swizzleBytes.
   int64_t rowsPerLine = 128 / swizzleBytes, phases = swizzleBytes / 16;

@@ -43,7 +43,8 @@ struct SmemLayout {
   /// alignment a swizzled tile needs.
   int64_t patternBytes() const { return 8 * swizzleBytes; }
 
-  /// Element offset of (r, c) from the start of a swizzled tile.
+  /// Element offset of (r, c) from the start of a swizzled tile (a padded
+  /// tile is a [rows][cols + pad] view indexed directly).
   Value offset(KernelBuilder &e, Value r, Value c) const;
 
   /// wgmma matrix descriptors (sm_90). The constant fields for this tile as

@@ -21,6 +21,7 @@ void mlir::tessel::copyTile(KernelBuilder &e, const TileCopy &t, Value tid, int6
   MLIRContext *ctx = b.getContext();
   Type elt = cast<MemRefType>(t.src.getType()).getElementType();
   int64_t chunk = 16 / (elt.getIntOrFloatBitWidth() / 8);
+  assert(t.cols % chunk == 0 && "copyTile: tile rows must be whole 16-byte chunks");
   int64_t chunksPerRow = t.cols / chunk, chunks = t.rows * chunksPerRow;
   auto copyChunk = [&](Value i) {
     Value r = e.div(i, e.idx(chunksPerRow));

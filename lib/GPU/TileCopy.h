@@ -21,7 +21,7 @@ using TileIndex = function_ref<SmallVector<Value>(Value r, Value c)>;
 
 struct TileCopy {
   Value src;             // global memref
-  int64_t rows, cols;    // tile extents
+  int64_t rows, cols;    // tile extents; cols * element size a multiple of 16 bytes
   Value rowLimit;        // valid rows / columns (index); beyond them: zeros
   Value colLimit;
   bool aligned;          // every row starts on a 16-byte boundary: cp.async

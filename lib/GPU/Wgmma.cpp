@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::tessel;
@@ -43,6 +44,50 @@ Value wgmma::mmaAsync(KernelBuilder &e, Value acc, Value descA, Value descB, int
       e.b, e.loc, acc.getType(), acc, descA, descB, NVVM::MMAShapeAttr::get(ctx, 64, n, kK),
       type, type, NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
       NVVM::WGMMAScaleIn::one, layoutA, layoutB, /*satfinite=*/nullptr);
+}
+
+Value wgmma::mmaAsyncRegA(KernelBuilder &e, Value acc, Value aFragment, Value descB, int64_t n,
+                          const Operand &b, Value scaleD) {
+  OpBuilder &bld = e.b;
+  Location loc = e.loc;
+  auto fragType = cast<VectorType>(aFragment.getType());
+  Type elt = fragType.getElementType();
+  int64_t regs = n / 2;
+  SmallVector<Value> operands;
+  for (int64_t i = 0; i < regs; ++i)
+    operands.push_back(LLVM::ExtractValueOp::create(bld, loc, acc, ArrayRef<int64_t>{i}));
+  for (int64_t r = 0; r < 4; ++r) {
+    Value pair = vector::ExtractOp::create(bld, loc, aFragment, ArrayRef<int64_t>{r});
+    Value asInt =
+        vector::BitCastOp::create(bld, loc, VectorType::get({1}, bld.getI32Type()), pair);
+    operands.push_back(vector::ExtractOp::create(bld, loc, asInt, ArrayRef<int64_t>{0}));
+  }
+  operands.push_back(descB);
+  operands.push_back(scaleD);
+  // $0..$(regs-1): D; $regs..$(2 regs-1): D's inputs (tied); then a0..a3,
+  // the B descriptor and scale-d.
+  std::string asmText, constraints;
+  llvm::raw_string_ostream as(asmText), cs(constraints);
+  std::string type = elt.isBF16() ? "bf16" : "f16";
+  as << "{\n.reg .pred p;\nsetp.ne.b32 p, $" << 2 * regs + 5 << ", 0;\n"
+     << "wgmma.mma_async.sync.aligned.m64n" << n << "k16.f32." << type << "." << type << " {";
+  for (int64_t i = 0; i < regs; ++i)
+    as << (i ? ", " : "") << "$" << i;
+  as << "}, {$" << 2 * regs << ", $" << 2 * regs + 1 << ", $" << 2 * regs + 2 << ", $"
+     << 2 * regs + 3 << "}, $" << 2 * regs + 4 << ", p, 1, 1, " << (b.kMajor ? 0 : 1)
+     << ";\n}";
+  for (int64_t i = 0; i < regs; ++i)
+    cs << (i ? "," : "") << "=f";
+  for (int64_t i = 0; i < regs; ++i)
+    cs << "," << i;
+  cs << ",r,r,r,r,l,r";
+  return LLVM::InlineAsmOp::create(bld, loc, acc.getType(), operands, asmText, constraints,
+                                   /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                   LLVM::tailcallkind::TailCallKind::None,
+                                   LLVM::AsmDialectAttr::get(bld.getContext(),
+                                                             LLVM::AsmDialect::AD_ATT),
+                                   /*operand_attrs=*/ArrayAttr())
+      .getResult(0);
 }
 
 void wgmma::fence(KernelBuilder &e) { NVVM::WgmmaFenceAlignedOp::create(e.b, e.loc); }

@@ -37,6 +37,15 @@ Value zeroAccumulator(KernelBuilder &e, int64_t n);
 Value mmaAsync(KernelBuilder &e, Value acc, Value descA, Value descB, int64_t n, Type elt,
                const Operand &a, const Operand &b);
 
+/// acc = A * B (+ acc when scaleD != 0, an i32) for one m64nNk16 step with
+/// A in registers: each warp w of the warpgroup supplies rows 16w..16w+15 as
+/// an mma.sync A fragment (vector<4x2xT>, see MmaSync.h; e.g. the P of P·V
+/// from mma::accumulatorsToA), B from shared memory. The pinned NVVM op
+/// takes A only as a descriptor, so this is inline PTX; call fence() first
+/// when A's or acc's registers were just written.
+Value mmaAsyncRegA(KernelBuilder &e, Value acc, Value aFragment, Value descB, int64_t n,
+                   const Operand &b, Value scaleD);
+
 void fence(KernelBuilder &e);            // before the first wgmma reading fresh registers
 void commitGroup(KernelBuilder &e);      // closes the wgmmas issued so far as one group
 void waitGroups(KernelBuilder &e, int64_t pending); // at most `pending` groups in flight

@@ -183,3 +183,10 @@ func.func @f(%out: memref<5x7xi32>) attributes {tessel.test_block = "rasterize"}
 func.func @f(%out: memref<10xi32>) attributes {tessel.test_block = "for_each_tile", tessel.test_options = {blocks = 0}} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{@wgmma_rs_bad_n (tessel.test_block = "wgmma_rs"): expected arguments (memref<64x16xT>, memref<16xNxT>, memref<64xNxf32>) with T f16 or bf16 and N 64 or 128, got (memref<64x16xf16>, memref<16x32xf16>, memref<64x32xf32>)}}
+func.func @wgmma_rs_bad_n(%a: memref<64x16xf16>, %b: memref<16x32xf16>, %d: memref<64x32xf32>) attributes {tessel.test_block = "wgmma_rs"} {
+  return
+}

@@ -14,6 +14,7 @@
 #include "GPU/SmemLayout.h"
 #include "GPU/TileCopy.h"
 #include "GPU/TileScheduler.h"
+#include "GPU/Wgmma.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -522,6 +523,85 @@ LogicalResult buildMma(BlockTest &t) {
 }
 
 //===----------------------------------------------------------------------===//
+// wgmma_rs: one warpgroup, D (64 x N) = A (64 x 16, from registers: each
+// warp's 16 rows as an mma.sync A fragment) x B (16 x N, N contiguous, in a
+// 128-byte-swizzled shared tile read through a descriptor), by
+// wgmma::mmaAsyncRegA; D written through the accumulator register map.
+//===----------------------------------------------------------------------===//
+
+LogicalResult buildWgmmaRegA(BlockTest &t) {
+  if (failed(t.noOtherOptions()))
+    return failure();
+  Type f32 = Float32Type::get(t.ctx());
+  Type elt;
+  int64_t n = 0;
+  if (failed(t.args("(memref<64x16xT>, memref<16xNxT>, memref<64xNxf32>) with T f16 or bf16 "
+                    "and N 64 or 128",
+                    [&](ArrayRef<MemRefType> ts) {
+                      if (ts.size() != 3 || ts[1].getRank() != 2)
+                        return false;
+                      elt = ts[0].getElementType();
+                      n = ts[1].getDimSize(1);
+                      return (elt.isF16() || elt.isBF16()) && (n == 64 || n == 128) &&
+                             is(ts[0], {64, 16}, elt) && is(ts[1], {16, n}, elt) &&
+                             is(ts[2], {64, n}, f32);
+                    })))
+    return failure();
+
+  KernelBuilder &e = t.begin();
+  OpBuilder &b = e.b;
+  Value a = t.arg(0), bg = t.arg(1), dOut = t.arg(2);
+  wgmma::Operand opB{SmemLayout::swizzled(16, n, 2, 128), /*kMajor=*/false};
+  constexpr int64_t kARow = 16 + 8, kABytes = 64 * kARow * 2;
+  int64_t bOffset = llvm::alignTo(kABytes, opB.layout.patternBytes());
+  gpu::LaunchOp launch = t.launch(1, 1, 128, bOffset + opB.layout.bytes() +
+                                                 opB.layout.patternBytes());
+  Value tid = launch.getThreadIds().x;
+  SmemArena arena(e);
+  arena.alignTo(opB.layout.patternBytes());
+  Value sa = arena.view({64, kARow}, elt, 0);
+  Value sb = arena.view({opB.layout.elems()}, elt, bOffset);
+  Value bAddr = e.add(arena.originAddress(), e.idx(bOffset));
+  e.loop(tid, e.idx(64 * 16), e.idx(128), [&](Value i) {
+    Value r = e.div(i, e.idx(16)), c = e.rem(i, e.idx(16));
+    e.store(e.load(a, ValueRange{r, c}), sa, ValueRange{r, c});
+  });
+  e.loop(tid, e.idx(16 * n), e.idx(128), [&](Value i) {
+    Value r = e.div(i, e.idx(n)), c = e.rem(i, e.idx(n));
+    e.store(e.load(bg, ValueRange{r, c}), sb, ValueRange{opB.layout.offset(e, r, c)});
+  });
+  // The tensor cores read B through the async proxy.
+  NVVM::FenceProxyOp::create(b, e.loc, NVVM::ProxyKind::async_shared,
+                             NVVM::SharedSpaceAttr::get(t.ctx(), NVVM::SharedSpace::shared_cta));
+  gpu::BarrierOp::create(b, e.loc);
+
+  WarpIds ids = WarpIds::of(e, tid);
+  mma::Lanes lanes = mma::Lanes::of(e, ids.lane);
+  auto identity = [](Value r, Value c) -> SmallVector<Value> { return {r, c}; };
+  Value fragA = mma::loadA(e, lanes, sa, identity, e.mul(ids.warp, e.idx(16)), e.idx(0),
+                           /*kContiguous=*/true);
+  Value descB = wgmma::descriptor(e, bAddr, opB);
+  wgmma::fence(e);
+  Value acc = wgmma::mmaAsyncRegA(e, wgmma::zeroAccumulator(e, n), fragA, descB, n, opB,
+                                  /*scaleD=*/e.i32(0));
+  wgmma::commitGroup(e);
+  wgmma::waitGroups(e, 0);
+
+  mma::AccumulatorLanes out = mma::AccumulatorLanes::of(e, ids.lane);
+  Value warpRow = e.mul(ids.warp, e.idx(16));
+  for (int64_t nb = 0; nb < n / 8; ++nb)
+    for (int64_t half = 0; half < 2; ++half)
+      for (int64_t k = 0; k < 2; ++k) {
+        Value r = e.add(warpRow, e.add(out.group, e.idx(8 * half)));
+        Value c = e.add(out.col2, e.idx(8 * nb + k));
+        Value v = wgmma::element(e, acc, wgmma::accumulatorRegister(nb, half, k));
+        e.store(v, dOut, ValueRange{r, c});
+      }
+  t.end(launch);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // split_range, rasterize, for_each_tile: the tile scheduler, one thread per
 // block.
 //===----------------------------------------------------------------------===//
@@ -622,6 +702,7 @@ struct Block {
 constexpr Block kBlocks[] = {
     {"warp_reduce", buildWarpReduce},     {"online_softmax", buildOnlineSoftmax},
     {"tile_copy", buildTileCopy},         {"mma", buildMma},
+    {"wgmma_rs", buildWgmmaRegA},
     {"split_range", buildSplitRange},     {"rasterize", buildRasterize},
     {"for_each_tile", buildForEachTile},
 };

@@ -1,7 +1,8 @@
 """Each kernel building block of lib/GPU on its own, through the test pass
 tessel-test-kernel-blocks: one small kernel per case, lowered to PTX and
 assembled with ptxas (CPU-only, runs in CI), then run on the GPU against a
-numpy model (@pytest.mark.gpu, skipped without a GPU). wgmma is covered by the
+numpy model (@pytest.mark.gpu, skipped without a GPU). wgmma with A from
+registers has its own case (wgmma_rs); wgmma from shared memory is covered by the
 GEMM tests (test_gpu_gemm.py, test_cuda_compile.py), not here."""
 
 from __future__ import annotations
@@ -260,6 +261,24 @@ def _mma_random(dtype) -> Case:
     return case
 
 
+def _wgmma_rs(dtype, n: int) -> Case:
+    """wgmma with A from registers (mma.sync A fragments) and B from a
+    128-byte-swizzled shared tile: D = A (64 x 16) x B (16 x n)."""
+    tname = MLIR_TYPES[np.dtype(dtype)]
+
+    def inputs(rng):
+        return {"a": rng.integers(-3, 4, size=(64, 16)).astype(dtype),
+                "b": rng.integers(-3, 4, size=(16, n)).astype(dtype)}
+
+    def check(i, o):
+        want = i["a"].astype(np.float64) @ i["b"].astype(np.float64)
+        np.testing.assert_array_equal(o["d"], want.astype(np.float32))
+
+    return Case(f"wgmma_rs_{tname}_n{n}", "wgmma_rs",
+                [Arg("a", (64, 16), dtype), Arg("b", (16, n), dtype),
+                 Arg("d", (64, n), np.float32, out=True)], inputs, check, threads=128)
+
+
 # --------------------------------------------------------------------------
 # split_range, rasterize, for_each_tile
 # --------------------------------------------------------------------------
@@ -349,6 +368,7 @@ CASES = [
     _mma(d, ak, bk) for d in (np.float16, BF16) for ak in (True, False) for bk in (True, False)
 ] + [
     _mma_random(np.float16), _mma_random(BF16),
+    _wgmma_rs(np.float16, 64), _wgmma_rs(BF16, 128),
     _split_range([0, 1, 15, 16, 17, 100, 1000, 4097], 5, 16),
     _split_range([0, 1, 6, 7, 8, 50], 7, 1),
     _split_range([64, 65, 200, 1 << 20], 3, 64),
@@ -440,6 +460,7 @@ def _expect_in_ir(case: Case, ir_text: str) -> None:
         "warp_reduce": ["gpu.shuffle  xor"],
         "online_softmax": ["gpu.shuffle  xor", "math.exp2", "math.log", "scf.for"],
         "mma": ["nvgpu.ldmatrix", "mma.sync"],
+        "wgmma_rs": ["nvgpu.ldmatrix", "wgmma.mma_async.sync.aligned.m64n", "nvvm.wgmma.fence"],
         "split_range": ["arith.ceildivui", "gpu.grid_dim  x"],
         "rasterize": [],
         "for_each_tile": ["scf.for", "gpu.grid_dim  x"],
