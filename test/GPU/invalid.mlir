@@ -1,6 +1,6 @@
 // RUN: tessel-opt %s -split-input-file -verify-diagnostics -tessel-test-kernel-blocks
 
-// expected-error @+1 {{@f (tessel.test_block = "warp_reduction"): unknown block; expected one of warp_reduce, online_softmax, tile_copy, mma, split_range, rasterize, for_each_tile}}
+// expected-error @+1 {{@f (tessel.test_block = "warp_reduction"): unknown block; expected one of warp_reduce, online_softmax, tile_copy, mma, wgmma_rs, split_range, rasterize, for_each_tile}}
 func.func @f(%in: memref<32xf32>, %out: memref<2xf32>) attributes {tessel.test_block = "warp_reduction"} {
   return
 }
