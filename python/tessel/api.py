@@ -31,6 +31,9 @@ class Operation:
         key = self._fast_key(args, target, kwargs)
         kernel = self._fast.get(key) if key is not None else None
         if kernel is not None:
+            fast = getattr(kernel, "call_positional", None)
+            if fast is not None:
+                return fast(args)
             return kernel.run_checked_call(dict(zip(self._def.params, args)))
         kernel, arrays = self._compile(args, target, dict(kwargs), generalize=True)
         if key is not None and len(self._fast) < 4096:

@@ -77,17 +77,35 @@ def load(k: str) -> dict | None:
     return entry
 
 
-def store(k: str, entry: dict) -> None:
+def load_binary(k: str, arch: str) -> bytes | None:
+    """The cubin the driver made of entry k's PTX for `arch`, if kept."""
+    try:
+        data = (cache_dir() / f"{k}.{arch}.cubin").read_bytes()
+    except OSError:
+        return None
+    # An ELF image; anything else (a torn write survives no rename, but a
+    # hand-edited file might) is rebuilt.
+    return data if data[:4] == b"\x7fELF" else None
+
+
+def store_binary(k: str, arch: str, data: bytes) -> None:
+    _atomic_write(cache_dir() / f"{k}.{arch}.cubin", data)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
     import tempfile
 
-    directory = cache_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    entry = dict(entry, checksum=_checksum(entry))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{k[:16]}.", suffix=".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:16]}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(entry, f)
-        os.replace(tmp, directory / f"{k}.json")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def store(k: str, entry: dict) -> None:
+    entry = dict(entry, checksum=_checksum(entry))
+    _atomic_write(cache_dir() / f"{k}.json", json.dumps(entry).encode())

@@ -74,8 +74,8 @@ class Program:
     """The kernels of one artifact, loaded per device and launched in order on
     one stream."""
 
-    def __init__(self, artifact: dict):
-        self.library = driver.Library(artifact["ptx"])
+    def __init__(self, artifact: dict, binaries=None):
+        self.library = driver.Library(artifact["ptx"], binaries)
         self.kernels = [KernelEntry(k) for k in artifact["kernels"]]
         self._prepared: dict = {}
         self._lock = threading.Lock()
@@ -109,6 +109,9 @@ class Program:
         return run
 
 
+NOT_PREPARED = object()  # Launcher.fast's "take the general path"
+
+
 def _contiguous(x, k: str) -> bool:
     if k == "torch":
         return x.is_contiguous()
@@ -121,6 +124,8 @@ class Launcher:
     """Calls of one compiled signature: checks devices, prepares inputs,
     allocates outputs of the inputs' kind on their device, launches on the
     caller's current stream (numpy: copies and synchronizes)."""
+
+    NOT_PREPARED = NOT_PREPARED
 
     def __init__(self, program: Program, args, output_shapes):
         """args: (name, role, spec) per signature argument; output_shapes:
@@ -152,7 +157,7 @@ class Launcher:
 
     def __call__(self, given: dict):
         fast = self._fast_call(given)
-        if fast is not None:
+        if fast is not NOT_PREPARED:
             return fast
         device, out_kind, _ = self._device(given)
         keep, ptrs_by_name, shapes_by_name, write_back = [], {}, {}, []
@@ -214,23 +219,31 @@ class Launcher:
 
     def _fast_call(self, given):
         if not self._fast:
-            return None
-        xs = [given[a[0]] for a in self.inputs]
-        first = xs[0]
+            return NOT_PREPARED
+        return self.fast(tuple(given[a[0]] for a in self.inputs))
+
+    def fast(self, xs: tuple):
+        """The prepared torch path for inputs `xs` (in signature order);
+        NOT_PREPARED when it does not apply (another shape, device, kind, or
+        a non-contiguous tensor): the caller then takes the general path."""
         try:
-            device = first.get_device()
-            key = (tuple(tuple(x.shape) for x in xs), device)
-        except AttributeError:
-            return None
-        entry = self._fast.get(key)
+            device = xs[0].get_device()
+            entry = self._fast.get((tuple(x.shape for x in xs), device))
+        except (AttributeError, TypeError):
+            return NOT_PREPARED
         if entry is None:
-            return None
+            return NOT_PREPARED
         outs, run, empty, dev, tensor, stream = entry
-        if not all(type(x) is tensor and x.get_device() == device and x.is_contiguous()
-                   for x in xs):
+        ptrs = []
+        for x in xs:
+            if type(x) is not tensor or not x.is_contiguous() or x.get_device() != device:
+                return NOT_PREPARED
+            ptrs.append(x.data_ptr())
+        if not outs:
+            run(ptrs, stream())
             return None
         results = [empty(shape, dtype=dt, device=dev) for shape, dt in outs]
-        run([x.data_ptr() for x in xs] + [r.data_ptr() for r in results], stream())
-        if not results:
-            return None
+        for r in results:
+            ptrs.append(r.data_ptr())
+        run(ptrs, stream())
         return results[0] if len(results) == 1 else tuple(results)

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from ...signature import Signature
+from ...ops._base import OpDef
 from .. import cache
 from . import gemm as gemm_recipe
 
@@ -161,6 +162,14 @@ class CUDAKernel(_Kernel):
         self._artifact = artifact
         self._ir = stage_ir
         self._launcher = None
+        # Positions, among the op's array parameters, of the signature's
+        # inputs (a positional call passes them in parameter order).
+        inputs = [a.name for a in sig.args if a.role != "out"]
+        params = list(opdef.params)
+        self._positional = ([params.index(n) for n in inputs]
+                            if all(n in params for n in inputs) else None)
+        self._permuted = self._positional != list(range(len(inputs)))
+        self._checks_values = type(opdef).check_values is not OpDef.check_values
 
     @property
     def ptx(self) -> str:
@@ -201,6 +210,17 @@ class CUDAKernel(_Kernel):
                              f"expected one of {', '.join(self._ir)}")
         return self._ir[stage]
 
+    def call_positional(self, args: tuple):
+        """The api's repeated-call path (same array types, shapes, dtypes and
+        options as an earlier call): the prepared launch when it applies."""
+        launcher = self._launcher
+        if launcher is not None and self._positional is not None and not self._checks_values:
+            result = launcher.fast(tuple(args[i] for i in self._positional) if self._permuted
+                                   else args)
+            if result is not launcher.NOT_PREPARED:
+                return result
+        return self.run_checked_call(dict(zip(self.opdef.params, args)))
+
     def run_checked_call(self, given: dict):
         """Launches on arrays whose shapes and dtypes match the signature,
         after the op's checks on index data (block tables, slots), which read
@@ -217,7 +237,11 @@ class CUDAKernel(_Kernel):
             from ...runtime.kernel import Launcher, Program
 
             args = [(a.name, a.role, a.spec) for a in self.signature.args]
-            launcher = self._launcher = Launcher(Program(self._artifact), args, self.output_shapes)
+            key = self.cache_key
+            binaries = (lambda arch: cache.load_binary(key, arch),
+                        lambda arch, data: cache.store_binary(key, arch, data))
+            launcher = self._launcher = Launcher(Program(self._artifact, binaries), args,
+                                                 self.output_shapes)
         return launcher(given)
 
 
