@@ -36,6 +36,7 @@ def _host(x) -> np.ndarray:
 
 class PagedAttention(OpDef):
     name = "paged_attention"
+    run_time_sizes = True  # sequences, blocks, tokens, pairs (target="cuda")
     params = ("q", "key_cache", "value_cache", "block_tables", "context_lens")
 
     def signature(self, q, key_cache, value_cache, block_tables, context_lens, *,
@@ -89,6 +90,7 @@ class PagedAttention(OpDef):
 
 class PagedKVWrite(OpDef):
     name = "paged_kv_write"
+    run_time_sizes = True  # sequences, blocks, tokens, pairs (target="cuda")
     params = ("key", "value", "key_cache", "value_cache", "slot_mapping")
 
     def signature(self, key, value, key_cache, value_cache, slot_mapping) -> Signature:
@@ -135,6 +137,7 @@ class PagedKVWrite(OpDef):
 
 class CopyBlocks(OpDef):
     name = "copy_blocks"
+    run_time_sizes = True  # sequences, blocks, tokens, pairs (target="cuda")
     params = ("key_cache", "value_cache", "block_mapping")
 
     def signature(self, key_cache, value_cache, block_mapping) -> Signature:
