@@ -102,8 +102,8 @@ def test_v2_workspace_and_grids_are_expressions_of_the_call():
     # Outlining puts each launch in its own module; the runtime loads each.
     assert attn["module"] != reduce["module"] and set(art["modules"]) == {attn["module"],
                                                                           reduce["module"]}
-    assert [compile_expr(g)((), shapes) for g in attn["grid"]] == [2, 3, parts]
-    assert [compile_expr(g)((), shapes) for g in reduce["grid"]] == [8, 3, 1]
+    assert [compile_expr(g)((), shapes) for g in attn["grid"]] == [3, 2, parts]
+    assert [compile_expr(g)((), shapes) for g in reduce["grid"]] == [3, 8, 1]
     # The workspace is the pointer after the 6 arguments, in both kernels.
     assert ["ptr", 6] in [p[1] for p in attn["params"]]
     assert ["ptr", 6] in [p[1] for p in reduce["params"]]
@@ -137,6 +137,8 @@ def test_strategy_heuristic():
 def test_bad_options():
     with pytest.raises(ValueError, match="argument 'strategy': expected 'v1' or 'v2'"):
         attention("f16", 64, 16, "v3")
+    with pytest.raises(ValueError, match="argument 'q': paged_attention on target='cuda' needs f16"):
+        attention("f32", 64, 16, None)
     with pytest.raises(ValueError, match="argument 'config': unknown key 'block_m'"):
         tessel.copy_blocks.compile(S((4, 16, 2, 64), "f16"), S((4, 16, 2, 64), "f16"),
                                    S((1, 2), "int64"), target="cuda", config=dict(block_m=4))

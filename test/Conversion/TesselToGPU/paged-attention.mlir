@@ -1,11 +1,11 @@
 // RUN: tessel-opt %s -split-input-file -convert-tessel-to-gpu | FileCheck %s
 
-// v1: one block per (kv head, sequence); sequences, max_blocks and
+// v1: one block per (sequence, kv head); sequences, max_blocks and
 // num_blocks are run-time sizes read outside the kernel.
 // CHECK-LABEL: func @v1
 // CHECK-DAG: %[[S:.*]] = memref.dim %{{.*}}, %c0 : memref<?x8x128xf16>
 // CHECK-DAG: %[[MB:.*]] = memref.dim %{{.*}}, %c1 : memref<?x?xi32>
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}, {{.*}} = %[[S]], {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[S]], {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size
 // CHECK: nvgpu.device_async_copy
 // CHECK: scf.for
 // CHECK: nvgpu.ldmatrix
@@ -26,14 +26,14 @@ func.func @v1(%q: memref<?x8x128xf16>, %kc: memref<?x16x2x128xf16>, %vc: memref<
 // -----
 
 // v2: a workspace allocated in the host function, the attention kernel over
-// (kv head, sequence, partition), then the reduction over (head, sequence).
+// (sequence, kv head, partition), then the reduction over (sequence, head).
 // CHECK-LABEL: func @v2
 // CHECK: %[[PARTS:.*]] = arith.ceildivui %{{.*}}, %c512
 // CHECK: %[[WS:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
 // CHECK: memref.reinterpret_cast %[[WS]]
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %[[PARTS]])
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %[[PARTS]])
 // CHECK: nvvm.mma.sync
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c8{{.*}}, {{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c64
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c8{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c64
 // CHECK: math.exp2
 // CHECK: memref.dealloc %[[WS]]
 func.func @v2(%q: memref<4x8x64xbf16>, %kc: memref<64x32x1x64xbf16>, %vc: memref<64x32x1x64xbf16>,
@@ -49,7 +49,7 @@ func.func @v2(%q: memref<4x8x64xbf16>, %kc: memref<64x32x1x64xbf16>, %vc: memref
 // A group of 32 query heads (MQA) takes two 16-row head tiles per kv head.
 // CHECK-LABEL: func @default_split
 // CHECK: memref.alloc
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c32
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c32
 func.func @default_split(%q: memref<1x32x128xf16>, %kc: memref<1024x16x1x128xf16>, %vc: memref<1024x16x1x128xf16>,
               %bt: memref<1x1024xi32>, %lens: memref<1xi32>, %o: memref<1x32x128xf16>) {
   tessel.paged_attention %q, %kc, %vc, %bt, %lens into %o

@@ -2,7 +2,7 @@
 //
 // vLLM's PagedAttention, written like FlashDecoding on mma.sync:
 //
-//   block (kv head, [16 query heads of its group,] sequence[, partition]):
+//   block (sequence, kv head [x 16-head tile of its group][, partition]):
 //     Q tile  <- the group's query heads, rows past the group zero (M = 16)
 //     for each 16*warps-token tile of the context (cp.async ring, rows
 //         gathered through the block table by copyTile's srcIndex):
@@ -12,7 +12,7 @@
 //               O_w = O_w * rescale + P V         P stays in registers
 //     combine the warps' (max, sum, O_w) in shared memory
 //     v1: O = sum / L  -> out       v2: (O unnormalized, max, L) -> workspace
-//   v2 reduction kernel, block (query head, sequence), thread = column d:
+//   v2 reduction kernel, block (sequence, query head), thread = column d:
 //     O = sum_p 2^(m_p - M) O_p / sum_p 2^(m_p - M) L_p
 //
 // Why mma.sync and not a SIMT dot product: decode is bandwidth-bound only as
@@ -82,16 +82,17 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
   int64_t qBytes = 16 * row * eltBytes, ringBytes = c.stages * tokens * row * eltBytes;
 
   auto launch = gpu::LaunchOp::create(
-      b, loc, e.idx(sh.hkv * sh.headTiles), e.size(sh.seqs), c.split ? sh.numParts : e.idx(1),
+      b, loc, e.size(sh.seqs), e.idx(sh.hkv * sh.headTiles), c.split ? sh.numParts : e.idx(1),
       e.idx(threads), e.idx(1), e.idx(1),
       arith::ConstantIntOp::create(b, loc, decodeSharedBytes(op, c), 32));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   gpu::KernelDim3 block = launch.getBlockIds();
   Value tid = launch.getThreadIds().x;
-  Value kvHead = e.div(block.x, e.idx(sh.headTiles));
-  Value headTile = e.rem(block.x, e.idx(sh.headTiles));
-  Value seq = block.y;
+  // Sequences along x (up to 2^31 - 1 blocks; y and z stop at 65535).
+  Value seq = block.x;
+  Value kvHead = e.div(block.y, e.idx(sh.headTiles));
+  Value headTile = e.rem(block.y, e.idx(sh.headTiles));
   // This block's query heads: h0 .. h0 + rows of kv head kvHead's group.
   Value firstInGroup = e.mul(headTile, e.idx(16));
   Value h0 = e.add(e.mul(kvHead, e.idx(sh.group)), firstInGroup);
@@ -278,18 +279,18 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
   gpu::TerminatorOp::create(b, loc);
 }
 
-/// v2's second kernel: one block per (query head, sequence), a thread per
+/// v2's second kernel: one block per (sequence, query head), a thread per
 /// column, folding the sequence's partitions.
 void emitReduction(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
                    const DecodeShape &sh, Value ws) {
   Location loc = op.getLoc();
   KernelBuilder e(b, loc);
   int64_t D = sh.d;
-  auto launch = gpu::LaunchOp::create(b, loc, e.idx(sh.hq), e.size(sh.seqs), e.idx(1), e.idx(D),
+  auto launch = gpu::LaunchOp::create(b, loc, e.size(sh.seqs), e.idx(sh.hq), e.idx(1), e.idx(D),
                                       e.idx(1), e.idx(1), Value());
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
-  Value h = launch.getBlockIds().x, seq = launch.getBlockIds().y, d = launch.getThreadIds().x;
+  Value seq = launch.getBlockIds().x, h = launch.getBlockIds().y, d = launch.getThreadIds().x;
   Value ctx = e.toSignedIndex(e.load(sh.lens.flat, {seq}));
   Value parts = e.ceilDiv(Size::of(ctx), c.partitionSize);
   Value head = e.add(e.mul(seq, e.idx(sh.hq)), h);

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ...signature import Arg, Signature, Spec
+from ...signature import Arg, Signature, Spec, dtype_name
 
 # H100 / H200.
 SM_COUNT = 132
@@ -121,6 +121,10 @@ class _Attention:
         if strategy is not None and strategy not in STRATEGIES:
             raise ValueError(f"argument 'strategy': expected 'v1' or 'v2', got {strategy!r}")
         config = _check_config(options, CONFIG_KEYS)
+        dtype = dtype_name(sig.arg("q").spec.dtype)
+        if dtype not in ("f16", "bf16"):
+            raise ValueError(f"argument 'q': paged_attention on target='cuda' needs f16 or bf16 "
+                             f"(mma.sync), got {dtype}; use target='cpu' for f32")
         q, kc = sig.arg("q").spec.shape, sig.arg("key_cache").spec.shape
         bt = sig.arg("block_tables").spec.shape
         hq, hkv = q[1], kc[2]
