@@ -102,7 +102,7 @@ def test_v2_workspace_and_grids_are_expressions_of_the_call():
     # Outlining puts each launch in its own module; the runtime loads each.
     assert attn["module"] != reduce["module"] and set(art["modules"]) == {attn["module"],
                                                                           reduce["module"]}
-    assert [compile_expr(g)((), shapes) for g in attn["grid"]] == [3, 2, parts]
+    assert [compile_expr(g)((), shapes) for g in attn["grid"]] == [3 * 2, 1, parts]
     assert [compile_expr(g)((), shapes) for g in reduce["grid"]] == [3, 8, 1]
     # The workspace is the pointer after the 6 arguments, in both kernels.
     assert ["ptr", 6] in [p[1] for p in attn["params"]]

@@ -5,7 +5,8 @@
 // CHECK-LABEL: func @v1
 // CHECK-DAG: %[[S:.*]] = memref.dim %{{.*}}, %c0 : memref<?x8x128xf16>
 // CHECK-DAG: %[[MB:.*]] = memref.dim %{{.*}}, %c1 : memref<?x?xi32>
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[S]], {{.*}} = %c2{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size
+// CHECK: %[[X:.*]] = arith.muli %[[S]], %c2
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[X]], {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size
 // CHECK: nvgpu.device_async_copy
 // CHECK: scf.for
 // CHECK: nvgpu.ldmatrix
@@ -31,7 +32,8 @@ func.func @v1(%q: memref<?x8x128xf16>, %kc: memref<?x16x2x128xf16>, %vc: memref<
 // CHECK: %[[PARTS:.*]] = arith.ceildivui %{{.*}}, %c512
 // CHECK: %[[WS:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
 // CHECK: memref.reinterpret_cast %[[WS]]
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %[[PARTS]])
+// CHECK: %[[X:.*]] = arith.muli %c4{{.*}}, %c1
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[X]], {{.*}} = %c1{{.*}}, {{.*}} = %[[PARTS]])
 // CHECK: nvvm.mma.sync
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c8{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c64
 // CHECK: math.exp2
@@ -49,7 +51,8 @@ func.func @v2(%q: memref<4x8x64xbf16>, %kc: memref<64x32x1x64xbf16>, %vc: memref
 // A group of 32 query heads (MQA) takes two 16-row head tiles per kv head.
 // CHECK-LABEL: func @default_split
 // CHECK: memref.alloc
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c2{{.*}}, {{.*}} = %c32
+// CHECK: %[[X:.*]] = arith.muli %c1{{.*}}, %c2
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[X]], {{.*}} = %c1{{.*}}, {{.*}} = %c32
 func.func @default_split(%q: memref<1x32x128xf16>, %kc: memref<1024x16x1x128xf16>, %vc: memref<1024x16x1x128xf16>,
               %bt: memref<1x1024xi32>, %lens: memref<1xi32>, %o: memref<1x32x128xf16>) {
   tessel.paged_attention %q, %kc, %vc, %bt, %lens into %o

@@ -2,7 +2,7 @@
 //
 // vLLM's PagedAttention, written like FlashDecoding on mma.sync:
 //
-//   block (sequence, kv head [x 16-head tile of its group][, partition]):
+//   block ((sequence, kv head[, 16-head tile of its group]), partition):
 //     Q tile  <- the group's query heads, rows past the group zero (M = 16)
 //     for each 16*warps-token tile of the context (cp.async ring, rows
 //         gathered through the block table by copyTile's srcIndex):
@@ -82,17 +82,21 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
   int64_t qBytes = 16 * row * eltBytes, ringBytes = c.stages * tokens * row * eltBytes;
 
   auto launch = gpu::LaunchOp::create(
-      b, loc, e.size(sh.seqs), e.idx(sh.hkv * sh.headTiles), c.split ? sh.numParts : e.idx(1),
+      b, loc, e.mul(e.size(sh.seqs), e.idx(sh.hkv * sh.headTiles)), e.idx(1),
+      c.split ? sh.numParts : e.idx(1),
       e.idx(threads), e.idx(1), e.idx(1),
       arith::ConstantIntOp::create(b, loc, decodeSharedBytes(op, c), 32));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   gpu::KernelDim3 block = launch.getBlockIds();
   Value tid = launch.getThreadIds().x;
-  // Sequences along x (up to 2^31 - 1 blocks; y and z stop at 65535).
-  Value seq = block.x;
-  Value kvHead = e.div(block.y, e.idx(sh.headTiles));
-  Value headTile = e.rem(block.y, e.idx(sh.headTiles));
+  // x = (sequence, kv head, head tile), the tile fastest: the head tiles of
+  // one kv head (MQA groups above 16) run together and share K/V in L2. x
+  // takes up to 2^31 - 1 blocks (y and z stop at 65535).
+  Value seq = e.div(block.x, e.idx(sh.hkv * sh.headTiles));
+  Value inSeq = e.rem(block.x, e.idx(sh.hkv * sh.headTiles));
+  Value kvHead = e.div(inSeq, e.idx(sh.headTiles));
+  Value headTile = e.rem(inSeq, e.idx(sh.headTiles));
   // This block's query heads: h0 .. h0 + rows of kv head kvHead's group.
   Value firstInGroup = e.mul(headTile, e.idx(16));
   Value h0 = e.add(e.mul(kvHead, e.idx(sh.group)), firstInGroup);
