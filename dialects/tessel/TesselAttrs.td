@@ -57,4 +57,40 @@ def Tessel_GemmConfigAttr : Tessel_Attr<"GemmConfig", "gemm_config"> {
   let genVerifyDecl = 1;
 }
 
+def Tessel_PagedConfigAttr : Tessel_Attr<"PagedConfig", "paged_config"> {
+  let summary = "How one paged KV-cache op is lowered to the GPU";
+  let description = [{
+    The kernel configuration of `tessel.paged_attention`, `tessel.paged_kv_write`
+    or `tessel.copy_blocks` (as the op's `config` attribute). Every field left
+    out (or 0, or an empty strategy) takes the lowering's default.
+
+    - `strategy` (paged_attention): `v1` (one thread block per sequence and KV
+      head) or `v2` (split-K: the context cut into partitions of
+      `partition_size` tokens, one block each, then a reduction kernel);
+      empty: chosen by the lowering from the static sizes;
+    - `warps`: warps per thread block (paged_attention: each warp owns 16
+      tokens of a key tile; the bandwidth kernels: 32 * warps threads);
+    - `stages` (paged_attention): depth of the cp.async ring of K/V tiles;
+    - `partition_size` (paged_attention, `v2`): tokens per partition, a
+      multiple of the key tile (16 * warps).
+
+    Each value is checked here against a hard bound; whether a combination
+    fits the hardware is checked by the lowering, which names the limit.
+
+    Example:
+
+    ```mlir
+    #tessel.paged_config<strategy = "v2", warps = 4, partition_size = 512>
+    ```
+  }];
+  let parameters = (ins
+    StringRefParameter<"v1, v2 or empty", "\"\"">:$strategy,
+    DefaultValuedParameter<"int64_t", "0">:$warps,
+    DefaultValuedParameter<"int64_t", "0">:$stages,
+    DefaultValuedParameter<"int64_t", "0">:$partition_size
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // TESSEL_ATTRS_TD

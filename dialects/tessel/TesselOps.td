@@ -161,7 +161,8 @@ def Tessel_PagedAttentionOp : Tessel_DpsOp<"paged_attention"> {
   let arguments = (ins Tessel_Shaped:$q, Tessel_Shaped:$key_cache,
                        Tessel_Shaped:$value_cache, Tessel_Shaped:$block_tables,
                        Tessel_Shaped:$context_lens, Tessel_Shaped:$out,
-                       OptionalAttr<F32Attr>:$scale);
+                       OptionalAttr<F32Attr>:$scale,
+                       OptionalAttr<Tessel_PagedConfigAttr>:$config);
   let results = (outs Optional<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     $q `,` $key_cache `,` $value_cache `,` $block_tables `,` $context_lens
@@ -204,7 +205,8 @@ def Tessel_PagedKVWriteOp : Tessel_DpsOp<"paged_kv_write"> {
   }];
   let arguments = (ins Tessel_Shaped:$key, Tessel_Shaped:$value,
                        Tessel_Shaped:$slot_mapping, Tessel_Shaped:$key_cache,
-                       Tessel_Shaped:$value_cache);
+                       Tessel_Shaped:$value_cache,
+                       OptionalAttr<Tessel_PagedConfigAttr>:$config);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{
     $key `,` $value `,` $slot_mapping `into` $key_cache `,` $value_cache
@@ -239,7 +241,8 @@ def Tessel_CopyBlocksOp : Tessel_DpsOp<"copy_blocks"> {
     ```
   }];
   let arguments = (ins Tessel_Shaped:$block_mapping, Tessel_Shaped:$key_cache,
-                       Tessel_Shaped:$value_cache);
+                       Tessel_Shaped:$value_cache,
+                       OptionalAttr<Tessel_PagedConfigAttr>:$config);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{
     $block_mapping `into` $key_cache `,` $value_cache attr-dict `:`

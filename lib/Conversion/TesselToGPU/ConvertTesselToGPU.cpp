@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Gemm/Gemm.h"
+#include "Paged/Paged.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -136,6 +137,11 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
       LogicalResult lowered = failure();
       if (auto gemm = dyn_cast<GemmOp>(op))
         lowered = lowerGemm(gemm, *gemmDefaults);
+      else if (auto paged = dyn_cast<PagedAttentionOp>(op))
+        lowered = lowerPagedAttention(paged);
+      else if (isa<PagedKVWriteOp, CopyBlocksOp>(op))
+        lowered = isa<PagedKVWriteOp>(op) ? lowerPagedKVWrite(cast<PagedKVWriteOp>(op))
+                                          : lowerCopyBlocks(cast<CopyBlocksOp>(op));
       else
         op->emitOpError() << "has no GPU lowering yet; use the CPU pipeline (tessel-cpu-pipeline)";
       if (failed(lowered))

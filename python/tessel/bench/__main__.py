@@ -1,5 +1,7 @@
 """python -m tessel.bench gemm: TFLOP/s of each rung and dtype next to
-torch.matmul (cuBLAS) in the same process on the same GPU."""
+torch.matmul (cuBLAS) in the same process on the same GPU.
+python -m tessel.bench paged: GB/s of the paged KV-cache kernels next to the
+device copy rate (bench/paged.py)."""
 
 from __future__ import annotations
 
@@ -218,7 +220,7 @@ def plot(result, path):
 
 def main():
     parser = argparse.ArgumentParser(prog="python -m tessel.bench")
-    parser.add_argument("what", choices=["gemm", "startup"])
+    parser.add_argument("what", choices=["gemm", "paged", "startup"])
     parser.add_argument("--sizes", default="1024,2048,4096,8192")
     parser.add_argument("--rungs", default="naive,smem,regtile,pipelined,mma,wgmma")
     parser.add_argument("--dtypes", default="f32,f16,bf16")
@@ -228,9 +230,14 @@ def main():
     parser.add_argument("--sweep-size", type=int, default=4096)
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
-    if args.what == "startup":
-        result = startup()
-        print(json.dumps(result, indent=1))
+    if args.what in ("paged", "startup"):
+        if args.what == "paged":
+            from .paged import bench_paged
+
+            result = bench_paged()
+        else:
+            result = startup()
+            print(json.dumps(result, indent=1))
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(result, f, indent=1)

@@ -23,6 +23,15 @@ def _check_caches(kc, vc):
     check_head_dim("key_cache", kc.shape[3])
 
 
+def _cache_blocks(sig, arrays) -> tuple[int, int]:
+    """(num_blocks, block_size) of the call: num_blocks may be a run-time size
+    of the signature (target="cuda" compiles)."""
+    shape = tuple(getattr(arrays.get("key_cache"), "shape", ()) or ())
+    if len(shape) == 4:
+        return int(shape[0]), int(shape[1])
+    return tuple(sig.arg("key_cache").spec.shape[:2])
+
+
 def _host(x) -> np.ndarray:
     """Index arrays are inspected on the host before anything runs."""
     if isinstance(x, np.ndarray):
@@ -36,6 +45,7 @@ def _host(x) -> np.ndarray:
 
 class PagedAttention(OpDef):
     name = "paged_attention"
+    run_time_sizes = True  # sequences, blocks, tokens, pairs (target="cuda")
     params = ("q", "key_cache", "value_cache", "block_tables", "context_lens")
 
     def signature(self, q, key_cache, value_cache, block_tables, context_lens, *,
@@ -61,7 +71,7 @@ class PagedAttention(OpDef):
         return Signature("paged_attention", args, (("scale", check_scale(scale, d)),))
 
     def check_values(self, sig, arrays):
-        num_blocks, block_size = sig.arg("key_cache").spec.shape[:2]
+        num_blocks, block_size = _cache_blocks(sig, arrays)
         tables, lens = _host(arrays["block_tables"]), _host(arrays["context_lens"])
         max_len = tables.shape[1] * block_size
         bad = np.flatnonzero((lens < 0) | (lens > max_len))
@@ -89,6 +99,7 @@ class PagedAttention(OpDef):
 
 class PagedKVWrite(OpDef):
     name = "paged_kv_write"
+    run_time_sizes = True  # sequences, blocks, tokens, pairs (target="cuda")
     params = ("key", "value", "key_cache", "value_cache", "slot_mapping")
 
     def signature(self, key, value, key_cache, value_cache, slot_mapping) -> Signature:
@@ -110,7 +121,7 @@ class PagedKVWrite(OpDef):
         return Signature("paged_kv_write", args, ())
 
     def check_values(self, sig, arrays):
-        num_blocks, block_size = sig.arg("key_cache").spec.shape[:2]
+        num_blocks, block_size = _cache_blocks(sig, arrays)
         slots = _host(arrays["slot_mapping"])
         limit = num_blocks * block_size
         bad = np.flatnonzero(slots >= limit)
@@ -135,6 +146,7 @@ class PagedKVWrite(OpDef):
 
 class CopyBlocks(OpDef):
     name = "copy_blocks"
+    run_time_sizes = True  # sequences, blocks, tokens, pairs (target="cuda")
     params = ("key_cache", "value_cache", "block_mapping")
 
     def signature(self, key_cache, value_cache, block_mapping) -> Signature:
@@ -151,7 +163,7 @@ class CopyBlocks(OpDef):
         return Signature("copy_blocks", args, ())
 
     def check_values(self, sig, arrays):
-        num_blocks = sig.arg("key_cache").spec.shape[0]
+        num_blocks = _cache_blocks(sig, arrays)[0]
         mapping = _host(arrays["block_mapping"])
         bad = np.argwhere((mapping < 0) | (mapping >= num_blocks))
         if bad.size:

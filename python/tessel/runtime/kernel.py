@@ -6,7 +6,14 @@ nothing of MLIR or the compiler: the artifact is plain data.
 Expressions (grid dimensions, scalar parameters) are nested lists over the
 call's arguments in signature order: ["const", v], ["dim", arg, d] (size d
 of argument arg), ["ptr", arg], and ["add"|"sub"|"mul"|"div"|"ceildiv"|
-"rem"|"min"|"max", x, y]."""
+"rem"|"min"|"max", x, y].
+
+Workspaces (artifact "workspaces": [{"bytes": expression}]) are scratch
+buffers a call needs between its kernels (split-K partial results): the
+launcher allocates them per call, from torch's caching allocator for torch
+calls (stream-ordered: freeing after the launch is safe), from cupy's pool
+for cupy and with the driver otherwise, and passes them as the pointers after
+the arguments' (["ptr", number of arguments + i])."""
 
 from __future__ import annotations
 
@@ -56,6 +63,7 @@ class KernelEntry:
 
     def __init__(self, entry: dict):
         self.name = entry["name"]
+        self.module = entry.get("module")
         self.block = tuple(entry["block"])
         self.shared_bytes = int(entry["shared_bytes"])
         self.grid = [compile_expr(g) for g in entry["grid"]]
@@ -75,8 +83,25 @@ class Program:
     one stream."""
 
     def __init__(self, artifact: dict, binaries=None):
+        """`binaries`: (get(tag), put(tag, bytes)) keeping the driver's JIT
+        output per module and architecture (see driver.Library)."""
+        # One PTX module per kernel when there are several ("modules": name
+        # -> PTX); artifacts without them have every kernel in "ptx".
+        modules = artifact.get("modules") or {}
         self.library = driver.Library(artifact["ptx"], binaries)
+
+        def tagged(name):
+            if binaries is None:
+                return None
+            get, put = binaries
+            return (lambda arch: get(f"{name}.{arch}"),
+                    lambda arch, data: put(f"{name}.{arch}", data))
+
+        self.libraries = {name: (self.library if text == artifact["ptx"]
+                                 else driver.Library(text, tagged(name)))
+                          for name, text in modules.items()}
         self.kernels = [KernelEntry(k) for k in artifact["kernels"]]
+        self.workspaces = [compile_expr(w["bytes"]) for w in artifact.get("workspaces", [])]
         self._prepared: dict = {}
         self._lock = threading.Lock()
 
@@ -94,7 +119,8 @@ class Program:
                 continue  # nothing to do for an empty range (e.g. M = 0)
             fixed = [None if arg is not None else _slot(kind, p((), shapes))
                      for kind, p, arg in zip(k.kinds, k.params, k.pointer_args)]
-            launch = driver.launcher(self.library.function(k.name, device), grid, k.block,
+            library = self.libraries.get(k.module, self.library)
+            launch = driver.launcher(library.function(k.name, device), grid, k.block,
                                      k.shared_bytes, len(k.params))
             steps.append((launch, fixed, k.pointer_args))
 
@@ -110,6 +136,24 @@ class Program:
 
 
 NOT_PREPARED = object()  # Launcher.fast's "take the general path"
+
+
+def _workspace(kind: str, device: int, nbytes: int):
+    """(owner to keep alive, device pointer) of a scratch buffer."""
+    nbytes = max(int(nbytes), 16)
+    if kind == "torch":
+        import torch
+
+        buf = torch.empty(nbytes, dtype=torch.uint8, device=f"cuda:{device}")
+        return buf, buf.data_ptr()
+    if kind == "cupy":
+        import cupy
+
+        with cupy.cuda.Device(device):
+            buf = cupy.empty(nbytes, dtype=cupy.uint8)
+        return buf, buf.data.ptr
+    buf = driver.DeviceBuffer(nbytes, device)
+    return buf, buf.ptr
 
 
 def _contiguous(x, k: str) -> bool:
@@ -184,9 +228,14 @@ class Launcher:
             results.append(finish)
         names = [a[0] for a in self.args]
         shapes = tuple(shapes_by_name[n] for n in names)
+        ptrs = [ptrs_by_name[n] for n in names]
+        for nbytes in self.program.workspaces:
+            buf, ptr = _workspace(out_kind, device, nbytes((), shapes))
+            keep.append(buf)
+            ptrs.append(ptr)
         stream = rt.current_stream(out_kind, device)
         run = self.program.prepare(shapes, device)
-        run([ptrs_by_name[n] for n in names], stream)
+        run(ptrs, stream)
         if out_kind == "numpy":
             driver.synchronize(stream, self.program.kernels[0].name if self.program.kernels else "")
             for buf, host in write_back:
@@ -211,6 +260,7 @@ class Launcher:
             return
         outs = [(shapes[i], rt.torch_dtype(a[2].dtype))
                 for i, a in enumerate(self.args) if a[1] == "out"]
+        outs += [((max(int(w((), shapes)), 16),), torch.uint8) for w in self.program.workspaces]
         raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
         stream = ((lambda: raw(device)) if raw else
                   (lambda: torch.cuda.current_stream(device).cuda_stream))
@@ -239,11 +289,12 @@ class Launcher:
             if type(x) is not tensor or not x.is_contiguous() or x.get_device() != device:
                 return NOT_PREPARED
             ptrs.append(x.data_ptr())
-        if not outs:
-            run(ptrs, stream())
-            return None
-        results = [empty(shape, dtype=dt, device=dev) for shape, dt in outs]
-        for r in results:
+        # Outputs, then workspaces.
+        buffers = [empty(shape, dtype=dt, device=dev) for shape, dt in outs]
+        for r in buffers:
             ptrs.append(r.data_ptr())
         run(ptrs, stream())
+        results = buffers[:len(self.outputs)]
+        if not results:
+            return None
         return results[0] if len(results) == 1 else tuple(results)

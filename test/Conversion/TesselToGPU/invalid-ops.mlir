@@ -32,9 +32,9 @@ func.func @dynamic_too_wide(%a: memref<?x4294967296xf16>, %b: memref<4294967296x
 
 // -----
 
-func.func @no_gpu_lowering(%kc: memref<4x16x2x64xf16>, %m: memref<2x2xi64>) {
+func.func @no_gpu_lowering(%q: memref<1x2x16x64xf16>, %o: memref<1x2x16x64xf16>) {
   // expected-error @+1 {{has no GPU lowering yet; use the CPU pipeline (tessel-cpu-pipeline)}}
-  tessel.copy_blocks %m into %kc, %kc : memref<2x2xi64> into memref<4x16x2x64xf16>, memref<4x16x2x64xf16>
+  tessel.flash_attention %q, %q, %q into %o : memref<1x2x16x64xf16>, memref<1x2x16x64xf16>, memref<1x2x16x64xf16> into memref<1x2x16x64xf16>
   return
 }
 

@@ -29,3 +29,19 @@ func.func @unknown_field(%a: memref<64x64xf16>, %d: memref<64x64xf32>) {
   tessel.gemm %a, %a into %d {config = #tessel.gemm_config<tiles = 3>} : memref<64x64xf16>, memref<64x64xf16> into memref<64x64xf32>
   return
 }
+
+// -----
+
+func.func @paged_unknown_strategy(%m: memref<1x2xi64>, %kc: memref<8x16x2x64xf16>) {
+  // expected-error @+1 {{unknown strategy 'v3'; expected v1 or v2}}
+  tessel.copy_blocks %m into %kc, %kc {config = #tessel.paged_config<strategy = "v3">} : memref<1x2xi64> into memref<8x16x2x64xf16>, memref<8x16x2x64xf16>
+  return
+}
+
+// -----
+
+func.func @paged_bound(%m: memref<1x2xi64>, %kc: memref<8x16x2x64xf16>) {
+  // expected-error @+1 {{partition_size = 131072 is outside [0, 65536] (0: the default)}}
+  tessel.copy_blocks %m into %kc, %kc {config = #tessel.paged_config<partition_size = 131072>} : memref<1x2xi64> into memref<8x16x2x64xf16>, memref<8x16x2x64xf16>
+  return
+}

@@ -60,3 +60,23 @@ LogicalResult GemmConfigAttr::verify(function_ref<InFlightDiagnostic()> emitErro
                          << " is outside [0, " << limit << "] (0: the default)";
   return success();
 }
+
+// Hard bounds of #tessel.paged_config; the lowering checks what fits the
+// hardware (threads, shared memory) and names that limit.
+static constexpr int64_t kMaxPagedWarps = 32, kMaxPagedStages = 8,
+                         kMaxPartition = 1 << 16;
+
+LogicalResult PagedConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                      StringRef strategy, int64_t warps, int64_t stages,
+                                      int64_t partitionSize) {
+  if (!llvm::is_contained({StringRef(""), StringRef("v1"), StringRef("v2")}, strategy))
+    return emitError() << "unknown strategy '" << strategy << "'; expected v1 or v2";
+  for (auto [value, name, limit] :
+       {std::tuple<int64_t, StringRef, int64_t>{warps, "warps", kMaxPagedWarps},
+        {stages, "stages", kMaxPagedStages},
+        {partitionSize, "partition_size", kMaxPartition}})
+    if (value < 0 || value > limit)
+      return emitError() << name << " = " << value << " is outside [0, " << limit
+                         << "] (0: the default)";
+  return success();
+}

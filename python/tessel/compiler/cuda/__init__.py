@@ -12,6 +12,7 @@ from ...signature import Signature
 from ...ops._base import OpDef
 from .. import cache
 from . import gemm as gemm_recipe
+from . import paged as paged_recipe
 
 CHIP = "sm_90a"
 STAGES = (
@@ -20,7 +21,10 @@ STAGES = (
     ("nvvm", f"tessel-gpu-to-nvvm,nvvm-attach-target{{chip={CHIP} features=+ptx80 O=3}}"),
     ("binary", "gpu-module-to-binary{format=isa}"),
 )
-RECIPES = {"gemm": gemm_recipe}
+RECIPES = {"gemm": gemm_recipe,
+           "paged_attention": paged_recipe.attention,
+           "paged_kv_write": paged_recipe.kv_write,
+           "copy_blocks": paged_recipe.copy_blocks}
 ARTIFACT_FORMAT = 2
 
 _kernels: dict = {}
@@ -57,7 +61,7 @@ def lower(opdef, sig: Signature, recipe) -> tuple[dict, dict]:
     module = build_module(opdef, sig, context())
     recipes_for(opdef).annotate(module, recipe)
     stage_ir = {"tessel": str(module)}
-    kernels = None
+    kernels, workspaces = None, []
     for stage, pipeline in STAGES:
         try:
             run_pipeline(module, pipeline)
@@ -67,7 +71,9 @@ def lower(opdef, sig: Signature, recipe) -> tuple[dict, dict]:
         stage_ir[stage] = str(module)
         if stage == "gpu":
             kernels = read.launches(module)
+            workspaces = read.workspaces(module)
     artifact = dict(format=ARTIFACT_FORMAT, ptx=read.ptx(module), kernels=kernels,
+                    workspaces=workspaces, modules=read.ptx_modules(module),
                     strategy=recipe.strategy, config=dict(recipe.config),
                     size_class=recipe.size_class, chip=CHIP)
     return stage_ir, artifact
@@ -174,6 +180,11 @@ class CUDAKernel(_Kernel):
     @property
     def ptx(self) -> str:
         return self._artifact["ptx"]
+
+    @property
+    def ptx_modules(self) -> dict:
+        """PTX per module (one per kernel when the call launches several)."""
+        return self._artifact.get("modules") or {None: self.ptx}
 
     @property
     def kernels(self) -> list[dict]:

@@ -2,7 +2,12 @@
 of the host function, in order, the kernel's name, block, dynamic shared
 memory, grid and parameters — grid and scalar parameters as expressions over
 the function's arguments (see runtime/kernel.py), so that launching needs no
-MLIR."""
+MLIR.
+
+Workspaces: a memref.alloc of the host function whose buffer is passed to
+kernels (v2 paged attention's partial results) becomes artifact entry
+{"bytes": expression}; the runtime allocates it per call and passes it as
+pointer number (function arguments + workspace index), i.e. ["ptr", n]."""
 
 from __future__ import annotations
 
@@ -24,26 +29,29 @@ def _arg_number(value) -> int | None:
         return None
 
 
-def _expr(value):
-    """The expression computing `value` from the host function's arguments."""
+def _expr(value, ws=None):
+    """The expression computing `value` from the host function's arguments
+    (`ws`: the workspaces found so far, see `workspaces`)."""
     n = _arg_number(value)
     if n is not None:
         return ["ptr", n] if isinstance(value.type, ir.MemRefType) else ["arg", n]
     op = value.owner
     name = op.name
+    if name == "memref.alloc" and ws is not None:
+        return ["ptr", ws.index(value)]
     if name == "arith.constant":
         return ["const", ir.IntegerAttr(op.attributes["value"]).value]
     if name == "memref.dim":
         src, index = op.operands
         idx = _expr(index)
-        arg = _arg_number(src) if _arg_number(src) is not None else _expr(src)[1]
+        arg = _arg_number(src) if _arg_number(src) is not None else _expr(src, ws)[1]
         if idx[0] != "const":
             raise RuntimeError("memref.dim with a run-time index in a launch")
         return ["dim", arg, idx[1]]
     if name in _PASS_THROUGH:
-        return _expr(op.operands[0])
+        return _expr(op.operands[0], ws)
     if name in _BINARY:
-        return [_BINARY[name], _expr(op.operands[0]), _expr(op.operands[1])]
+        return [_BINARY[name], _expr(op.operands[0], ws), _expr(op.operands[1], ws)]
     raise RuntimeError(f"cannot express launch operand defined by {name} without MLIR")
 
 
@@ -60,6 +68,45 @@ def _param_kind(value) -> str:
     raise RuntimeError(f"unsupported kernel parameter type {t}")
 
 
+class _Workspaces:
+    """The host function's memref.allocs, numbered after its arguments."""
+
+    def __init__(self, module: ir.Module):
+        self.allocs, self.num_args = [], 0
+
+        def visit(op):
+            if op.operation.name == "func.func":
+                self.num_args = max(self.num_args,
+                                    len(op.operation.regions[0].blocks[0].arguments))
+            elif op.operation.name == "memref.alloc":
+                self.allocs.append(op.operation.results[0])
+            return ir.WalkResult.ADVANCE
+
+        module.operation.walk(visit)
+
+    def index(self, value) -> int:
+        for i, v in enumerate(self.allocs):
+            if v == value:
+                return self.num_args + i
+        raise RuntimeError("memref.alloc outside the host function feeds a launch")
+
+
+def workspaces(module: ir.Module) -> list[dict]:
+    """{"bytes": expression} per workspace, in pointer order."""
+    ws = _Workspaces(module)
+    out = []
+    for v in ws.allocs:
+        t = ir.MemRefType(v.type)
+        elem = t.element_type
+        width = elem.width if hasattr(elem, "width") else ir.FloatType(elem).width
+        if t.rank != 1:
+            raise RuntimeError("workspaces must be 1-D memref.allocs")
+        size = (["const", t.shape[0]] if not t.is_dynamic_dim(0)
+                else _expr(v.owner.operands[0], ws))
+        out.append({"bytes": ["mul", size, ["const", width // 8]]})
+    return out
+
+
 def launches(module: ir.Module) -> list[dict]:
     found = []
 
@@ -69,9 +116,10 @@ def launches(module: ir.Module) -> list[dict]:
         return ir.WalkResult.ADVANCE
 
     module.operation.walk(visit)
+    ws = _Workspaces(module)
     kernels = []
     for launch in found:
-        grid = [_expr(v) for v in (launch.gridSizeX, launch.gridSizeY, launch.gridSizeZ)]
+        grid = [_expr(v, ws) for v in (launch.gridSizeX, launch.gridSizeY, launch.gridSizeZ)]
         block = [_expr(v) for v in (launch.blockSizeX, launch.blockSizeY, launch.blockSizeZ)]
         if any(b[0] != "const" for b in block):
             raise RuntimeError("kernel block sizes must be constants")
@@ -79,14 +127,30 @@ def launches(module: ir.Module) -> list[dict]:
         shared = _expr(smem) if smem is not None else ["const", 0]
         if shared[0] != "const":
             raise RuntimeError("dynamic shared memory must be a constant")
+        symbol = ir.SymbolRefAttr(launch.attributes["kernel"]).value
         kernels.append({
-            "name": ir.SymbolRefAttr(launch.attributes["kernel"]).value[-1],
+            "name": symbol[-1],
+            "module": symbol[0],
             "block": [b[1] for b in block],
             "shared_bytes": shared[1],
             "grid": grid,
-            "params": [[_param_kind(v), _expr(v)] for v in launch.kernelOperands],
+            "params": [[_param_kind(v), _expr(v, ws)] for v in launch.kernelOperands],
         })
     return kernels
+
+
+def ptx_modules(module: ir.Module) -> dict:
+    """PTX of every gpu.binary by name: gpu-kernel-outlining makes one
+    module per gpu.launch, and two launches of one function give kernels of
+    the same name in modules named apart (f_kernel, f_kernel_0)."""
+    from mlir.dialects import gpu
+
+    out = {}
+    for op in module.body.operations:
+        if op.operation.name == "gpu.binary":
+            obj = gpu.ObjectAttr(ir.ArrayAttr(op.attributes["objects"])[0])
+            out[ir.StringAttr(op.attributes["sym_name"]).value] = obj.object.decode()
+    return out
 
 
 def ptx(module: ir.Module) -> str:

@@ -1,0 +1,103 @@
+//===- Config.cpp - paged_attention's configuration; flat operand views ---===//
+
+#include "Paged.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+using namespace mlir;
+using namespace mlir::tessel;
+
+namespace {
+// sm_90's opt-in maximum of dynamic shared memory per block.
+constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024;
+// A run-time size counts as this in a flat view's static bound (the Python
+// runtime refuses larger calls).
+constexpr int64_t kMaxDynamicSize = (int64_t(1) << 31) - 1;
+// H100/H200 SMs: the default v1/v2 choice wants about two blocks per SM.
+constexpr int64_t kSMs = 132;
+constexpr int64_t kPad = 8; // elements of padding per shared row (ldmatrix banks)
+} // namespace
+
+FlatOperand mlir::tessel::flatten(OpBuilder &b, Location loc, Value v) {
+  auto type = cast<MemRefType>(v.getType());
+  FlatOperand f;
+  int64_t bound = 1;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (type.isDynamicDim(d)) {
+      f.sizes.push_back(Size::of(memref::DimOp::create(b, loc, v, d).getResult()));
+      bound *= kMaxDynamicSize;
+    } else {
+      f.sizes.push_back(Size::of(type.getDimSize(d)));
+      bound *= std::max<int64_t>(type.getDimSize(d), 1);
+    }
+  }
+  auto flatType = MemRefType::get({bound}, type.getElementType());
+  f.flat = memref::ReinterpretCastOp::create(b, loc, flatType, v, b.getIndexAttr(0),
+                                             ArrayRef<OpFoldResult>{b.getIndexAttr(bound)},
+                                             ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  return f;
+}
+
+int64_t mlir::tessel::decodeSharedBytes(PagedAttentionOp op, const DecodeConfig &c) {
+  auto q = cast<MemRefType>(op.getQ().getType());
+  int64_t d = q.getDimSize(2), bytes = q.getElementTypeBitWidth() / 8;
+  int64_t row = (d + kPad) * bytes;
+  // Q tile, then the K and V rings; the cross-warp combine reuses the rings.
+  return 16 * row + c.stages * 2 * c.tileTokens() * row;
+}
+
+FailureOr<DecodeConfig> mlir::tessel::configureDecode(PagedAttentionOp op) {
+  auto q = cast<MemRefType>(op.getQ().getType());
+  auto kc = cast<MemRefType>(op.getKeyCache().getType());
+  auto bt = cast<MemRefType>(op.getBlockTables().getType());
+  Type elt = q.getElementType();
+  if (!elt.isF16() && !elt.isBF16())
+    return op.emitOpError() << "on the GPU needs f16 or bf16 operands (mma.sync), got " << elt;
+  for (auto [name, type, from] : {std::tuple<StringRef, MemRefType, int64_t>{"q", q, 1},
+                                  {"key_cache", kc, 1},
+                                  {"value_cache", cast<MemRefType>(op.getValueCache().getType()), 1},
+                                  {"out", cast<MemRefType>(op.getOut().getType()), 1}})
+    for (int64_t d = from; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d))
+        return op.emitOpError() << "'" << name << "' has a run-time size in dimension " << d
+                                << "; only sequences, max_blocks and num_blocks may be run-time";
+  int64_t d = q.getDimSize(2);
+  if (d % 16 != 0)
+    return op.emitOpError() << "head dimension " << d
+                            << " is not a multiple of 16, which the GPU kernel (mma.sync "
+                               "m16n8k16) needs";
+  int64_t hq = q.getDimSize(1), hkv = kc.getDimSize(2), bs = kc.getDimSize(1);
+  int64_t groups = hkv ? llvm::divideCeil(hq / hkv, 16) : 1;
+
+  PagedConfigAttr attr = op.getConfigAttr();
+  DecodeConfig c;
+  c.warps = attr && attr.getWarps() ? attr.getWarps() : 4;
+  c.stages = attr && attr.getStages() ? attr.getStages() : (d <= 64 ? 4 : d <= 128 ? 3 : 2);
+  c.partitionSize = attr && attr.getPartitionSize() ? attr.getPartitionSize() : 512;
+  StringRef strategy = attr ? attr.getStrategy() : "";
+  if (strategy.empty()) {
+    // Split only when the static sizes say v1 would leave SMs idle on a long
+    // context (the Python recipe decides with the call's sizes instead).
+    bool known = !q.isDynamicDim(0) && !bt.isDynamicDim(1);
+    c.split = known && bt.getDimSize(1) * bs > c.partitionSize &&
+              q.getDimSize(0) * hkv * groups < 2 * kSMs;
+  } else {
+    c.split = strategy == "v2";
+  }
+  if (c.warps > 16)
+    return op.emitOpError() << "config warps = " << c.warps << " exceeds 16, the limit of "
+                            << "the decode kernel";
+  if (c.stages < 2)
+    return op.emitOpError() << "config stages = " << c.stages
+                            << " is below 2, the decode kernel's minimum";
+  if (c.split && c.partitionSize % c.tileTokens() != 0)
+    return op.emitOpError() << "config partition_size = " << c.partitionSize
+                            << " is not a multiple of the key tile (16 * warps = "
+                            << c.tileTokens() << ")";
+  int64_t bytes = decodeSharedBytes(op, c);
+  if (bytes > kMaxDynamicSharedBytes)
+    return op.emitOpError() << "decode kernel needs " << bytes
+                            << " bytes of shared memory; the limit is " << kMaxDynamicSharedBytes
+                            << " (lower stages or warps)";
+  return c;
+}

@@ -1,0 +1,368 @@
+//===- Decode.cpp - paged_attention: decode over a paged KV cache ---------===//
+//
+// vLLM's PagedAttention, written like FlashDecoding on mma.sync:
+//
+//   block ((sequence, kv head[, 16-head tile of its group]), partition):
+//     Q tile  <- the group's query heads, rows past the group zero (M = 16)
+//     for each 16*warps-token tile of the context (cp.async ring, rows
+//         gathered through the block table by copyTile's srcIndex):
+//       warp w: S = Q K[w*16 .. w*16+16)^T        mma.sync, f32
+//               mask tokens >= context length     -inf
+//               online softmax per row            Reduce.h (quad lanes)
+//               O_w = O_w * rescale + P V         P stays in registers
+//     combine the warps' (max, sum, O_w) in shared memory
+//     v1: O = sum / L  -> out       v2: (O unnormalized, max, L) -> workspace
+//   v2 reduction kernel, block (sequence, query head), thread = column d:
+//     O = sum_p 2^(m_p - M) O_p / sum_p 2^(m_p - M) L_p
+//
+// Why mma.sync and not a SIMT dot product: decode is bandwidth-bound only as
+// long as the math keeps up with 4.8 TB/s. With GQA 8 every K/V element
+// feeds 8 heads x 2 FMAs; in f32 SIMT that is ~40 TFLOP/s of FMAs plus the
+// f16 -> f32 conversions and the shared-memory reads behind them, close to
+// the SIMT roof, whereas the tensor cores do it with room to spare (the
+// padding of the group to 16 rows wastes tensor work, not bandwidth).
+//
+// The workspace of v2 is a memref.alloc in the host function, sized by an
+// expression of the call's sizes; the Python runtime allocates it per call
+// (compiler/cuda/artifact.py, runtime/kernel.py).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Paged.h"
+
+#include "GPU/MmaSync.h"
+#include "GPU/Reduce.h"
+#include "GPU/TileCopy.h"
+#include "GPU/TileScheduler.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::tessel;
+
+namespace {
+constexpr int64_t kPad = 8;             // elements of padding per shared row
+constexpr int64_t kWorkspaceBound = int64_t(1) << 40; // static bound of its view
+
+float negInf() { return -std::numeric_limits<float>::infinity(); }
+
+struct DecodeShape {
+  FlatOperand q, kc, vc, bt, lens, out;
+  Size seqs, maxBlocks;
+  int64_t hq, hkv, d, bs, group, headTiles;
+  Value numParts; // v2: partitions of the longest context (host index)
+};
+
+Value isNegInf(KernelBuilder &e, Value x) {
+  return arith::CmpFOp::create(e.b, e.loc, arith::CmpFPredicate::OEQ, x, e.f32(negInf()));
+}
+Value exp2(KernelBuilder &e, Value x) { return math::Exp2Op::create(e.b, e.loc, x); }
+Value fdiv(KernelBuilder &e, Value x, Value y) { return arith::DivFOp::create(e.b, e.loc, x, y); }
+Value fgt0(KernelBuilder &e, Value x) {
+  return arith::CmpFOp::create(e.b, e.loc, arith::CmpFPredicate::OGT, x, e.f32(0));
+}
+Value accumulator(KernelBuilder &e, ArrayRef<Value> elems) {
+  return vector::FromElementsOp::create(e.b, e.loc, VectorType::get({2, 2}, e.b.getF32Type()),
+                                        elems);
+}
+
+/// The attention kernel (v1 writes `out`; v2 writes its partition to `ws`).
+void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
+                   const DecodeShape &sh, Value ws) {
+  Location loc = op.getLoc();
+  KernelBuilder e(b, loc);
+  Type elt = cast<MemRefType>(op.getQ().getType()).getElementType();
+  int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
+  int64_t threads = 32 * c.warps, tokens = c.tileTokens(), D = sh.d, row = D + kPad;
+  int64_t qBytes = 16 * row * eltBytes, ringBytes = c.stages * tokens * row * eltBytes;
+
+  auto launch = gpu::LaunchOp::create(
+      b, loc, e.mul(e.size(sh.seqs), e.idx(sh.hkv * sh.headTiles)), e.idx(1),
+      c.split ? sh.numParts : e.idx(1),
+      e.idx(threads), e.idx(1), e.idx(1),
+      arith::ConstantIntOp::create(b, loc, decodeSharedBytes(op, c), 32));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::KernelDim3 block = launch.getBlockIds();
+  Value tid = launch.getThreadIds().x;
+  // x = (sequence, kv head, head tile), the tile fastest: the head tiles of
+  // one kv head (MQA groups above 16) run together and share K/V in L2. x
+  // takes up to 2^31 - 1 blocks (y and z stop at 65535).
+  Value seq = e.div(block.x, e.idx(sh.hkv * sh.headTiles));
+  Value inSeq = e.rem(block.x, e.idx(sh.hkv * sh.headTiles));
+  Value kvHead = e.div(inSeq, e.idx(sh.headTiles));
+  Value headTile = e.rem(inSeq, e.idx(sh.headTiles));
+  // This block's query heads: h0 .. h0 + rows of kv head kvHead's group.
+  Value firstInGroup = e.mul(headTile, e.idx(16));
+  Value h0 = e.add(e.mul(kvHead, e.idx(sh.group)), firstInGroup);
+  Value rows = e.umin(e.sub(e.idx(sh.group), firstInGroup), e.idx(16));
+  Value ctx = e.toSignedIndex(e.load(sh.lens.flat, {seq}));
+  Value begin = e.idx(0), end = ctx;
+  if (c.split) {
+    begin = e.mul(block.z, e.idx(c.partitionSize));
+    end = e.umin(e.add(begin, e.idx(c.partitionSize)), ctx);
+  }
+  // First element of (seq, h0, :) in q / out.
+  Value qBase = e.mul(e.add(e.mul(seq, e.idx(sh.hq)), h0), e.idx(D));
+
+  auto body = [&] {
+    SmemArena arena(e);
+    Value sQ = arena.view({16, row}, elt, 0);
+    Value sK = arena.view({c.stages, tokens, row}, elt, qBytes);
+    Value sV = arena.view({c.stages, tokens, row}, elt, qBytes + ringBytes);
+    auto plain = [](Value r, Value col) -> SmallVector<Value> { return {r, col}; };
+
+    // Q: rows past the group are zero-filled (their scores are 0, no NaN).
+    auto qIndex = [&](Value r, Value col) -> SmallVector<Value> {
+      return {e.add(qBase, e.add(e.mul(r, e.idx(D)), col))};
+    };
+    copyTile(e, TileCopy{sh.q.flat, 16, D, rows, e.idx(D), true, qIndex, sQ, plain}, tid,
+             threads, e.idx(0), e.idx(0));
+
+    // Token t of the sequence: block_tables[seq, t / bs], offset t % bs.
+    Value tableRow = e.mul(seq, e.size(sh.maxBlocks));
+    auto kvIndex = [&](Value t, Value col) -> SmallVector<Value> {
+      Value blk = e.toSignedIndex(e.load(sh.bt.flat, {e.add(tableRow, e.div(t, e.idx(sh.bs)))}));
+      Value slot = e.add(e.mul(blk, e.idx(sh.bs)), e.rem(t, e.idx(sh.bs)));
+      return {e.add(e.mul(e.add(e.mul(slot, e.idx(sh.hkv)), kvHead), e.idx(D)), col)};
+    };
+    Value numTiles = e.ceilDiv(Size::of(e.sub(end, begin)), tokens);
+    auto copyStage = [&](Value tile, Value stage) {
+      Value t0 = e.add(begin, e.mul(tile, e.idx(tokens)));
+      auto dst = [&](Value r, Value col) -> SmallVector<Value> { return {stage, r, col}; };
+      copyTile(e, TileCopy{sh.kc.flat, tokens, D, end, e.idx(D), true, kvIndex, sK, dst}, tid,
+               threads, t0, e.idx(0));
+      copyTile(e, TileCopy{sh.vc.flat, tokens, D, end, e.idx(D), true, kvIndex, sV, dst}, tid,
+               threads, t0, e.idx(0));
+    };
+    // Prologue: Q and the first stages - 1 tiles in flight.
+    Value lastGroup;
+    for (int64_t s = 0; s < c.stages - 1; ++s) {
+      e.when(e.lt(e.idx(s), numTiles), [&] { copyStage(e.idx(s), e.idx(s)); });
+      lastGroup = commitCopies(e);
+    }
+
+    WarpIds ids = WarpIds::of(e, tid);
+    mma::Lanes lanes = mma::Lanes::of(e, ids.lane);
+    mma::AccumulatorLanes out = mma::AccumulatorLanes::of(e, ids.lane);
+    OnlineSoftmax softmax{float(op.getScaleValue() * M_LOG2E), 4};
+    SoftmaxRow start = softmax.init(e);
+    int64_t numAcc = D / 8;
+    SmallVector<Value> inits(numAcc, mma::zeroAccumulator(e));
+    inits.append({start.max, start.sum, start.max, start.sum});
+    Value warpTokens = e.mul(ids.warp, e.idx(16));
+
+    auto loop = scf::ForOp::create(b, loc, e.idx(0), numTiles, e.idx(1), inits);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value tile = loop.getInductionVar();
+      // Tile `tile` has landed once at most stages - 2 younger groups pend.
+      waitCopies(e, lastGroup, c.stages - 2);
+      gpu::BarrierOp::create(b, loc);
+      // Refill the stage every warp finished reading last iteration.
+      Value next = e.add(tile, e.idx(c.stages - 1));
+      e.when(e.lt(next, numTiles), [&] { copyStage(next, e.rem(next, e.idx(c.stages))); });
+      commitCopies(e);
+
+      Value stage = e.rem(tile, e.idx(c.stages));
+      auto staged = [&](Value r, Value col) -> SmallVector<Value> { return {stage, r, col}; };
+      auto args = loop.getRegionIterArgs();
+      SmallVector<Value> acc(args.begin(), args.begin() + numAcc);
+      SoftmaxRow state[2] = {{args[numAcc], args[numAcc + 1]},
+                             {args[numAcc + 2], args[numAcc + 3]}};
+
+      // S = Q K^T for this warp's 16 tokens: columns 0..7 (lo), 8..15 (hi).
+      Value sLo = mma::zeroAccumulator(e), sHi = mma::zeroAccumulator(e);
+      for (int64_t ks = 0; ks < D; ks += 16) {
+        Value a = mma::loadA(e, lanes, sQ, plain, e.idx(0), e.idx(ks), /*kContiguous=*/true);
+        auto [kLo, kHi] = mma::loadB(e, lanes, sK, staged, warpTokens, e.idx(ks),
+                                     /*kContiguous=*/true);
+        sLo = mma::mma(e, a, kLo, sLo);
+        sHi = mma::mma(e, a, kHi, sHi);
+      }
+
+      // Mask tokens past the context, then the online softmax per row
+      // (half 0: row lane / 4, half 1: row lane / 4 + 8).
+      Value tokenBase = e.add(e.add(begin, e.mul(tile, e.idx(tokens))), warpTokens);
+      SmallVector<Value> probs[2];
+      Value rescale[2];
+      for (int64_t half = 0; half < 2; ++half) {
+        for (auto [s, offset] : {std::pair<Value, int64_t>{sLo, 0}, {sHi, 8}})
+          for (int64_t k = 0; k < 2; ++k) {
+            Value token = e.add(tokenBase, e.add(out.col2, e.idx(offset + k)));
+            probs[half].push_back(
+                e.pick(e.lt(token, end), mma::element(e, s, half, k), e.f32(negInf())));
+          }
+        state[half] = softmax.update(e, state[half], probs[half], rescale[half]);
+      }
+      for (Value &a : acc)
+        a = accumulator(e, {e.fmul(mma::element(e, a, 0, 0), rescale[0]),
+                            e.fmul(mma::element(e, a, 0, 1), rescale[0]),
+                            e.fmul(mma::element(e, a, 1, 0), rescale[1]),
+                            e.fmul(mma::element(e, a, 1, 1), rescale[1])});
+
+      // O += P V: P (16 x 16 tokens) is the A operand, V rows are K.
+      Value pLo = accumulator(e, {probs[0][0], probs[0][1], probs[1][0], probs[1][1]});
+      Value pHi = accumulator(e, {probs[0][2], probs[0][3], probs[1][2], probs[1][3]});
+      Value p = mma::accumulatorsToA(e, pLo, pHi, elt);
+      for (int64_t nb = 0; nb < D / 16; ++nb) {
+        auto [vLo, vHi] = mma::loadB(e, lanes, sV, staged, e.idx(nb * 16), warpTokens,
+                                     /*kContiguous=*/false);
+        acc[2 * nb] = mma::mma(e, p, vLo, acc[2 * nb]);
+        acc[2 * nb + 1] = mma::mma(e, p, vHi, acc[2 * nb + 1]);
+      }
+      SmallVector<Value> yield(acc);
+      yield.append({state[0].max, state[0].sum, state[1].max, state[1].sum});
+      scf::YieldOp::create(b, loc, yield);
+    }
+
+    // Combine the warps through shared memory (reusing the rings).
+    waitCopies(e, lastGroup, 0);
+    gpu::BarrierOp::create(b, loc);
+    Type f32 = b.getF32Type();
+    int64_t oBytes = c.warps * 16 * D * 4;
+    Value sO = arena.view({c.warps, 16, D}, f32, qBytes);
+    Value sMax = arena.view({c.warps, 16}, f32, qBytes + oBytes);
+    Value sSum = arena.view({c.warps, 16}, f32, qBytes + oBytes + c.warps * 16 * 4);
+    for (int64_t j = 0; j < numAcc; ++j)
+      mma::forEachElement(e, out, loop.getResult(j), [&](Value r, Value col, Value v) {
+        e.store(v, sO, {ids.warp, r, e.add(col, e.idx(j * 8))});
+      });
+    Value sums[2] = {warpReduce(e, loop.getResult(numAcc + 1), ReduceKind::Sum, 4),
+                     warpReduce(e, loop.getResult(numAcc + 3), ReduceKind::Sum, 4)};
+    e.when(e.eq(e.rem(ids.lane, e.idx(4)), e.idx(0)), [&] {
+      for (int64_t half = 0; half < 2; ++half) {
+        Value r = e.add(out.group, e.idx(8 * half));
+        e.store(loop.getResult(numAcc + 2 * half), sMax, {ids.warp, r});
+        e.store(sums[half], sSum, {ids.warp, r});
+      }
+    });
+    gpu::BarrierOp::create(b, loc);
+
+    e.loop(tid, e.mul(rows, e.idx(D)), e.idx(threads), [&](Value i) {
+      Value r = e.div(i, e.idx(D)), d = e.rem(i, e.idx(D));
+      Value max = e.f32(negInf());
+      for (int64_t w = 0; w < c.warps; ++w)
+        max = e.fmax(max, e.load(sMax, {e.idx(w), r}));
+      Value base = e.pick(isNegInf(e, max), e.f32(0), max);
+      Value sum = e.f32(0), o = e.f32(0);
+      for (int64_t w = 0; w < c.warps; ++w) {
+        Value f = exp2(e, e.fsub(e.load(sMax, {e.idx(w), r}), base));
+        sum = e.fadd(sum, e.fmul(f, e.load(sSum, {e.idx(w), r})));
+        o = e.fadd(o, e.fmul(f, e.load(sO, {e.idx(w), r, d})));
+      }
+      Value head = e.add(e.mul(seq, e.idx(sh.hq)), e.add(h0, r));
+      if (!c.split) {
+        // A zero-length context has sum 0: O = 0.
+        e.store(e.pick(fgt0(e, sum), fdiv(e, o, sum), e.f32(0)), sh.out.flat,
+                {e.add(qBase, i)});
+        return;
+      }
+      // Workspace: O parts [S][Hq][parts][D], then (max, sum) [S][Hq][parts][2].
+      Value part = e.add(e.mul(head, sh.numParts), block.z);
+      e.store(o, ws, {e.add(e.mul(part, e.idx(D)), d)});
+      e.when(e.eq(d, e.idx(0)), [&] {
+        Value ml = e.add(e.mul(e.mul(e.mul(e.size(sh.seqs), e.idx(sh.hq)), sh.numParts),
+                               e.idx(D)),
+                         e.mul(part, e.idx(2)));
+        e.store(max, ws, {ml});
+        e.store(sum, ws, {e.add(ml, e.idx(1))});
+      });
+    });
+  };
+  if (c.split)
+    e.when(e.lt(begin, ctx), body); // partitions past the context: nothing
+  else
+    body();
+  gpu::TerminatorOp::create(b, loc);
+}
+
+/// v2's second kernel: one block per (sequence, query head), a thread per
+/// column, folding the sequence's partitions.
+void emitReduction(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
+                   const DecodeShape &sh, Value ws) {
+  Location loc = op.getLoc();
+  KernelBuilder e(b, loc);
+  int64_t D = sh.d;
+  auto launch = gpu::LaunchOp::create(b, loc, e.size(sh.seqs), e.idx(sh.hq), e.idx(1), e.idx(D),
+                                      e.idx(1), e.idx(1), Value());
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  Value seq = launch.getBlockIds().x, h = launch.getBlockIds().y, d = launch.getThreadIds().x;
+  Value ctx = e.toSignedIndex(e.load(sh.lens.flat, {seq}));
+  Value parts = e.ceilDiv(Size::of(ctx), c.partitionSize);
+  Value head = e.add(e.mul(seq, e.idx(sh.hq)), h);
+  Value first = e.mul(head, sh.numParts);
+  Value mlBase = e.mul(e.mul(e.mul(e.size(sh.seqs), e.idx(sh.hq)), sh.numParts), e.idx(D));
+  auto maxOf = [&](Value p) { return e.load(ws, {e.add(mlBase, e.mul(e.add(first, p), e.idx(2)))}); };
+  Value max = e.reduce(parts, e.f32(negInf()),
+                       [&](Value p, Value m) { return e.fmax(m, maxOf(p)); });
+  Value base = e.pick(isNegInf(e, max), e.f32(0), max);
+  auto factor = [&](Value p) { return exp2(e, e.fsub(maxOf(p), base)); };
+  Value sum = e.reduce(parts, e.f32(0), [&](Value p, Value s) {
+    Value l = e.load(ws, {e.add(e.add(mlBase, e.mul(e.add(first, p), e.idx(2))), e.idx(1))});
+    return e.fadd(s, e.fmul(factor(p), l));
+  });
+  Value o = e.reduce(parts, e.f32(0), [&](Value p, Value acc) {
+    Value v = e.load(ws, {e.add(e.mul(e.add(first, p), e.idx(D)), d)});
+    return e.fadd(acc, e.fmul(factor(p), v));
+  });
+  e.store(e.pick(fgt0(e, sum), fdiv(e, o, sum), e.f32(0)), sh.out.flat,
+          {e.add(e.mul(head, e.idx(D)), d)});
+  gpu::TerminatorOp::create(b, loc);
+}
+} // namespace
+
+LogicalResult mlir::tessel::lowerPagedAttention(PagedAttentionOp op) {
+  FailureOr<DecodeConfig> cfg = configureDecode(op);
+  if (failed(cfg))
+    return failure();
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  KernelBuilder e(b, loc);
+  DecodeShape sh;
+  sh.q = flatten(b, loc, op.getQ());
+  sh.kc = flatten(b, loc, op.getKeyCache());
+  sh.vc = flatten(b, loc, op.getValueCache());
+  sh.bt = flatten(b, loc, op.getBlockTables());
+  sh.lens = flatten(b, loc, op.getContextLens());
+  sh.out = flatten(b, loc, op.getOut());
+  sh.seqs = sh.q.sizes[0];
+  sh.maxBlocks = sh.bt.sizes[1];
+  sh.hq = sh.q.sizes[1].fixed;
+  sh.d = sh.q.sizes[2].fixed;
+  sh.bs = sh.kc.sizes[1].fixed;
+  sh.hkv = sh.kc.sizes[2].fixed;
+  sh.group = sh.hq / sh.hkv;
+  sh.headTiles = llvm::divideCeil(sh.group, 16);
+  if (!cfg->split) {
+    emitAttention(b, op, *cfg, sh, Value());
+    op.erase();
+    return success();
+  }
+  // Partitions of the longest context the block table can describe.
+  sh.numParts =
+      sh.maxBlocks.isStatic()
+          ? e.idx(llvm::divideCeil(sh.maxBlocks.fixed * sh.bs, cfg->partitionSize))
+          : e.ceilDiv(Size::of(e.mul(e.size(sh.maxBlocks), e.idx(sh.bs))), cfg->partitionSize);
+  // S x Hq x parts x (D + 2) f32.
+  Value elems = e.mul(e.mul(e.mul(e.size(sh.seqs), e.idx(sh.hq)), sh.numParts),
+                      e.idx(sh.d + 2));
+  Value alloc = memref::AllocOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()), ValueRange{elems});
+  Value ws = memref::ReinterpretCastOp::create(
+      b, loc, MemRefType::get({kWorkspaceBound}, b.getF32Type()), alloc, b.getIndexAttr(0),
+      ArrayRef<OpFoldResult>{b.getIndexAttr(kWorkspaceBound)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  emitAttention(b, op, *cfg, sh, ws);
+  emitReduction(b, op, *cfg, sh, ws);
+  memref::DeallocOp::create(b, loc, alloc);
+  op.erase();
+  return success();
+}

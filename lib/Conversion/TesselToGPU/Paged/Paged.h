@@ -1,0 +1,51 @@
+//===- Paged.h - the paged KV-cache ops on the GPU --------------*- C++ -*-===//
+//
+// tessel.paged_attention (decode, Paged/Decode.cpp), tessel.paged_kv_write
+// and tessel.copy_blocks (bandwidth kernels, Cache/Cache.cpp). The sizes that
+// change from call to call (sequences, max_blocks, tokens, pairs, and
+// num_blocks of the caches) may be run-time sizes: every operand is viewed as
+// a flat 1-D memref of static bound and indexed with sizes read by memref.dim
+// outside the kernel; all index arithmetic is 64-bit (index), so a cache may
+// exceed 2^31 elements.
+//
+//===----------------------------------------------------------------------===//
+#ifndef TESSEL_LIB_CONVERSION_TESSELTOGPU_PAGED_PAGED_H
+#define TESSEL_LIB_CONVERSION_TESSELTOGPU_PAGED_PAGED_H
+
+#include "GPU/KernelBuilder.h"
+#include "tessel/TesselOps.h"
+
+namespace mlir::tessel {
+
+/// A memref operand as a flat 1-D memref of static bound over the same
+/// memory (a run-time leading size counts as 2^31 - 1) and its sizes, read
+/// with memref.dim at the builder's point where they are run-time.
+struct FlatOperand {
+  Value flat;
+  SmallVector<Size> sizes;
+};
+FlatOperand flatten(OpBuilder &b, Location loc, Value v);
+
+/// paged_attention's kernel configuration: the op's #tessel.paged_config
+/// over the defaults, checked against the hardware.
+struct DecodeConfig {
+  bool split;             // v2: split-K over partitions + a reduction kernel
+  int64_t warps;          // each warp owns 16 tokens of a key tile
+  int64_t stages;         // cp.async ring depth
+  int64_t partitionSize;  // v2: tokens per partition
+  int64_t tileTokens() const { return 16 * warps; }
+};
+
+/// The config for `op`; errors are emitted on the op and name the limit.
+FailureOr<DecodeConfig> configureDecode(PagedAttentionOp op);
+/// Dynamic shared memory of the decode kernel.
+int64_t decodeSharedBytes(PagedAttentionOp op, const DecodeConfig &config);
+
+/// Replace the ops by their kernels (checks first; errors on the op).
+LogicalResult lowerPagedAttention(PagedAttentionOp op);
+LogicalResult lowerPagedKVWrite(PagedKVWriteOp op);
+LogicalResult lowerCopyBlocks(CopyBlocksOp op);
+
+} // namespace mlir::tessel
+
+#endif // TESSEL_LIB_CONVERSION_TESSELTOGPU_PAGED_PAGED_H

@@ -1,0 +1,90 @@
+"""python -m tessel.bench paged: GB/s of the paged KV-cache kernels next to
+the device copy rate (torch copy of 1 GiB, read + write) measured in the same
+process. Decode counts the K and V bytes of every context plus Q and O."""
+
+from __future__ import annotations
+
+# (sequences, context, Hq, Hkv, D, block_size)
+DECODE = [(64, 4096, 32, 8, 128, 16), (16, 16384, 32, 8, 128, 16), (256, 1024, 32, 8, 128, 16),
+          (64, 4096, 32, 1, 128, 16), (64, 4096, 32, 8, 128, 32)]
+
+
+def _time(fn, warmup=3, iters=20):
+    from .__main__ import _time as t
+
+    return t(fn, warmup, iters)
+
+
+def copy_rate() -> float:
+    import torch
+
+    x = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+    y = torch.empty_like(x)
+    return 2 * x.numel() / _time(lambda: y.copy_(x)) / 1e9
+
+
+def _decode_inputs(torch, s, ctx, hq, hkv, d, bs):
+    per_seq = -(-ctx // bs)
+    num_blocks = s * per_seq
+    kc = torch.randn(num_blocks, bs, hkv, d, dtype=torch.float16, device="cuda")
+    vc = torch.randn_like(kc)
+    tables = torch.randperm(num_blocks, device="cuda").to(torch.int32).view(s, per_seq)
+    lens = torch.full((s,), ctx, dtype=torch.int32, device="cuda")
+    q = torch.randn(s, hq, d, dtype=torch.float16, device="cuda")
+    return dict(q=q, key_cache=kc, value_cache=vc, block_tables=tables, context_lens=lens)
+
+
+def bench_paged() -> dict:
+    import torch
+
+    import tessel
+    from tessel.runtime import driver
+
+    rows = []
+    copy = copy_rate()
+    print(f"device copy (torch, 1 GiB read + write): {copy:8.1f} GB/s", flush=True)
+    for s, ctx, hq, hkv, d, bs in DECODE:
+        a = _decode_inputs(torch, s, ctx, hq, hkv, d, bs)
+        nbytes = 2 * s * ctx * hkv * d * 2 + 2 * s * hq * d * 2
+        for strategy in (None, "v1", "v2"):
+            opts = {} if strategy is None else dict(strategy=strategy)
+            k = tessel.paged_attention.compile(*a.values(), target="cuda", **opts)
+            t = _time(lambda: k.run_validated(a))
+            row = dict(op="paged_attention", seqs=s, context=ctx, hq=hq, hkv=hkv, d=d,
+                       block_size=bs, strategy=k.recipe.strategy, forced=strategy is not None,
+                       config=dict(k.recipe.config), us=t * 1e6, gbs=nbytes / t / 1e9,
+                       of_copy=nbytes / t / 1e9 / copy)
+            rows.append(row)
+            print(f"decode {s:>4} x {ctx:>5} Hq/Hkv {hq}/{hkv} bs {bs} {row['strategy']}"
+                  f"{'' if strategy else ' (auto)'}: {row['us']:8.1f} us {row['gbs']:8.1f} GB/s"
+                  f" ({row['of_copy']:.2f} of copy)", flush=True)
+        del a
+    # paged_kv_write: 8192 tokens x 8 heads x 128 into a cache of twice that.
+    t_count, hkv, d, bs = 8192, 8, 128, 16
+    kc = torch.zeros(2 * t_count // bs, bs, hkv, d, dtype=torch.float16, device="cuda")
+    vc = torch.zeros_like(kc)
+    key = torch.randn(t_count, hkv, d, dtype=torch.float16, device="cuda")
+    val = torch.randn_like(key)
+    slots = torch.randperm(2 * t_count, device="cuda")[:t_count].to(torch.int64)
+    a = dict(key=key, value=val, key_cache=kc, value_cache=vc, slot_mapping=slots)
+    k = tessel.paged_kv_write.compile(*a.values(), target="cuda")
+    t = _time(lambda: k.run_validated(a))
+    nbytes = 4 * key.numel() * 2 + slots.numel() * 8
+    rows.append(dict(op="paged_kv_write", tokens=t_count, hkv=hkv, d=d, block_size=bs,
+                     us=t * 1e6, gbs=nbytes / t / 1e9, of_copy=nbytes / t / 1e9 / copy))
+    print(f"paged_kv_write {t_count} tokens: {t * 1e6:8.1f} us {nbytes / t / 1e9:8.1f} GB/s",
+          flush=True)
+    # copy_blocks: 2048 disjoint pairs of 16 x 8 x 128 blocks.
+    pairs = 2048
+    kc = torch.randn(2 * pairs, bs, hkv, d, dtype=torch.float16, device="cuda")
+    vc = torch.randn_like(kc)
+    perm = torch.randperm(2 * pairs, device="cuda")
+    mapping = torch.stack([perm[:pairs], perm[pairs:]], 1).to(torch.int64).contiguous()
+    a = dict(key_cache=kc, value_cache=vc, block_mapping=mapping)
+    k = tessel.copy_blocks.compile(*a.values(), target="cuda")
+    t = _time(lambda: k.run_validated(a))
+    nbytes = 2 * 2 * pairs * bs * hkv * d * 2
+    rows.append(dict(op="copy_blocks", pairs=pairs, hkv=hkv, d=d, block_size=bs, us=t * 1e6,
+                     gbs=nbytes / t / 1e9, of_copy=nbytes / t / 1e9 / copy))
+    print(f"copy_blocks {pairs} pairs: {t * 1e6:8.1f} us {nbytes / t / 1e9:8.1f} GB/s", flush=True)
+    return dict(device=driver.device_name(), torch=torch.__version__, copy_gbs=copy, rows=rows)

@@ -1,0 +1,174 @@
+"""The GPU recipes of the paged KV-cache ops: paged_attention (decode, v1 or
+split-K v2), paged_kv_write and copy_blocks (bandwidth kernels).
+
+Every size that changes between calls of a serving loop is a run-time size:
+sequences, max_blocks, tokens, pairs and the caches' num_blocks, so there is
+one compile per (dtype, Hq, Hkv, D, block_size) and, for paged_attention,
+strategy (at most two: v1 and v2)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ...signature import Arg, Signature, Spec, dtype_name
+
+# H100 / H200.
+SM_COUNT = 132
+STRATEGIES = ("v1", "v2")
+CONFIG_KEYS = ("warps", "stages", "partition_size")
+# The bounds #tessel.paged_config verifies (TesselDialect.cpp).
+CONFIG_LIMITS = dict(warps=16, stages=8, partition_size=1 << 16)
+DEFAULT_PARTITION = 512
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    strategy: str
+    config: tuple[tuple[str, int], ...]
+    size_class: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.strategy}{dict(self.config)}"
+
+    @property
+    def attribute(self) -> str:
+        fields = ([f'strategy = "{self.strategy}"'] if self.strategy in STRATEGIES else [])
+        fields += [f"{k} = {v}" for k, v in self.config]
+        return "#tessel.paged_config<" + ", ".join(fields) + ">"
+
+
+def _check_config(options: dict, allowed: tuple[str, ...]) -> dict:
+    config = options.get("config")
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ValueError(f"argument 'config': expected a dict such as {{'warps': 4}}, got "
+                         f"{type(config).__name__} {config!r}")
+    for k, v in config.items():
+        if k not in allowed:
+            raise ValueError(f"argument 'config': unknown key {k!r}; expected "
+                             f"{', '.join(allowed)}")
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= CONFIG_LIMITS[k]:
+            raise ValueError(f"argument 'config': {k} must be an integer in [1, "
+                             f"{CONFIG_LIMITS[k]}], got {v!r}")
+    return dict(config)
+
+
+def _generalize(sig: Signature, leading: dict[str, int]) -> Signature:
+    """`leading[name]`: how many leading dimensions of the argument become
+    run-time sizes."""
+    def dyn(a: Arg) -> Arg:
+        n = leading.get(a.name, 0)
+        return Arg(a.name, Spec((None,) * n + tuple(a.spec.shape[n:]), a.spec.dtype), a.role)
+
+    return Signature(sig.op, tuple(dyn(a) for a in sig.args), sig.attrs)
+
+
+def _annotate(module, recipe_: Recipe, op_name: str) -> None:
+    from mlir import ir
+
+    attr = ir.Attribute.parse(recipe_.attribute, context=module.context)
+
+    def visit(op):
+        if op.operation.name == op_name:
+            op.operation.attributes["config"] = attr
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+
+
+def choose_strategy(seqs: int | None, max_context: int | None, kv_heads: int, group: int,
+                    partition: int = DEFAULT_PARTITION) -> str:
+    """v1 (a block per sequence and KV head) unless it would leave the SMs
+    idle on long contexts: split (v2) when the longest context the block
+    table can hold spans several partitions and v1 has fewer than two blocks
+    per SM. Unknown sizes count as many sequences (v1)."""
+    if seqs is None or max_context is None or max_context <= partition:
+        return "v1"
+    blocks = seqs * kv_heads * -(-group // 16)
+    return "v2" if blocks < 2 * SM_COUNT else "v1"
+
+
+def choose_partition(seqs: int | None, max_context: int | None, kv_heads: int,
+                     group: int) -> int:
+    """512 tokens, doubled (up to 4096) while the split grid would exceed
+    eight waves of two blocks per SM: fewer, longer partitions then cost the
+    reduction less."""
+    p = DEFAULT_PARTITION
+    if seqs is None or max_context is None:
+        return p
+    blocks = seqs * kv_heads * -(-group // 16)
+    while p < 4096 and blocks * -(-max_context // p) > 16 * SM_COUNT:
+        p *= 2
+    return p
+
+
+class _Attention:
+    op = "tessel.paged_attention"
+
+    def generalize(self, sig: Signature):
+        """Sequences, max_blocks and num_blocks as run-time sizes; the hint
+        is (sequences, max_blocks * block_size) of the call."""
+        q, bt = sig.arg("q").spec.shape, sig.arg("block_tables").spec.shape
+        bs = sig.arg("key_cache").spec.shape[1]
+        hint = (q[0], None if bt[1] is None else bt[1] * bs)
+        leading = dict(q=1, key_cache=1, value_cache=1, block_tables=2, context_lens=1, out=1)
+        return _generalize(sig, leading), hint
+
+    def recipe(self, sig: Signature, options: dict, hint) -> Recipe:
+        strategy = options.get("strategy")
+        if strategy is not None and strategy not in STRATEGIES:
+            raise ValueError(f"argument 'strategy': expected 'v1' or 'v2', got {strategy!r}")
+        config = _check_config(options, CONFIG_KEYS)
+        dtype = dtype_name(sig.arg("q").spec.dtype)
+        if dtype not in ("f16", "bf16"):
+            raise ValueError(f"argument 'q': paged_attention on target='cuda' needs f16 or bf16 "
+                             f"(mma.sync), got {dtype}; use target='cpu' for f32")
+        q, kc = sig.arg("q").spec.shape, sig.arg("key_cache").spec.shape
+        bt = sig.arg("block_tables").spec.shape
+        hq, hkv = q[1], kc[2]
+        seqs, max_context = hint if hint is not None else (q[0], None if bt[1] is None
+                                                             else bt[1] * kc[1])
+        if "partition_size" not in config:
+            config["partition_size"] = choose_partition(seqs, max_context, hkv, hq // hkv)
+        if strategy is None:
+            strategy = choose_strategy(seqs, max_context, hkv, hq // hkv,
+                                       config["partition_size"])
+        if strategy == "v1":
+            config.pop("partition_size", None)
+        return Recipe(strategy, tuple(sorted(config.items())), strategy)
+
+    def is_empty(self, sig: Signature) -> bool:
+        return False  # empty grids are skipped at launch
+
+    def annotate(self, module, recipe_: Recipe) -> None:
+        _annotate(module, recipe_, self.op)
+
+
+class _Bandwidth:
+    def __init__(self, op: str, leading: dict[str, int]):
+        self.op, self.leading = op, leading
+
+    def generalize(self, sig: Signature):
+        return _generalize(sig, self.leading), None
+
+    def recipe(self, sig: Signature, options: dict, hint) -> Recipe:
+        if options.get("strategy") is not None:
+            raise ValueError(f"argument 'strategy': {self.op} has one kernel; got "
+                             f"{options['strategy']!r}")
+        config = _check_config(options, ("warps",))
+        return Recipe("vector", tuple(sorted(config.items())), "any")
+
+    def is_empty(self, sig: Signature) -> bool:
+        return False
+
+    def annotate(self, module, recipe_: Recipe) -> None:
+        _annotate(module, recipe_, self.op)
+
+
+attention = _Attention()
+kv_write = _Bandwidth("tessel.paged_kv_write",
+                      dict(key=1, value=1, slot_mapping=1, key_cache=1, value_cache=1))
+copy_blocks = _Bandwidth("tessel.copy_blocks",
+                         dict(block_mapping=1, key_cache=1, value_cache=1))

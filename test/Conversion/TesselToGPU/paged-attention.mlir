@@ -1,0 +1,61 @@
+// RUN: tessel-opt %s -split-input-file -convert-tessel-to-gpu | FileCheck %s
+
+// v1: one block per (sequence, kv head); sequences, max_blocks and
+// num_blocks are run-time sizes read outside the kernel.
+// CHECK-LABEL: func @v1
+// CHECK-DAG: %[[S:.*]] = memref.dim %{{.*}}, %c0 : memref<?x8x128xf16>
+// CHECK-DAG: %[[MB:.*]] = memref.dim %{{.*}}, %c1 : memref<?x?xi32>
+// CHECK: %[[X:.*]] = arith.muli %[[S]], %c2
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[X]], {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size
+// CHECK: nvgpu.device_async_copy
+// CHECK: scf.for
+// CHECK: nvgpu.ldmatrix
+// CHECK: nvgpu.mma.sync
+// CHECK: math.exp2
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
+// CHECK: nvgpu.mma.sync
+// CHECK: scf.yield
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @v1(%q: memref<?x8x128xf16>, %kc: memref<?x16x2x128xf16>, %vc: memref<?x16x2x128xf16>,
+              %bt: memref<?x?xi32>, %lens: memref<?xi32>, %o: memref<?x8x128xf16>) {
+  tessel.paged_attention %q, %kc, %vc, %bt, %lens into %o {config = #tessel.paged_config<strategy = "v1">}
+      : memref<?x8x128xf16>, memref<?x16x2x128xf16>, memref<?x16x2x128xf16>, memref<?x?xi32>, memref<?xi32> into memref<?x8x128xf16>
+  return
+}
+
+// -----
+
+// v2: a workspace allocated in the host function, the attention kernel over
+// (sequence, kv head, partition), then the reduction over (sequence, head).
+// CHECK-LABEL: func @v2
+// CHECK: %[[PARTS:.*]] = arith.ceildivui %{{.*}}, %c512
+// CHECK: %[[WS:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK: memref.reinterpret_cast %[[WS]]
+// CHECK: %[[X:.*]] = arith.muli %c4{{.*}}, %c1
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[X]], {{.*}} = %c1{{.*}}, {{.*}} = %[[PARTS]])
+// CHECK: nvvm.mma.sync
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c4{{.*}}, {{.*}} = %c8{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c64
+// CHECK: math.exp2
+// CHECK: memref.dealloc %[[WS]]
+func.func @v2(%q: memref<4x8x64xbf16>, %kc: memref<64x32x1x64xbf16>, %vc: memref<64x32x1x64xbf16>,
+              %bt: memref<4x?xi32>, %lens: memref<4xi32>, %o: memref<4x8x64xbf16>) {
+  tessel.paged_attention %q, %kc, %vc, %bt, %lens into %o {config = #tessel.paged_config<strategy = "v2", partition_size = 512>}
+      : memref<4x8x64xbf16>, memref<64x32x1x64xbf16>, memref<64x32x1x64xbf16>, memref<4x?xi32>, memref<4xi32> into memref<4x8x64xbf16>
+  return
+}
+
+// -----
+
+// Without a strategy the static sizes choose: 1 sequence, 16384 tokens -> v2.
+// A group of 32 query heads (MQA) takes two 16-row head tiles per kv head.
+// CHECK-LABEL: func @default_split
+// CHECK: memref.alloc
+// CHECK: %[[X:.*]] = arith.muli %c1{{.*}}, %c2
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[X]], {{.*}} = %c1{{.*}}, {{.*}} = %c32
+func.func @default_split(%q: memref<1x32x128xf16>, %kc: memref<1024x16x1x128xf16>, %vc: memref<1024x16x1x128xf16>,
+              %bt: memref<1x1024xi32>, %lens: memref<1xi32>, %o: memref<1x32x128xf16>) {
+  tessel.paged_attention %q, %kc, %vc, %bt, %lens into %o
+      : memref<1x32x128xf16>, memref<1024x16x1x128xf16>, memref<1024x16x1x128xf16>, memref<1x1024xi32>, memref<1xi32> into memref<1x32x128xf16>
+  return
+}

@@ -1,0 +1,147 @@
+"""The paged KV-cache kernels without a GPU: every kernel x dtype x head dim x
+block size compiles to PTX that ptxas assembles for sm_90a without spills;
+one compile serves every number of sequences, tokens, pairs and blocks."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import tessel
+from tessel.compiler import clear_cache
+from tessel.compiler.cuda import paged as recipes
+
+S = tessel.Spec
+HEAD_DIMS = (64, 128, 256)
+BLOCK_SIZES = (8, 16, 32)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TESSEL_CACHE_DIR", str(tmp_path / "cache"))
+    clear_cache()
+    yield
+    clear_cache()
+
+
+def attention(dtype, d, bs, strategy, hq=8, hkv=2):
+    return tessel.paged_attention.compile(
+        S((None, hq, d), dtype), S((None, bs, hkv, d), dtype), S((None, bs, hkv, d), dtype),
+        S((None, None), "int32"), S((None,), "int32"), target="cuda", strategy=strategy)
+
+
+def kv_write(dtype, d, bs, hkv=2):
+    return tessel.paged_kv_write.compile(
+        S((None, hkv, d), dtype), S((None, hkv, d), dtype), S((None, bs, hkv, d), dtype),
+        S((None, bs, hkv, d), dtype), S((None,), "int64"), target="cuda")
+
+
+def copy_blocks(dtype, d, bs, hkv=2):
+    return tessel.copy_blocks.compile(S((None, bs, hkv, d), dtype), S((None, bs, hkv, d), dtype),
+                                      S((None, 2), "int64"), target="cuda")
+
+
+def assemble(kernel, tmp_path):
+    """ptxas -v over each PTX module of the kernel: registers per kernel;
+    asserts no spills."""
+    regs, spills = [], []
+    for i, text in enumerate(kernel.ptx_modules.values()):
+        ptx = tmp_path / f"k{i}.ptx"
+        ptx.write_text(text)
+        proc = subprocess.run(["ptxas", "-arch=sm_90a", "-v", str(ptx), "-o",
+                               str(tmp_path / f"k{i}.cubin")],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        regs += [int(r) for r in re.findall(r"Used (\d+) registers", proc.stderr)]
+        spills += [int(s) for s in re.findall(r"(\d+) bytes spill stores", proc.stderr)]
+        assert not any(spills), proc.stderr
+    assert len(regs) == len(kernel.kernels)
+    return regs
+
+
+CASES = ([("v1", dt, d, bs) for dt in ("f16", "bf16") for d in HEAD_DIMS for bs in BLOCK_SIZES] +
+         [("v2", dt, d, bs) for dt in ("f16", "bf16") for d in HEAD_DIMS for bs in BLOCK_SIZES] +
+         [(op, dt, d, bs) for op in ("kv_write", "copy_blocks") for dt in ("f16", "bf16", "f32")
+          for d in HEAD_DIMS for bs in BLOCK_SIZES])
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
+@pytest.mark.parametrize("kind,dtype,d,bs", CASES)
+def test_ptxas_every_paged_kernel(kind, dtype, d, bs, tmp_path, record_property):
+    if kind in ("v1", "v2"):
+        k = attention(dtype, d, bs, kind)
+        assert len(k.kernels) == (1 if kind == "v1" else 2)
+    else:
+        k = (kv_write if kind == "kv_write" else copy_blocks)(dtype, d, bs)
+        assert len(k.kernels) == 1
+    regs = assemble(k, tmp_path)
+    record_property("registers", regs)
+    print(f"{kind} {dtype} D={d} bs={bs}: registers {regs}, 0 spills")
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
+@pytest.mark.parametrize("hq,hkv", [(8, 8), (32, 8), (8, 1), (32, 1), (64, 8)])
+def test_ptxas_group_sizes(hq, hkv, tmp_path):
+    for strategy in ("v1", "v2"):
+        assemble(attention("f16", 128, 16, strategy, hq, hkv), tmp_path)
+
+
+def test_v2_workspace_and_grids_are_expressions_of_the_call():
+    k = attention("f16", 128, 16, "v2")
+    art = k._artifact
+    # S x Hq x parts x (D + 2) f32, parts = ceil(max_blocks * 16 / 512).
+    assert len(art["workspaces"]) == 1
+    from tessel.runtime.kernel import compile_expr
+
+    size = compile_expr(art["workspaces"][0]["bytes"])
+    shapes = ((3, 8, 128), (10, 16, 2, 128), (10, 16, 2, 128), (3, 64), (3,), (3, 8, 128))
+    parts = -(-64 * 16 // 512)
+    assert size((), shapes) == 3 * 8 * parts * 130 * 4
+    attn, reduce = art["kernels"]
+    # Outlining puts each launch in its own module; the runtime loads each.
+    assert attn["module"] != reduce["module"] and set(art["modules"]) == {attn["module"],
+                                                                          reduce["module"]}
+    assert [compile_expr(g)((), shapes) for g in attn["grid"]] == [3 * 2, 1, parts]
+    assert [compile_expr(g)((), shapes) for g in reduce["grid"]] == [3, 8, 1]
+    # The workspace is the pointer after the 6 arguments, in both kernels.
+    assert ["ptr", 6] in [p[1] for p in attn["params"]]
+    assert ["ptr", 6] in [p[1] for p in reduce["params"]]
+
+
+def test_one_compile_for_every_size():
+    from tessel.compiler import cuda
+
+    a = kv_write("f16", 64, 16)
+    before = len(cuda._kernels)
+    assert kv_write("f16", 64, 16) is a and len(cuda._kernels) == before
+    grid = [g for g in a.kernels[0]["grid"]]
+    from tessel.runtime.kernel import compile_expr
+
+    shapes = ((7, 2, 64), (7, 2, 64), (5, 16, 2, 64), (5, 16, 2, 64), (7,))
+    # 7 tokens x 16 vectors over 128 threads.
+    assert compile_expr(grid[0])((), shapes) == 1
+
+
+def test_strategy_heuristic():
+    assert recipes.choose_strategy(64, 4096, 8, 4) == "v1"
+    assert recipes.choose_strategy(16, 16384, 8, 4) == "v2"
+    assert recipes.choose_strategy(256, 1024, 8, 4) == "v1"
+    assert recipes.choose_strategy(4, 512, 8, 4) == "v1"  # one partition: nothing to split
+    assert recipes.choose_strategy(None, 16384, 8, 4) == "v1"
+    assert recipes.choose_partition(4, 16384, 8, 4) == 512
+    assert recipes.choose_partition(16, 16384, 8, 4) == 1024  # 4096 blocks at 512: > 8 waves
+    assert recipes.choose_partition(128, 65536, 8, 4) > 512
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="argument 'strategy': expected 'v1' or 'v2'"):
+        attention("f16", 64, 16, "v3")
+    with pytest.raises(ValueError, match="argument 'q': paged_attention on target='cuda' needs f16"):
+        attention("f32", 64, 16, None)
+    with pytest.raises(ValueError, match="argument 'config': unknown key 'block_m'"):
+        tessel.copy_blocks.compile(S((4, 16, 2, 64), "f16"), S((4, 16, 2, 64), "f16"),
+                                   S((1, 2), "int64"), target="cuda", config=dict(block_m=4))
+    with pytest.raises(ValueError, match="copy_blocks has one kernel"):
+        tessel.copy_blocks.compile(S((4, 16, 2, 64), "f16"), S((4, 16, 2, 64), "f16"),
+                                   S((1, 2), "int64"), target="cuda", strategy="v1")
