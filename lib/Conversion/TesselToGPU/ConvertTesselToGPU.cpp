@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Attention/Attention.h"
 #include "Gemm/Gemm.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -136,6 +137,8 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
       LogicalResult lowered = failure();
       if (auto gemm = dyn_cast<GemmOp>(op))
         lowered = lowerGemm(gemm, *gemmDefaults);
+      else if (auto attention = dyn_cast<FlashAttentionOp>(op))
+        lowered = lowerFlashAttention(attention);
       else
         op->emitOpError() << "has no GPU lowering yet; use the CPU pipeline (tessel-cpu-pipeline)";
       if (failed(lowered))
