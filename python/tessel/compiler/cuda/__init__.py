@@ -11,6 +11,7 @@ from pathlib import Path
 from ...runtime.kernel import Launcher, Program
 from ...signature import Signature
 from .. import cache
+from . import attention as attention_recipe
 from . import gemm as gemm_recipe
 
 CHIP = "sm_90a"
@@ -20,7 +21,7 @@ STAGES = (
     ("nvvm", f"tessel-gpu-to-nvvm,nvvm-attach-target{{chip={CHIP} features=+ptx80 O=3}}"),
     ("binary", "gpu-module-to-binary{format=isa}"),
 )
-RECIPES = {"gemm": gemm_recipe}
+RECIPES = {"gemm": gemm_recipe, "flash_attention": attention_recipe}
 ARTIFACT_FORMAT = 2
 
 _kernels: dict = {}
