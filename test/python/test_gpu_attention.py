@@ -129,9 +129,9 @@ def test_scale():
 
 
 def test_run_time_sizes_one_compile():
-    from tessel.compiler import cuda
+    from tessel.compiler import clear_cache, cuda
 
-    tessel.compiler.clear_cache()
+    clear_cache()
     before = len(cuda._kernels)
     for b, sq, skv in [(1, 17, 17), (3, 100, 250), (2, 1000, 999), (1, 129, 64)]:
         q, k, v = inputs(b, 4, 2, sq, skv, 64, "f16", seed=sq)

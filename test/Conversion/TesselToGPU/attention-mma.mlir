@@ -48,7 +48,7 @@
 // Epilogue: O / l as f16 pairs, LSE from the quad-reduced sum.
 // CHECK: gpu.shuffle xor
 // CHECK: math.log
-// CHECK: vector.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<1099511627776xf16>, vector<2xf16>
+// CHECK: vector.store %{{.*}}, %{{.*}}[%{{.*}}] {alignment = 4 : i64} : memref<1099511627776xf16>, vector<2xf16>
 // CHECK: memref.store %{{.*}}, %{{.*}}[%{{.*}}] : memref<1099511627776xf32>
 func.func @causal_gqa(%q: memref<?x8x?x128xf16>, %k: memref<?x2x?x128xf16>, %v: memref<?x2x?x128xf16>, %o: memref<?x8x?x128xf16>, %lse: memref<?x8x?xf32>) {
   tessel.flash_attention %q, %k, %v into %o, %lse {causal} : memref<?x8x?x128xf16>, memref<?x2x?x128xf16>, memref<?x2x?x128xf16> into memref<?x8x?x128xf16>, memref<?x8x?xf32>

@@ -353,7 +353,10 @@ LogicalResult mlir::tessel::lowerFlashAttention(FlashAttentionOp op) {
             pair.push_back(castFloat(b, loc, e.fmul(mma::element(e, accO, half, kk), inv), outElt));
           Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({2}, outElt), pair);
           Value col = e.add(e.idx(dt * 8), acc.col2);
-          vector::StoreOp::create(b, loc, vec, sO.flat, ValueRange{e.add(base, col)});
+          // Even element offsets (d, the strides and col2 are even): one
+          // 32-bit store per pair.
+          vector::StoreOp::create(b, loc, vec, sO.flat, ValueRange{e.add(base, col)},
+                                  /*nontemporal=*/false, llvm::MaybeAlign(4));
         }
         if (lse)
           e.when(firstLane, [&] {
