@@ -142,6 +142,11 @@ def test_bad_options():
     with pytest.raises(ValueError, match="head dimension 256 .* the limit is 160"):
         q256, kv256 = specs(256, "bf16")
         tessel.flash_attention.compile(q256, kv256, kv256, target="cuda")
+    with pytest.raises(ValueError, match="argument 'q': head dimension 72 is not supported"):
+        q72, kv72 = specs(72, "f16")
+        tessel.flash_attention.compile(q72, kv72, kv72, target="cuda")
+    with pytest.raises(ValueError, match="argument 'v': head dimension 128 differs"):
+        tessel.flash_attention.compile(q, kv, specs(128, "f16")[1], target="cuda")
     with pytest.raises(ValueError, match="argument 'layout': expected 'bhsd' or 'bshd'"):
         tessel.flash_attention.compile(q, kv, kv, target="cuda", layout="sbhd")
     with pytest.raises(ValueError, match="run-time dimensions .* not supported"):

@@ -71,7 +71,13 @@ def recipe(sig: Signature, options: dict, hint=None) -> Recipe:
     if dtype not in ("f16", "bf16"):
         raise ValueError(f"argument 'q': tessel.flash_attention on target='cuda' needs f16 or "
                          f"bf16 inputs, got {dtype}; use target='cpu'")
-    d = q.shape[-1]
+    d, dv = q.shape[-1], sig.arg("v").spec.shape[-1]
+    if d % 16:
+        raise ValueError(f"argument 'q': head dimension {d} is not supported on target='cuda' "
+                         "(strategy 'mma' takes multiples of 16 up to 128); use target='cpu'")
+    if dv != d:
+        raise ValueError(f"argument 'v': head dimension {dv} differs from q's ({d}); "
+                         "target='cuda' needs them equal; use target='cpu'")
     config = {**TABLE.get((d, dtype), {}), **config}
     return Recipe(strategy, tuple(sorted(config.items())), "any")
 
