@@ -2,14 +2,14 @@
 
 // FlashAttention-2 on mma.sync, causal, GQA (8 query heads over 2 kv heads),
 // run-time batch and lengths, head dim 128 (defaults: 128 x 64 tiles, 8
-// warps, 2 stages). Sizes are read outside the kernel and every operand is
+// warps, 3 stages: Q waits for 2 younger groups, key tile j for 1). Sizes are read outside the kernel and every operand is
 // viewed as a flat memref; one block per (query tile, batch x head).
 // CHECK-LABEL: func @causal_gqa
 // CHECK: memref.dim %{{.*}}, %c0{{.*}} : memref<?x8x?x128xf16>
 // CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [1099511627776], strides: [1] : memref<?x8x?x128xf16> to memref<1099511627776xf16>
 // CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [1099511627776], strides: [1] : memref<?x8x?xf32> to memref<1099511627776xf32>
 // CHECK: %[[GRIDY:.*]] = arith.ceildivui %{{.*}}, %c128
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %{{.*}}, {{.*}} = %[[GRIDY]], {{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}}) dynamic_shared_memory_size %c104448_i32
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %{{.*}}, {{.*}} = %[[GRIDY]], {{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}}) dynamic_shared_memory_size %c139264_i32
 // Query head h reads kv head h / 4; heaviest (last) query tiles first.
 // CHECK: arith.divui %{{.*}}, %c4
 // CHECK: arith.subi %{{.*}}, %c1
@@ -21,23 +21,23 @@
 // CHECK: %[[FULL:.*]] = arith.minui %{{.*}}, %[[NT]]
 // Q, then K and V, through cp.async into padded shared tiles.
 // CHECK: nvgpu.device_async_copy {{.*}} : memref<1099511627776xf16> to memref<128x136xf16, #gpu.address_space<workgroup>>
-// CHECK: nvgpu.device_async_copy {{.*}} : memref<1099511627776xf16> to memref<2x64x136xf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_copy {{.*}} : memref<1099511627776xf16> to memref<3x64x136xf16, #gpu.address_space<workgroup>>
 // Q fragments loaded once, before the key loops.
-// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
 // CHECK: gpu.barrier
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<128x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 // The unmasked key loop: S = Q K^T, online softmax (quad shuffles, exp2),
 // P V with V through ldmatrix.trans.
 // CHECK: scf.for %{{.*}} = %c0{{.*}} to %[[FULL]] step
-// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
 // CHECK-NEXT: gpu.barrier
-// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<2x64x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<3x64x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 // CHECK: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK: gpu.shuffle xor %{{.*}}, %c2_i32
 // CHECK: gpu.shuffle xor %{{.*}}, %c1_i32
 // CHECK: math.exp2
 // CHECK-NOT: arith.cmpi slt
-// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true} : memref<2x64x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true} : memref<3x64x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 // CHECK: nvgpu.mma.sync
 // The masked loop: keys past Skv and above the diagonal are -inf.
 // CHECK: scf.for %{{.*}} = %[[FULL]] to %[[NT]] step

@@ -22,11 +22,13 @@ constexpr int64_t kPad = 8;
 
 /// The defaults by head dimension: 16 query rows per warp, 8 warps; keys in
 /// steps of 128 for small heads (fewer softmax rounds), 64 for large ones
-/// (the S accumulators share the register file with O and Q).
+/// (the S accumulators share the register file with O and Q). Over 128
+/// registers a thread, one block fills an SM: large heads spend the spare
+/// shared memory on a third K/V stage.
 AttentionConfig defaults(int64_t headDim) {
   if (headDim <= 64)
     return {128, 128, 8, 2};
-  return {128, 64, 8, 2};
+  return {128, 64, 8, 3};
 }
 } // namespace
 
