@@ -102,10 +102,6 @@ Strided strided(KernelBuilder &e, Value v, bool seqMajor) {
 
 Value negInf(KernelBuilder &e) { return e.f32(-std::numeric_limits<float>::infinity()); }
 
-Value vec2x2(KernelBuilder &e, ArrayRef<Value> elems) {
-  return vector::FromElementsOp::create(e.b, e.loc, VectorType::get({2, 2}, e.b.getF32Type()),
-                                        elems);
-}
 } // namespace
 
 LogicalResult mlir::tessel::lowerFlashAttention(FlashAttentionOp op) {
@@ -303,16 +299,15 @@ LogicalResult mlir::tessel::lowerFlashAttention(FlashAttentionOp op) {
         st[numO + numRows + r] = updated.sum;
       }
       // O *= rescale, row by row.
-      Value factor = vec2x2(e, {rescale[0], rescale[0], rescale[1], rescale[1]});
       for (int64_t dt = 0; dt < dTiles; ++dt)
-        st[i * dTiles + dt] = e.fmul(st[i * dTiles + dt], factor);
+        st[i * dTiles + dt] = mma::scaleRows(e, st[i * dTiles + dt], rescale[0], rescale[1]);
       // P, in registers, as the A operand of P V: keys 16 at a time.
       for (int64_t np = 0; np < nSteps; ++np) {
         Value p[2];
         for (int64_t t = 0; t < 2; ++t) {
           int64_t nt = 2 * np + t;
-          p[t] = vec2x2(e, {scores[0][2 * nt], scores[0][2 * nt + 1], scores[1][2 * nt],
-                            scores[1][2 * nt + 1]});
+          p[t] = mma::accumulator(e, {scores[0][2 * nt], scores[0][2 * nt + 1],
+                                      scores[1][2 * nt], scores[1][2 * nt + 1]});
         }
         pFrags.push_back(mma::accumulatorsToA(e, p[0], p[1], elt));
       }
