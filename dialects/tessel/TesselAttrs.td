@@ -93,4 +93,39 @@ def Tessel_PagedConfigAttr : Tessel_Attr<"PagedConfig", "paged_config"> {
   let genVerifyDecl = 1;
 }
 
+def Tessel_AttentionConfigAttr : Tessel_Attr<"AttentionConfig", "attention_config"> {
+  let summary = "How one tessel.flash_attention is lowered to the GPU";
+  let description = [{
+    The kernel family and its tiles for the op that carries it (as its
+    `config` attribute). `convert-tessel-to-gpu` reads it; a field left out
+    (or 0, or an empty strategy) takes the strategy's default, chosen per
+    head dimension (lib/Conversion/TesselToGPU/Attention/FlashMma.cpp).
+
+    - `strategy`: `mma` (FlashAttention-2 on mma.sync m16n8k16);
+    - `block_m`: query rows per thread block (16 per warp and m16 tile);
+    - `block_n`: keys per step of the inner loop (a multiple of 16);
+    - `warps`: warps per thread block, splitting the query rows;
+    - `stages`: depth of the cp.async ring of K/V tiles.
+
+    Each value is checked here against a hard bound; whether a combination
+    fits the hardware (registers, shared memory) is checked by the lowering,
+    which names the limit.
+
+    Example:
+
+    ```mlir
+    #tessel.attention_config<strategy = "mma", block_m = 128, block_n = 64, warps = 8, stages = 2>
+    ```
+  }];
+  let parameters = (ins
+    StringRefParameter<"the kernel family", "\"\"">:$strategy,
+    DefaultValuedParameter<"int64_t", "0">:$block_m,
+    DefaultValuedParameter<"int64_t", "0">:$block_n,
+    DefaultValuedParameter<"int64_t", "0">:$warps,
+    DefaultValuedParameter<"int64_t", "0">:$stages
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // TESSEL_ATTRS_TD

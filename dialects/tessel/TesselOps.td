@@ -90,6 +90,10 @@ def Tessel_FlashAttentionOp : Tessel_DpsOp<"flash_attention"> {
     is given, `LSE [B, Hq, Sq]` (f32): the natural log of each row's softmax
     denominator, `max + log(sum(exp(s - max)))` over the scaled scores.
 
+    `layout` names the order of Q, K, V and O's dimensions: `"bhsd"` (the
+    default, as above) or `"bshd"` (`[B, S, H, D]`, flash-attn's layout:
+    `Q [B, Sq, Hq, D]` and so on). LSE is `[B, Hq, Sq]` in both.
+
     Grouped-query and multi-query attention: query head `h` reads key/value
     head `h / (Hq / Hkv)`; `Hq` must be a multiple of `Hkv`.
 
@@ -102,6 +106,9 @@ def Tessel_FlashAttentionOp : Tessel_DpsOp<"flash_attention"> {
     whatever the input type. Head dimensions `D` and `Dv` are multiples of 8
     up to 256.
 
+    An optional `config` (`#tessel.attention_config<...>`) says how the GPU
+    lowering builds this op's kernel; other lowerings ignore it.
+
     Example:
 
     ```mlir
@@ -113,7 +120,9 @@ def Tessel_FlashAttentionOp : Tessel_DpsOp<"flash_attention"> {
   }];
   let arguments = (ins Tessel_Shaped:$q, Tessel_Shaped:$k, Tessel_Shaped:$v,
                        Tessel_Shaped:$out, Optional<Tessel_Shaped>:$lse,
-                       UnitAttr:$causal, OptionalAttr<F32Attr>:$scale);
+                       UnitAttr:$causal, OptionalAttr<F32Attr>:$scale,
+                       OptionalAttr<StrAttr>:$layout,
+                       OptionalAttr<Tessel_AttentionConfigAttr>:$config);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{
     $q `,` $k `,` $v `into` $out (`,` $lse^)? attr-dict `:` type($q) `,`
@@ -127,6 +136,11 @@ def Tessel_FlashAttentionOp : Tessel_DpsOp<"flash_attention"> {
     }
     /// The score scale: the `scale` attribute, else 1/sqrt(D).
     float getScaleValue();
+    /// Whether Q, K, V and O are [B, S, H, D] (`layout = "bshd"`).
+    bool isSeqMajor() { return getLayout() && *getLayout() == "bshd"; }
+    /// The dimension of Q, K, V and O holding the heads / the sequence.
+    int64_t headsDim() { return isSeqMajor() ? 2 : 1; }
+    int64_t seqDim() { return isSeqMajor() ? 1 : 2; }
   }];
 }
 

@@ -123,3 +123,12 @@ Value mma::accumulatorsToA(KernelBuilder &e, Value lo, Value hi, Type elt) {
             elt));
   return vector::FromElementsOp::create(e.b, e.loc, fragmentType(elt), elems);
 }
+
+Value mma::accumulator(KernelBuilder &e, ArrayRef<Value> elems) {
+  return vector::FromElementsOp::create(e.b, e.loc, VectorType::get({2, 2}, e.b.getF32Type()),
+                                        elems);
+}
+
+Value mma::scaleRows(KernelBuilder &e, Value acc, Value s0, Value s1) {
+  return e.fmul(acc, accumulator(e, {s0, s0, s1, s1}));
+}

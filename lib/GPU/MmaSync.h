@@ -53,6 +53,14 @@ Value element(KernelBuilder &e, Value acc, int64_t half, int64_t k);
 void forEachElement(KernelBuilder &e, const AccumulatorLanes &l, Value acc,
                     function_ref<void(Value row, Value col, Value element)> fn);
 
+/// An accumulator from its four elements, in (half, k) order: (0, 0),
+/// (0, 1), (1, 0), (1, 1).
+Value accumulator(KernelBuilder &e, ArrayRef<Value> elems);
+/// The accumulator with its row-half-0 elements (row lane / 4) scaled by
+/// `s0` and its row-half-1 elements (row lane / 4 + 8) by `s1`: per-row
+/// factors such as the online-softmax rescale or 1 / l of attention.
+Value scaleRows(KernelBuilder &e, Value acc, Value s0, Value s1);
+
 /// Two adjacent m16n8 f32 accumulators (columns 0..7 and 8..15 of a 16x16
 /// block) as the A fragment of the next mma, rounded to `elt`: the C layout
 /// of m16n8 equals the A layout of m16n8k16 row for row.

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Attention/Attention.h"
 #include "Gemm/Gemm.h"
 #include "Paged/Paged.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -142,6 +143,8 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
       else if (isa<PagedKVWriteOp, CopyBlocksOp>(op))
         lowered = isa<PagedKVWriteOp>(op) ? lowerPagedKVWrite(cast<PagedKVWriteOp>(op))
                                           : lowerCopyBlocks(cast<CopyBlocksOp>(op));
+      else if (auto attention = dyn_cast<FlashAttentionOp>(op))
+        lowered = lowerFlashAttention(attention);
       else
         op->emitOpError() << "has no GPU lowering yet; use the CPU pipeline (tessel-cpu-pipeline)";
       if (failed(lowered))

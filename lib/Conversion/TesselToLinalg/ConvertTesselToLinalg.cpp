@@ -131,8 +131,15 @@ struct FlashAttentionLowering : MemrefFormPattern<FlashAttentionOp> {
     Location loc = e.loc;
     Value q = op.getQ(), k = op.getK(), v = op.getV(), out = op.getOut(),
           lse = op.getLse();
-    Value batch = e.dim(q, 0), hq = e.dim(q, 1), sq = e.dim(q, 2), hd = e.dim(q, 3);
-    Value hkv = e.dim(k, 1), skv = e.dim(k, 2), dv = e.dim(v, 3);
+    // bhsd or bshd: only where heads and positions sit differs.
+    int64_t hDim = op.headsDim(), sDim = op.seqDim();
+    auto at = [&](Value bi, Value h, Value i, Value d) -> SmallVector<Value> {
+      if (op.isSeqMajor())
+        return {bi, i, h, d};
+      return {bi, h, i, d};
+    };
+    Value batch = e.dim(q, 0), hq = e.dim(q, hDim), sq = e.dim(q, sDim), hd = e.dim(q, 3);
+    Value hkv = e.dim(k, hDim), skv = e.dim(k, sDim), dv = e.dim(v, 3);
     Value group = arith::DivUIOp::create(b, loc, hq, hkv);
     Value scale = e.f32(op.getScaleValue());
     // Bottom-right causal alignment: query i sees keys j <= i + (Skv - Sq).
@@ -153,12 +160,12 @@ struct FlashAttentionLowering : MemrefFormPattern<FlashAttentionOp> {
           Value rowLse = e.softmaxRow(
               n, dv, scratch,
               [&](Value j) {
-                Value s = e.dot(hd, [&](Value d) { return e.loadF32(q, {bi, h, i, d}); },
-                                [&](Value d) { return e.loadF32(k, {bi, hk, j, d}); });
+                Value s = e.dot(hd, [&](Value d) { return e.loadF32(q, at(bi, h, i, d)); },
+                                [&](Value d) { return e.loadF32(k, at(bi, hk, j, d)); });
                 return arith::MulFOp::create(b, loc, s, scale).getResult();
               },
-              [&](Value j, Value d) { return e.loadF32(v, {bi, hk, j, d}); },
-              [&](Value d, Value o) { e.store(o, out, {bi, h, i, d}); });
+              [&](Value j, Value d) { return e.loadF32(v, at(bi, hk, j, d)); },
+              [&](Value d, Value o) { e.store(o, out, at(bi, h, i, d)); });
           if (lse)
             e.store(rowLse, lse, {bi, h, i});
         });

@@ -1,7 +1,10 @@
 """python -m tessel.bench gemm: TFLOP/s of each rung and dtype next to
 torch.matmul (cuBLAS) in the same process on the same GPU.
 python -m tessel.bench paged: GB/s of the paged KV-cache kernels next to the
-device copy rate (bench/paged.py)."""
+device copy rate (bench/paged.py).
+python -m tessel.bench attention: tessel.flash_attention next to torch SDPA's
+FlashAttention and cuDNN backends.
+python -m tessel.bench startup: a new process's first call of a cached kernel."""
 
 from __future__ import annotations
 
@@ -59,6 +62,50 @@ def bench_gemm(sizes, rungs, dtypes):
                 print(f"{dtype:>5} {n:>5} {rung:>8} {row['tflops']:8.2f} TFLOP/s  "
                       f"torch {row['torch_tflops']:8.2f}  ratio {row['ratio']:.3f}{extra}",
                       flush=True)
+    return dict(device=driver.device_name(), torch=torch.__version__, rows=rows)
+
+
+def bench_attention(dtypes=("f16", "bf16"), head_dims=(64, 128), seqs=(1024, 4096, 16384),
+                    tokens=32768, heads=16):
+    """TFLOP/s (4 B H S^2 D, halved when causal) for B S = `tokens`, `heads`
+    heads, beside torch SDPA with SDPBackend.FLASH_ATTENTION and
+    SDPBackend.CUDNN_ATTENTION (None where a backend refuses the shape)."""
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    import tessel
+    from tessel.runtime import driver
+
+    tdt = {"f16": torch.float16, "bf16": torch.bfloat16}
+    rows = []
+    for dtype in dtypes:
+        for d in head_dims:
+            for s in seqs:
+                b = max(1, tokens // s)
+                q, k, v = (torch.randn(b, heads, s, d, device="cuda", dtype=tdt[dtype])
+                           for _ in range(3))
+                for causal in (False, True):
+                    flops = 4 * b * heads * s * s * d / (2 if causal else 1)
+                    kernel = tessel.flash_attention.compile(q, k, v, causal=causal,
+                                                            target="cuda")
+                    t = _time(lambda: kernel(q, k, v))
+                    row = dict(dtype=dtype, head_dim=d, seq=s, batch=b, heads=heads,
+                               causal=causal, tflops=flops / t / 1e12)
+                    for name, backend in (("flash", SDPBackend.FLASH_ATTENTION),
+                                          ("cudnn", SDPBackend.CUDNN_ATTENTION)):
+                        try:
+                            with sdpa_kernel(backend):
+                                tb = _time(lambda: torch.nn.functional.scaled_dot_product_attention(
+                                    q, k, v, is_causal=causal))
+                            row[f"{name}_tflops"] = flops / tb / 1e12
+                            row[f"{name}_ratio"] = tb / t
+                        except RuntimeError:
+                            row[f"{name}_tflops"] = row[f"{name}_ratio"] = None
+                    rows.append(row)
+                    fmt = lambda x: "   n/a" if x is None else f"{x:6.3f}"  # noqa: E731
+                    print(f"{dtype:>5} D={d:<3} S={s:<5} B={b:<3} causal={causal!s:<5} "
+                          f"{row['tflops']:7.1f} TFLOP/s  flash {fmt(row['flash_ratio'])}  "
+                          f"cudnn {fmt(row['cudnn_ratio'])}", flush=True)
     return dict(device=driver.device_name(), torch=torch.__version__, rows=rows)
 
 
@@ -220,7 +267,7 @@ def plot(result, path):
 
 def main():
     parser = argparse.ArgumentParser(prog="python -m tessel.bench")
-    parser.add_argument("what", choices=["gemm", "paged", "startup"])
+    parser.add_argument("what", choices=["gemm", "attention", "paged", "startup"])
     parser.add_argument("--sizes", default="1024,2048,4096,8192")
     parser.add_argument("--rungs", default="naive,smem,regtile,pipelined,mma,wgmma")
     parser.add_argument("--dtypes", default="f32,f16,bf16")
@@ -230,8 +277,13 @@ def main():
     parser.add_argument("--sweep-size", type=int, default=4096)
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
-    if args.what in ("paged", "startup"):
-        if args.what == "paged":
+    if args.what in ("attention", "paged", "startup"):
+        if args.what == "attention":
+            dtypes = [d for d in args.dtypes.split(",") if d in ("f16", "bf16")]
+            result = bench_attention(dtypes)
+            print(f"device: {result['device']}; torch {result['torch']} "
+                  "(ratios: torch time / tessel time)")
+        elif args.what == "paged":
             from .paged import bench_paged
 
             result = bench_paged()

@@ -43,11 +43,12 @@ def gemm(a, b, init, *, c=None, alpha=None, beta=None, transpose_a=False,
     return _value_or_op(op, res)
 
 
-def flash_attention(q, k, v, out, *, lse=None, causal=False, scale=None, loc=None, ip=None):
+def flash_attention(q, k, v, out, *, lse=None, causal=False, scale=None, layout=None,
+                    config=None, loc=None, ip=None):
     """`tessel.flash_attention`; returns O, or (O, LSE) when `lse` is given (tensor form)."""
     res = _tensor_results(out, lse)
     op = FlashAttentionOp(res, q, k, v, out, lse=lse, causal=causal, scale=scale,
-                          loc=loc, ip=ip)
+                          layout=layout, config=config, loc=loc, ip=ip)
     return _value_or_op(op, res)
 
 

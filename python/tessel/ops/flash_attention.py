@@ -18,33 +18,52 @@ def check_heads(q_name, hq, kv_name, hkv):
                          f"{hq} query heads of '{q_name}'")
 
 
+LAYOUTS = {"bhsd": "[batch, heads, seq, head_dim]", "bshd": "[batch, seq, heads, head_dim]"}
+
+
+def check_layout(layout) -> str:
+    if layout not in LAYOUTS:
+        raise ValueError(f"argument 'layout': expected 'bhsd' or 'bshd', got {layout!r}")
+    return layout
+
+
 class FlashAttention(OpDef):
     name = "flash_attention"
     params = ("q", "k", "v")
+    # On the GPU, batch and sequence lengths may be run-time sizes.
+    run_time_sizes = True
 
-    def signature(self, q, k, v, *, causal=False, scale=None, return_lse=False) -> Signature:
+    def signature(self, q, k, v, *, causal=False, scale=None, return_lse=False,
+                  layout="bhsd") -> Signature:
+        layout = check_layout(layout)
         sq, sk, sv = spec_of("q", q), spec_of("k", k), spec_of("v", v)
-        layout = "[batch, heads, seq, head_dim]"
         for name, s in (("q", sq), ("k", sk), ("v", sv)):
-            check_rank(name, s, (4,), layout)
+            check_rank(name, s, (4,), LAYOUTS[layout])
         check_dtype("q", sq, FLOAT_DTYPES)
         check_same_dtype("k", sk, "q", sq)
         check_same_dtype("v", sv, "q", sq)
-        b, hq, lq, d = sq.shape
-        check_dim("batch size", "k", sk.shape[0], "q", b)
-        check_dim("batch size", "v", sv.shape[0], "q", b)
-        check_dim("number of heads", "v", sv.shape[1], "k", sk.shape[1])
-        check_dim("sequence length", "v", sv.shape[2], "k", sk.shape[2])
-        check_heads("q", hq, "k", sk.shape[1])
+        # (batch, heads, seq, head_dim) whatever the layout.
+        bhsd = (lambda s: (s[0], s[2], s[1], s[3])) if layout == "bshd" else tuple
+        (b, hq, lq, d), (kb, hkv, lk, kd), (vb, hv, lv, dv) = map(bhsd, (sq.shape, sk.shape,
+                                                                        sv.shape))
+        check_dim("batch size", "k", kb, "q", b)
+        check_dim("batch size", "v", vb, "q", b)
+        check_dim("number of heads", "v", hv, "k", hkv)
+        check_dim("sequence length", "v", lv, "k", lk)
+        if hq is None or hkv is None or d is None or dv is None:
+            raise ValueError("arguments 'q', 'k', 'v': heads and head dimensions must be static "
+                             "(run-time sizes are taken for the batch and sequence lengths)")
+        check_heads("q", hq, "k", hkv)
         check_head_dim("q", d)
-        check_dim("head dimension", "k", sk.shape[3], "q", d)
-        check_head_dim("v", sv.shape[3])
+        check_dim("head dimension", "k", kd, "q", d)
+        check_head_dim("v", dv)
+        out = (b, lq, hq, dv) if layout == "bshd" else (b, hq, lq, dv)
         args = [Arg("q", sq, "in"), Arg("k", sk, "in"), Arg("v", sv, "in"),
-                Arg("out", Spec((b, hq, lq, sv.shape[3]), sq.dtype), "out")]
+                Arg("out", Spec(out, sq.dtype), "out")]
         if return_lse:
             args.append(Arg("lse", Spec((b, hq, lq), F32), "out"))
         attrs = (("causal", bool(causal)), ("scale", check_scale(scale, d)),
-                 ("return_lse", bool(return_lse)))
+                 ("return_lse", bool(return_lse)), ("layout", layout))
         return Signature("flash_attention", tuple(args), attrs)
 
     def build(self, sig, v):
@@ -52,20 +71,30 @@ class FlashAttention(OpDef):
 
         from ..dialects import tessel as T
 
+        layout = sig.attr("layout")
         res = T.flash_attention(v["q"], v["k"], v["v"], v["out"], lse=v.get("lse"),
                                 causal=sig.attr("causal"),
-                                scale=ir.FloatAttr.get_f32(sig.attr("scale")))
+                                scale=ir.FloatAttr.get_f32(sig.attr("scale")),
+                                layout=ir.StringAttr.get(layout) if layout != "bhsd" else None)
         return list(res) if isinstance(res, tuple) else [res]
 
 
 DOC = """Exact attention, FlashAttention-2 semantics.
 
-    flash_attention(q, k, v, *, causal=False, scale=None, return_lse=False, target="cpu")
+    flash_attention(q, k, v, *, causal=False, scale=None, return_lse=False, layout="bhsd",
+                    target="cpu", strategy=None, config=None)
 
-q: [B, Hq, Sq, D], k: [B, Hkv, Skv, D], v: [B, Hkv, Skv, Dv]; Hkv divides Hq and
-query head h reads kv head h // (Hq // Hkv) (GQA/MQA). causal masks bottom-right
-aligned: query i sees keys j <= i + (Skv - Sq); a row that sees no key gets
-zeros (and lse -inf). scale defaults to 1/sqrt(D). Head dims are multiples of
-8 up to 256. Returns o [B, Hq, Sq, Dv] in q's dtype, or (o, lse) with lse
-[B, Hq, Sq] float32 = log of each row's softmax denominator (natural log).
+q: [B, Hq, Sq, D], k: [B, Hkv, Skv, D], v: [B, Hkv, Skv, Dv] (layout "bhsd"), or
+[B, S, H, D] each with layout="bshd" (flash-attn's layout; the output too); Hkv
+divides Hq and query head h reads kv head h // (Hq // Hkv) (GQA/MQA). causal
+masks bottom-right aligned: query i sees keys j <= i + (Skv - Sq); a row that
+sees no key gets zeros (and lse -inf). scale defaults to 1/sqrt(D). Head dims
+are multiples of 8 up to 256. Returns o in q's dtype and layout, or (o, lse)
+with lse [B, Hq, Sq] float32 = log of each row's softmax denominator (natural
+log).
+
+target="cuda": FlashAttention-2 on mma.sync (strategy "mma"), f16/bf16, head
+dims multiples of 16 up to 128 with Dv == D; config={"block_m", "block_n",
+"warps", "stages"} overrides the built-in table. Batch and sequence lengths are
+run-time sizes: one compile serves every length.
 """

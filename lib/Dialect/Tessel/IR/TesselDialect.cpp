@@ -80,3 +80,18 @@ LogicalResult PagedConfigAttr::verify(function_ref<InFlightDiagnostic()> emitErr
                          << "] (0: the default)";
   return success();
 }
+
+LogicalResult AttentionConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                          StringRef strategy, int64_t blockM, int64_t blockN,
+                                          int64_t warps, int64_t stages) {
+  if (strategy != "" && strategy != "mma")
+    return emitError() << "unknown attention strategy '" << strategy << "'; expected mma";
+  for (auto [value, name, limit] :
+       {std::tuple<int64_t, StringRef, int64_t>{blockM, "block_m", kMaxTile},
+        {blockN, "block_n", kMaxTile}, {warps, "warps", kMaxWarps},
+        {stages, "stages", kMaxStages}})
+    if (value < 0 || value > limit)
+      return emitError() << name << " = " << value
+                         << " is outside [0, " << limit << "] (0: the default)";
+  return success();
+}

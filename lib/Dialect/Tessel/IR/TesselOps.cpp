@@ -217,6 +217,10 @@ void GemmOp::getEffects(
 
 LogicalResult FlashAttentionOp::verify() {
   Checker c{*this};
+  if (getLayout() && *getLayout() != "bhsd" && *getLayout() != "bshd")
+    return emitOpError() << "layout must be \"bhsd\" ([batch, heads, seq, head_dim]) or "
+                            "\"bshd\" ([batch, seq, heads, head_dim]), got \""
+                         << *getLayout() << "\"";
   Value q = getQ(), k = getK(), v = getV(), o = getOut(), lse = getLse();
   if (failed(c.oneForm()) || failed(c.rank("q", q, {4})) || failed(c.rank("k", k, {4})) ||
       failed(c.rank("v", v, {4})) || failed(c.rank("out", o, {4})) ||
@@ -226,22 +230,23 @@ LogicalResult FlashAttentionOp::verify() {
       failed(c.sameElement("v", v, "q", q)) || failed(c.floatElement("out", o)) ||
       (lse && failed(c.element("lse", lse, Float32Type::get(getContext())))))
     return failure();
+  int64_t h = headsDim(), s = seqDim();
   if (failed(c.dim("batch size", "k", k, 0, "q", q, 0)) ||
       failed(c.dim("batch size", "v", v, 0, "q", q, 0)) ||
       failed(c.dim("batch size", "out", o, 0, "q", q, 0)) ||
-      failed(c.dim("key/value heads", "v", v, 1, "k", k, 1)) ||
-      failed(c.heads("q", q, 1, "k", k, 1)) ||
-      failed(c.dim("query heads", "out", o, 1, "q", q, 1)) ||
-      failed(c.dim("key length", "v", v, 2, "k", k, 2)) ||
-      failed(c.dim("query length", "out", o, 2, "q", q, 2)) ||
+      failed(c.dim("key/value heads", "v", v, h, "k", k, h)) ||
+      failed(c.heads("q", q, h, "k", k, h)) ||
+      failed(c.dim("query heads", "out", o, h, "q", q, h)) ||
+      failed(c.dim("key length", "v", v, s, "k", k, s)) ||
+      failed(c.dim("query length", "out", o, s, "q", q, s)) ||
       failed(c.headDim("q", q, 3)) ||
       failed(c.dim("head dimension", "k", k, 3, "q", q, 3)) ||
       failed(c.headDim("v", v, 3)) ||
       failed(c.dim("value head dimension", "out", o, 3, "v", v, 3)))
     return failure();
   if (lse && (failed(c.dim("batch size", "lse", lse, 0, "q", q, 0)) ||
-              failed(c.dim("query heads", "lse", lse, 1, "q", q, 1)) ||
-              failed(c.dim("query length", "lse", lse, 2, "q", q, 2))))
+              failed(c.dim("query heads", "lse", lse, 1, "q", q, h)) ||
+              failed(c.dim("query length", "lse", lse, 2, "q", q, s))))
     return failure();
   return c.scale(getScale());
 }

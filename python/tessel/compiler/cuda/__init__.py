@@ -11,6 +11,7 @@ from pathlib import Path
 from ...signature import Signature
 from ...ops._base import OpDef
 from .. import cache
+from . import attention as attention_recipe
 from . import gemm as gemm_recipe
 from . import paged as paged_recipe
 
@@ -22,6 +23,7 @@ STAGES = (
     ("binary", "gpu-module-to-binary{format=isa}"),
 )
 RECIPES = {"gemm": gemm_recipe,
+           "flash_attention": attention_recipe,
            "paged_attention": paged_recipe.attention,
            "paged_kv_write": paged_recipe.kv_write,
            "copy_blocks": paged_recipe.copy_blocks}

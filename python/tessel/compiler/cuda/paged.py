@@ -107,7 +107,7 @@ def choose_partition(seqs: int | None, max_context: int | None, kv_heads: int,
 class _Attention:
     op = "tessel.paged_attention"
 
-    def generalize(self, sig: Signature):
+    def generalize(self, sig: Signature, options: dict | None = None):
         """Sequences, max_blocks and num_blocks as run-time sizes; the hint
         is (sequences, max_blocks * block_size) of the call."""
         q, bt = sig.arg("q").spec.shape, sig.arg("block_tables").spec.shape
@@ -150,7 +150,7 @@ class _Bandwidth:
     def __init__(self, op: str, leading: dict[str, int]):
         self.op, self.leading = op, leading
 
-    def generalize(self, sig: Signature):
+    def generalize(self, sig: Signature, options: dict | None = None):
         return _generalize(sig, self.leading), None
 
     def recipe(self, sig: Signature, options: dict, hint) -> Recipe:

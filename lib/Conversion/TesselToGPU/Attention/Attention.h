@@ -1,0 +1,38 @@
+//===- Attention.h - tessel.flash_attention on the GPU ----------*- C++ -*-===//
+#ifndef TESSEL_LIB_CONVERSION_TESSELTOGPU_ATTENTION_ATTENTION_H
+#define TESSEL_LIB_CONVERSION_TESSELTOGPU_ATTENTION_ATTENTION_H
+
+#include "GPU/KernelBuilder.h"
+#include "tessel/TesselOps.h"
+
+namespace mlir::tessel {
+
+/// Tiles of one FlashAttention-2 kernel; validated before any IR is built.
+struct AttentionConfig {
+  int64_t blockM;  // query rows per thread block
+  int64_t blockN;  // keys per inner-loop step
+  int64_t warps;   // warps per block, splitting the query rows
+  int64_t stages;  // depth of the K/V cp.async ring
+};
+
+/// The op's configuration: its `config` attribute over the defaults for its
+/// head dimension, checked against the hardware (threads, registers, shared
+/// memory) and the kernel's shape rules. Errors are emitted on the op and
+/// name the field and the limit.
+FailureOr<AttentionConfig> configureFlashAttention(FlashAttentionOp op);
+
+/// Dynamic shared memory of the mma kernel: the Q tile and `stages` K and V
+/// tiles, rows padded by 8 elements.
+int64_t flashMmaSharedBytes(const AttentionConfig &config, int64_t headDim);
+
+/// Per-thread registers the mma kernel keeps live across its inner loop
+/// (O accumulators, Q fragments, S accumulators, P fragments), in 32-bit
+/// registers: what the configuration check bounds.
+int64_t flashMmaLiveRegisters(const AttentionConfig &config, int64_t headDim);
+
+/// Replaces `op` (memref form) by the FlashAttention-2 kernel on mma.sync.
+LogicalResult lowerFlashAttention(FlashAttentionOp op);
+
+} // namespace mlir::tessel
+
+#endif // TESSEL_LIB_CONVERSION_TESSELTOGPU_ATTENTION_ATTENTION_H

@@ -1,0 +1,98 @@
+//===- Config.cpp - flash_attention's GPU configuration and limits --------===//
+//
+// The one place that knows the attention kernels' default tiles and what
+// the hardware and the emitter can take. Every field is bounded by the
+// attribute's verifier before any product of fields is formed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Attention.h"
+
+using namespace mlir;
+using namespace mlir::tessel;
+
+namespace {
+// sm_90's opt-in maximum of dynamic shared memory per block.
+constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024;
+// Of the 255 registers a thread may hold, what the inner loop's live tiles
+// may take; the rest goes to addresses, softmax state and the pipeline
+// (checked with ptxas: 0 spills for every accepted default).
+constexpr int64_t kLiveRegisterBudget = 160;
+constexpr int64_t kPad = 8;
+
+/// The defaults by head dimension: 16 query rows per warp, 8 warps; keys in
+/// steps of 128 for small heads (fewer softmax rounds), 64 for large ones
+/// (the S accumulators share the register file with O and Q). Over 128
+/// registers a thread, one block fills an SM: large heads spend the spare
+/// shared memory on a third K/V stage.
+AttentionConfig defaults(int64_t headDim) {
+  if (headDim <= 64)
+    return {128, 128, 8, 2};
+  return {128, 64, 8, 3};
+}
+} // namespace
+
+int64_t mlir::tessel::flashMmaSharedBytes(const AttentionConfig &c, int64_t headDim) {
+  return (c.blockM + 2 * c.stages * c.blockN) * (headDim + kPad) * 2;
+}
+
+int64_t mlir::tessel::flashMmaLiveRegisters(const AttentionConfig &c, int64_t headDim) {
+  int64_t mTiles = c.blockM / c.warps / 16;
+  // Per m16 tile: O (headDim / 8 accumulators of 4 f32), Q (headDim / 16 A
+  // fragments of 4 registers), S (blockN / 8 accumulators), P (blockN / 16
+  // A fragments).
+  return mTiles * (headDim / 2 + headDim / 4 + c.blockN / 2 + c.blockN / 4);
+}
+
+FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionOp op) {
+  auto fail = [&]() {
+    return op.emitOpError() << "convert-tessel-to-gpu: strategy 'mma': ";
+  };
+  auto qType = cast<MemRefType>(op.getQ().getType());
+  Type elt = qType.getElementType();
+  int64_t d = qType.getDimSize(3), dv = cast<MemRefType>(op.getV().getType()).getDimSize(3);
+  if (!elt.isF16() && !elt.isBF16())
+    return fail() << "needs f16 or bf16 inputs, got " << elt;
+  if (!cast<MemRefType>(op.getOut().getType()).getElementType().isF16() &&
+      !cast<MemRefType>(op.getOut().getType()).getElementType().isBF16())
+    return fail() << "writes O in f16 or bf16, got "
+                  << cast<MemRefType>(op.getOut().getType()).getElementType();
+  if (dv != d)
+    return fail() << "needs the value head dimension (" << dv
+                  << ") equal to the query/key head dimension (" << d << ")";
+  if (d % 16)
+    return fail() << "head dimension " << d
+                  << " must be a multiple of 16 (the k of mma.sync m16n8k16)";
+
+  AttentionConfig cfg = defaults(d);
+  if (AttentionConfigAttr attr = op.getConfigAttr()) {
+    for (auto [value, given] : {std::pair<int64_t *, int64_t>{&cfg.blockM, attr.getBlockM()},
+                                {&cfg.blockN, attr.getBlockN()},
+                                {&cfg.warps, attr.getWarps()},
+                                {&cfg.stages, attr.getStages()}})
+      if (given)
+        *value = given;
+  }
+  // The attribute bounds warps to 32: at most 1024 threads per block.
+  if (cfg.blockM % (16 * cfg.warps))
+    return fail() << "block_m (" << cfg.blockM << ") must be a multiple of 16 x warps ("
+                  << 16 * cfg.warps << "): each warp owns whole m16 tiles of query rows";
+  if (cfg.blockN % 16)
+    return fail() << "block_n (" << cfg.blockN
+                  << ") must be a multiple of 16 (P is the A operand of m16n8k16)";
+  if (cfg.stages < 2)
+    return fail() << "stages must be at least 2 (one K/V tile loading while one is read), got "
+                  << cfg.stages;
+  int64_t regs = flashMmaLiveRegisters(cfg, d);
+  if (regs > kLiveRegisterBudget)
+    return fail() << "head dimension " << d << " with " << cfg.blockM / cfg.warps
+                  << " query rows per warp and block_n = " << cfg.blockN << " keeps " << regs
+                  << " registers per thread live across the key loop (O, Q, S and P); the "
+                     "limit is "
+                  << kLiveRegisterBudget;
+  int64_t bytes = flashMmaSharedBytes(cfg, d);
+  if (bytes > kMaxDynamicSharedBytes)
+    return fail() << "needs " << bytes << " bytes of shared memory (Q tile and " << cfg.stages
+                  << " K and V tiles); the limit is " << kMaxDynamicSharedBytes;
+  return cfg;
+}

@@ -1,0 +1,119 @@
+"""tessel.flash_attention's GPU recipe: FlashAttention-2 on mma.sync, tiles
+from a built-in table by head dimension and dtype (or as the caller asks);
+batch and sequence lengths become run-time sizes, so one compile serves every
+length."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ...signature import Arg, Signature, Spec, dtype_name
+
+STRATEGIES = ("mma",)
+CONFIG_KEYS = ("block_m", "block_n", "warps", "stages")
+# The bounds #tessel.attention_config verifies (TesselDialect.cpp), checked
+# first here so that a bad value is named as the caller's argument.
+CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, warps=32, stages=32)
+# (head_dim, dtype) -> tiles. 16 query rows per warp; the lowering's own
+# defaults (Attention/Config.cpp) are the same and apply to head dims not
+# listed. ptxas (sm_90a) assembles all four with 0 spills (208-232
+# registers: one 8-warp block per SM, which leaves shared memory for a
+# 3-deep K/V ring at D = 128; D = 64 with 128-key steps stays at 2 stages,
+# 3 reach 254 registers). Not yet tuned on hardware.
+TABLE = {
+    (64, "f16"): dict(block_m=128, block_n=128, warps=8, stages=2),
+    (64, "bf16"): dict(block_m=128, block_n=128, warps=8, stages=2),
+    (128, "f16"): dict(block_m=128, block_n=64, warps=8, stages=3),
+    (128, "bf16"): dict(block_m=128, block_n=64, warps=8, stages=3),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    strategy: str
+    config: tuple[tuple[str, int], ...]
+    size_class: str
+
+    @property
+    def key(self) -> str:
+        return f"attention-{self.strategy}{dict(self.config)}"
+
+    @property
+    def attribute(self) -> str:
+        fields = [f'strategy = "{self.strategy}"'] + [f"{k} = {v}" for k, v in self.config]
+        return "#tessel.attention_config<" + ", ".join(fields) + ">"
+
+
+def check_options(options: dict) -> tuple[str | None, dict]:
+    strategy = options.get("strategy")
+    if strategy is not None and strategy not in STRATEGIES:
+        raise ValueError(f"argument 'strategy': expected one of {', '.join(STRATEGIES)}, "
+                         f"got {strategy!r}")
+    config = options.get("config")
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise ValueError(f"argument 'config': expected a dict such as {{'block_n': 64}}, got "
+                         f"{type(config).__name__} {config!r}")
+    for k, v in config.items():
+        if k not in CONFIG_KEYS:
+            raise ValueError(f"argument 'config': unknown key {k!r}; expected "
+                             f"{', '.join(CONFIG_KEYS)}")
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= CONFIG_LIMITS[k]:
+            raise ValueError(f"argument 'config': {k} must be an integer in [1, "
+                             f"{CONFIG_LIMITS[k]}], got {v!r}")
+    return strategy, dict(config)
+
+
+def recipe(sig: Signature, options: dict, hint=None) -> Recipe:
+    strategy, config = check_options(options)
+    strategy = strategy or "mma"
+    q = sig.arg("q").spec
+    dtype = dtype_name(q.dtype)
+    if dtype not in ("f16", "bf16"):
+        raise ValueError(f"argument 'q': tessel.flash_attention on target='cuda' needs f16 or "
+                         f"bf16 inputs, got {dtype}; use target='cpu'")
+    d, dv = q.shape[-1], sig.arg("v").spec.shape[-1]
+    if d % 16:
+        raise ValueError(f"argument 'q': head dimension {d} is not supported on target='cuda' "
+                         "(strategy 'mma' takes multiples of 16 up to 128); use target='cpu'")
+    if dv != d:
+        raise ValueError(f"argument 'v': head dimension {dv} differs from q's ({d}); "
+                         "target='cuda' needs them equal; use target='cpu'")
+    config = {**TABLE.get((d, dtype), {}), **config}
+    return Recipe(strategy, tuple(sorted(config.items())), "any")
+
+
+def generalize(sig: Signature, options: dict | None = None) -> tuple[Signature, None]:
+    """The signature with the batch and the sequence lengths as run-time
+    sizes (heads and head dims stay static)."""
+    seq = 1 if sig.attr("layout") == "bshd" else 2
+
+    def dyn(arg: Arg) -> Arg:
+        shape = list(arg.spec.shape)
+        shape[0] = None
+        shape[2 if arg.name == "lse" else seq] = None
+        return Arg(arg.name, Spec(tuple(shape), arg.spec.dtype), arg.role)
+
+    return Signature(sig.op, tuple(dyn(a) for a in sig.args), sig.attrs), None
+
+
+def is_empty(sig: Signature) -> bool:
+    """Never: an empty batch or query length launches no block (the runtime
+    skips empty grids) and an empty key length is the kernel's own case
+    (O = 0, LSE = -inf)."""
+    return False
+
+
+def annotate(module, recipe_: Recipe) -> None:
+    """Puts the recipe on every tessel.flash_attention of the module."""
+    from mlir import ir
+
+    attr = ir.Attribute.parse(recipe_.attribute, context=module.context)
+
+    def visit(op):
+        if op.operation.name == "tessel.flash_attention":
+            op.operation.attributes["config"] = attr
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)

@@ -1,0 +1,167 @@
+"""tessel.flash_attention's GPU path without a GPU: PTX for every head dim x
+dtype x causal, assembled by ptxas with no spills; run-time sizes in the
+launch metadata; option errors; the bshd layout on the CPU reference path.
+Runs in CPU-only CI."""
+
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import tessel
+from tessel import reference as R
+from tessel.compiler import clear_cache
+
+S = tessel.Spec
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TESSEL_CACHE_DIR", str(tmp_path / "cache"))
+    clear_cache()
+    yield
+    clear_cache()
+
+
+def specs(d, dtype, layout="bhsd", hq=8, hkv=2):
+    if layout == "bshd":
+        return S((None, None, hq, d), dtype), S((None, None, hkv, d), dtype)
+    return S((None, hq, None, d), dtype), S((None, hkv, None, d), dtype)
+
+
+def ptxas(ptx, tmp_path):
+    (tmp_path / "k.ptx").write_text(ptx)
+    proc = subprocess.run(["ptxas", "-arch=sm_90a", "-v", str(tmp_path / "k.ptx"), "-o",
+                           str(tmp_path / "k.cubin")], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    regs = re.search(r"Used (\d+) registers", proc.stderr)
+    spills = re.search(r"(\d+) bytes spill stores", proc.stderr)
+    loads = re.search(r"(\d+) bytes spill loads", proc.stderr)
+    assert regs, proc.stderr
+    return int(regs.group(1)), int(spills.group(1)) if spills else 0, \
+        int(loads.group(1)) if loads else 0
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+@pytest.mark.parametrize("d", [64, 128])
+def test_ptxas_no_spills(d, dtype, causal, tmp_path, record_property):
+    q, kv = specs(d, dtype)
+    k = tessel.flash_attention.compile(q, kv, kv, causal=causal, return_lse=True,
+                                       target="cuda")
+    for piece in ("mma.sync.aligned.m16n8k16", "ldmatrix.sync.aligned.m8n8.x4.trans",
+                  "ldmatrix.sync.aligned.m8n8.x4.shared", "cp.async", "shfl.sync.bfly",
+                  "ex2.approx"):
+        assert piece in k.ptx, piece
+    regs, stores, loads = ptxas(k.ptx, tmp_path)
+    record_property("registers", regs)
+    print(f"D={d} {dtype} causal={causal}: {regs} registers, {stores} bytes spill stores, "
+          f"{loads} bytes spill loads")
+    assert stores == 0 and loads == 0
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
+@pytest.mark.parametrize("config", [dict(block_m=64, block_n=32, warps=4, stages=3),
+                                    dict(block_m=64, block_n=64, warps=4, stages=2),
+                                    dict(block_m=32, block_n=16, warps=2, stages=4)],
+                         ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
+def test_ptxas_other_configs(config, tmp_path):
+    q, kv = specs(128, "f16")
+    k = tessel.flash_attention.compile(q, kv, kv, causal=True, target="cuda", config=config)
+    assert k.launch_metadata["block"] == [32 * config["warps"], 1, 1]
+    regs, stores, loads = ptxas(k.ptx, tmp_path)
+    print(f"{config}: {regs} registers, {stores} bytes spill stores")
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
+def test_ptxas_two_m_tiles_per_warp(tmp_path):
+    # 32 query rows per warp: two m16 tiles share each K/V fragment.
+    q, kv = specs(64, "bf16")
+    k = tessel.flash_attention.compile(q, kv, kv, causal=True, return_lse=True, target="cuda",
+                                       config=dict(block_m=64, block_n=32, warps=2, stages=2))
+    regs, stores, loads = ptxas(k.ptx, tmp_path)
+    print(f"D=64 bf16, 2 m tiles per warp: {regs} registers, {stores} bytes spill stores")
+    assert stores == 0
+
+
+def test_launch_metadata_has_run_time_sizes():
+    q, kv = specs(128, "bf16")
+    k = tessel.flash_attention.compile(q, kv, kv, causal=True, return_lse=True, target="cuda")
+    meta = k.launch_metadata
+    assert meta["strategy"] == "mma" and meta["block"] == [256, 1, 1]
+    assert meta["config"] == dict(block_m=128, block_n=64, warps=8, stages=3)
+    assert meta["grid"] == [None, None, 1]  # B * Hq and ceil(Sq / 128): run-time
+    assert meta["shared_bytes"] == (128 + 2 * 3 * 64) * 136 * 2
+    (kernel,) = meta["kernels"]
+    from tessel.runtime.kernel import compile_expr
+
+    # The call's shapes, in signature order: q, k, v, out, lse.
+    shapes = ((3, 8, 1000, 128), (3, 2, 900, 128), (3, 2, 900, 128), (3, 8, 1000, 128),
+              (3, 8, 1000))
+    grid = [compile_expr(g)((), shapes) for g in kernel["grid"]]
+    assert grid == [24, 8, 1]
+    gpu_ir = k.ir("gpu")
+    assert "memref<1099511627776xbf16>" in gpu_ir and "nvvm.mma.sync" in gpu_ir
+
+
+def test_bshd_is_strides_only():
+    q, kv = specs(64, "f16", "bshd")
+    k1 = tessel.flash_attention.compile(q, kv, kv, layout="bshd", target="cuda")
+    q2, kv2 = specs(64, "f16")
+    k2 = tessel.flash_attention.compile(q2, kv2, kv2, target="cuda")
+    assert k1.launch_metadata["shared_bytes"] == k2.launch_metadata["shared_bytes"]
+    assert 'layout = "bshd"' in k1.ir("tessel")
+    count = lambda ptx: len(re.findall(r"mma\.sync", ptx))  # noqa: E731
+    assert count(k1.ptx) == count(k2.ptx)
+
+
+def test_static_shapes_compile_too():
+    q = S((2, 4, 100, 64), "f16")
+    kv = S((2, 1, 70, 64), "f16")
+    k = tessel.flash_attention.compile(q, kv, kv, causal=True, target="cuda")
+    assert k.launch_metadata["grid"] == [8, 1, 1]
+
+
+def test_bad_options():
+    q, kv = specs(64, "f16")
+    with pytest.raises(ValueError, match="argument 'strategy': expected one of mma"):
+        tessel.flash_attention.compile(q, kv, kv, target="cuda", strategy="wgmma")
+    with pytest.raises(ValueError, match="argument 'config': unknown key 'block_k'"):
+        tessel.flash_attention.compile(q, kv, kv, target="cuda", config={"block_k": 32})
+    with pytest.raises(ValueError, match="needs f16 or bf16 inputs, got f32"):
+        f = S((1, 2, 8, 64), "f32")
+        tessel.flash_attention.compile(f, f, f, target="cuda")
+    with pytest.raises(ValueError, match="keeps 192 registers per thread live"):
+        tessel.flash_attention.compile(*specs(128, "f16")[:1], specs(128, "f16")[1],
+                                       specs(128, "f16")[1], target="cuda",
+                                       config={"block_n": 128})
+    with pytest.raises(ValueError, match="head dimension 256 .* the limit is 160"):
+        q256, kv256 = specs(256, "bf16")
+        tessel.flash_attention.compile(q256, kv256, kv256, target="cuda")
+    with pytest.raises(ValueError, match="argument 'q': head dimension 72 is not supported"):
+        q72, kv72 = specs(72, "f16")
+        tessel.flash_attention.compile(q72, kv72, kv72, target="cuda")
+    with pytest.raises(ValueError, match="argument 'v': head dimension 128 differs"):
+        tessel.flash_attention.compile(q, kv, specs(128, "f16")[1], target="cuda")
+    with pytest.raises(ValueError, match="argument 'layout': expected 'bhsd' or 'bshd'"):
+        tessel.flash_attention.compile(q, kv, kv, target="cuda", layout="sbhd")
+    with pytest.raises(ValueError, match="run-time dimensions .* not supported"):
+        tessel.flash_attention.compile(q, kv, kv)  # target="cpu"
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_cpu_reference_honours_bshd(causal):
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((2, 4, 9, 16)).astype(np.float32)
+    k = rng.standard_normal((2, 2, 7, 16)).astype(np.float32)
+    v = rng.standard_normal((2, 2, 7, 16)).astype(np.float32)
+    t = [np.ascontiguousarray(x.transpose(0, 2, 1, 3)) for x in (q, k, v)]
+    o, lse = tessel.flash_attention(*t, causal=causal, return_lse=True, layout="bshd")
+    want, want_lse = R.flash_attention(q, k, v, causal=causal)
+    assert o.shape == (2, 9, 4, 16) and lse.shape == (2, 4, 9)
+    np.testing.assert_allclose(o.transpose(0, 2, 1, 3), want, atol=1e-5)
+    np.testing.assert_allclose(lse, want_lse, atol=1e-5)

@@ -1,0 +1,186 @@
+"""tessel.flash_attention on the GPU (strategy mma) against the float64 numpy
+reference and torch SDPA. Skipped without a GPU; sized to run in well under
+two minutes on an H200."""
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import tessel
+from tessel import reference as R
+
+pytestmark = pytest.mark.gpu
+BF16 = ml_dtypes.bfloat16
+DTYPES = {"f16": np.float16, "bf16": BF16}
+# Max |error| relative to max(1, max |ref|): P is rounded to the input dtype
+# before P V, O once at the end.
+TOL = {"f16": 4e-3, "bf16": 3e-2}
+LSE_TOL = {"f16": 2e-3, "bf16": 1e-2}
+# (Sq, Skv): equal and unequal, tile edges, one token, fully masked rows
+# (causal with Sq > Skv).
+LENGTHS = [(1, 1), (1, 100), (17, 17), (17, 1000), (100, 128), (128, 100), (128, 128),
+           (1000, 17), (1000, 1000), (4097, 4097), (100, 4097), (4097, 100)]
+
+
+def inputs(b, hq, hkv, sq, skv, d, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    q = rng.standard_normal((b, hq, sq, d)).astype(DTYPES[dtype])
+    k = rng.standard_normal((b, hkv, skv, d)).astype(DTYPES[dtype])
+    v = rng.standard_normal((b, hkv, skv, d)).astype(DTYPES[dtype])
+    return q, k, v
+
+
+def reference(q, k, v, causal, scale=None):
+    """float64 oracle: numpy for small problems, torch float64 on the GPU for
+    the large ones (same formula; numpy would take seconds)."""
+    if q.shape[2] * k.shape[2] * q.shape[1] <= 4_000_000:
+        return R.flash_attention(q, k, v, causal=causal, scale=scale)
+    import torch
+
+    t = [torch.as_tensor(np.asarray(x, np.float64), device="cuda") for x in (q, k, v)]
+    tq, tk, tv = t
+    group = tq.shape[1] // tk.shape[1]
+    tk, tv = tk.repeat_interleave(group, 1), tv.repeat_interleave(group, 1)
+    scale = 1 / np.sqrt(q.shape[-1]) if scale is None else scale
+    s = scale * tq @ tk.transpose(-1, -2)
+    sq, skv = q.shape[2], k.shape[2]
+    if causal:
+        i = torch.arange(sq, device="cuda")[:, None]
+        j = torch.arange(skv, device="cuda")[None, :]
+        s = s.masked_fill(j > i + (skv - sq), float("-inf"))
+    lse = torch.logsumexp(s, -1)
+    p = torch.exp(s - torch.where(torch.isfinite(lse), lse, 0)[..., None])
+    o = torch.nan_to_num(p @ tv) * torch.isfinite(lse)[..., None]
+    return o.cpu().numpy(), lse.cpu().numpy()
+
+
+def check(o, lse, want, want_lse, dtype):
+    o = np.asarray(o, np.float64)
+    assert not np.isnan(o).any()
+    err = np.abs(o - want).max() / max(1.0, np.abs(want).max())
+    assert err <= TOL[dtype], f"O: relative error {err:.3g} > {TOL[dtype]}"
+    if lse is not None:
+        lse = np.asarray(lse, np.float64)
+        assert not np.isnan(lse).any()
+        assert np.array_equal(np.isneginf(lse), np.isneginf(want_lse))
+        fin = np.isfinite(want_lse)
+        if fin.any():
+            lerr = np.abs(lse[fin] - want_lse[fin]).max()
+            assert lerr <= LSE_TOL[dtype], f"LSE: error {lerr:.3g} > {LSE_TOL[dtype]}"
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("sq,skv", LENGTHS)
+@pytest.mark.parametrize("d,dtype", [(64, "f16"), (128, "bf16")])
+def test_lengths(d, dtype, sq, skv, causal):
+    b, hq, hkv = (1, 1, 1) if max(sq, skv) > 1000 else (2, 2, 1)
+    q, k, v = inputs(b, hq, hkv, sq, skv, d, dtype, seed=sq + skv)
+    o, lse = tessel.flash_attention(q, k, v, causal=causal, return_lse=True, target="cuda")
+    check(o, lse, *reference(q, k, v, causal), dtype)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("d", [64, 128])
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+def test_head_dims_and_dtypes(d, dtype, causal):
+    q, k, v = inputs(2, 4, 2, 300, 257, d, dtype, seed=d)
+    o, lse = tessel.flash_attention(q, k, v, causal=causal, return_lse=True, target="cuda")
+    check(o, lse, *reference(q, k, v, causal), dtype)
+
+
+@pytest.mark.parametrize("hq,hkv", [(4, 4), (4, 2), (8, 2), (8, 1), (16, 2)],
+                         ids=["mha", "gqa2", "gqa4", "mqa", "gqa8"])
+def test_gqa_mqa(hq, hkv):
+    q, k, v = inputs(2, hq, hkv, 130, 200, 64, "f16", seed=hq * 10 + hkv)
+    for causal in (False, True):
+        o = tessel.flash_attention(q, k, v, causal=causal, target="cuda")
+        check(o, None, *reference(q, k, v, causal), "f16")
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_bshd_layout(causal):
+    q, k, v = inputs(2, 8, 2, 150, 190, 128, "bf16", seed=7)
+    t = [np.ascontiguousarray(x.transpose(0, 2, 1, 3)) for x in (q, k, v)]
+    o, lse = tessel.flash_attention(*t, causal=causal, return_lse=True, layout="bshd",
+                                    target="cuda")
+    assert o.shape == (2, 150, 8, 128) and lse.shape == (2, 8, 150)
+    want, want_lse = reference(q, k, v, causal)
+    check(o, lse, want.transpose(0, 2, 1, 3), want_lse, "bf16")
+
+
+def test_fully_masked_rows_are_nan_free():
+    # Sq > Skv, causal: the first Sq - Skv rows see no key.
+    q, k, v = inputs(1, 2, 1, 300, 40, 64, "f16")
+    o, lse = tessel.flash_attention(q, k, v, causal=True, return_lse=True, target="cuda")
+    o, lse = np.asarray(o, np.float64), np.asarray(lse)
+    assert not np.isnan(o).any() and not np.isnan(lse).any()
+    assert (o[:, :, :260] == 0).all() and np.isneginf(lse[:, :, :260]).all()
+    assert np.isfinite(lse[:, :, 260:]).all()
+    # No key at all.
+    q, k, v = inputs(1, 2, 1, 20, 0, 64, "f16")
+    o, lse = tessel.flash_attention(q, k, v, return_lse=True, target="cuda")
+    assert (np.asarray(o) == 0).all() and np.isneginf(lse).all()
+
+
+def test_scale():
+    q, k, v = inputs(1, 2, 2, 64, 96, 64, "f16", seed=3)
+    o = tessel.flash_attention(q, k, v, scale=0.3, target="cuda")
+    check(o, None, *reference(q, k, v, False, scale=0.3), "f16")
+
+
+def test_run_time_sizes_one_compile():
+    from tessel.compiler import clear_cache, cuda
+
+    clear_cache()
+    before = len(cuda._kernels)
+    for b, sq, skv in [(1, 17, 17), (3, 100, 250), (2, 1000, 999), (1, 129, 64)]:
+        q, k, v = inputs(b, 4, 2, sq, skv, 64, "f16", seed=sq)
+        o = tessel.flash_attention(q, k, v, causal=True, target="cuda")
+        check(o, None, *reference(q, k, v, True), "f16")
+    assert len(cuda._kernels) == before + 1
+    (kernel,) = [kern for kern in cuda._kernels.values()
+                 if kern.signature.op == "flash_attention"]
+    assert kernel.signature.arg("q").spec.shape == (None, 4, None, 64)
+
+
+def test_explicit_configs():
+    q, k, v = inputs(2, 2, 1, 200, 333, 128, "f16", seed=11)
+    want = reference(q, k, v, True)
+    for config in (dict(block_m=64, block_n=32, warps=4, stages=3),
+                   dict(block_m=64, block_n=64, warps=4, stages=2),
+                   dict(block_m=32, block_n=16, warps=2, stages=4)):
+        o = tessel.flash_attention(q, k, v, causal=True, target="cuda", config=config)
+        check(o, None, *want, "f16")
+    # Two m16 tiles per warp (32 query rows each), head dim 64.
+    q, k, v = inputs(2, 2, 1, 200, 333, 64, "bf16", seed=12)
+    o, lse = tessel.flash_attention(q, k, v, causal=True, return_lse=True, target="cuda",
+                                    config=dict(block_m=64, block_n=32, warps=2, stages=2))
+    check(o, lse, *reference(q, k, v, True), "bf16")
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+def test_torch_inputs_against_sdpa(dtype):
+    import torch
+    import torch.nn.functional as F
+
+    tdt = {"f16": torch.float16, "bf16": torch.bfloat16}[dtype]
+    g = torch.Generator(device="cuda").manual_seed(0)
+    for (sq, skv, hq, hkv, causal) in [(1000, 1000, 8, 2, True), (128, 4097, 4, 4, False),
+                                       (100, 300, 8, 1, True), (17, 17, 2, 2, False)]:
+        q = torch.randn(2, hq, sq, 128, device="cuda", dtype=tdt, generator=g)
+        k = torch.randn(2, hkv, skv, 128, device="cuda", dtype=tdt, generator=g)
+        v = torch.randn(2, hkv, skv, 128, device="cuda", dtype=tdt, generator=g)
+        o = tessel.flash_attention(q, k, v, causal=causal, target="cuda")
+        assert isinstance(o, torch.Tensor) and o.device == q.device and o.dtype == tdt
+        # SDPA's is_causal is top-left aligned: pass the bottom-right mask.
+        mask = None
+        if causal:
+            i = torch.arange(sq, device="cuda")[:, None]
+            j = torch.arange(skv, device="cuda")[None, :]
+            mask = j <= i + (skv - sq)
+        rep = hq // hkv
+        want = F.scaled_dot_product_attention(q.float(), k.float().repeat_interleave(rep, 1),
+                                              v.float().repeat_interleave(rep, 1),
+                                              attn_mask=mask)
+        err = (o.float() - want).abs().max().item() / max(1.0, want.abs().max().item())
+        assert err <= TOL[dtype], (sq, skv, hq, hkv, causal, err)
