@@ -32,14 +32,6 @@ func.func @dynamic_too_wide(%a: memref<?x4294967296xf16>, %b: memref<4294967296x
 
 // -----
 
-func.func @no_gpu_lowering(%q: memref<1x2x16x64xf16>, %o: memref<1x2x16x64xf16>) {
-  // expected-error @+1 {{has no GPU lowering yet; use the CPU pipeline (tessel-cpu-pipeline)}}
-  tessel.flash_attention %q, %q, %q into %o : memref<1x2x16x64xf16>, memref<1x2x16x64xf16>, memref<1x2x16x64xf16> into memref<1x2x16x64xf16>
-  return
-}
-
-// -----
-
 func.func @strided(%a: memref<64x64xf16, strided<[128, 1]>>, %d: memref<64x64xf32>) {
   // expected-error @+1 {{convert-tessel-to-gpu needs identity-layout memrefs}}
   tessel.gemm %a, %a into %d : memref<64x64xf16, strided<[128, 1]>>, memref<64x64xf16, strided<[128, 1]>> into memref<64x64xf32>
