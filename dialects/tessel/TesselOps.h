@@ -12,6 +12,17 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "tessel/TesselDialect.h"
 
+namespace mlir::tessel {
+/// The product of the static, non-zero dimension sizes of `shape` (the number
+/// `MemRefType::isStrided()` and `ShapedType::getNumElements()` compute
+/// without overflow checks), or nullopt when it overflows int64.
+std::optional<int64_t> staticSizeProduct(ArrayRef<int64_t> shape);
+
+/// The operand constraint of tessel ops on memrefs: strided, or too large for
+/// int64 (then `isStrided()` would assert; the op's verifier rejects it).
+bool isStridedOrOversized(MemRefType type);
+} // namespace mlir::tessel
+
 #define GET_OP_CLASSES
 #include "tessel/TesselOps.h.inc"
 
