@@ -96,4 +96,17 @@ def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
+def TesselCheckSizes : Pass<"tessel-check-sizes"> {
+  let summary = "Reject shaped types whose element count or byte size overflows int64";
+  let description = [{
+    Every ranked tensor, memref and vector type in the IR (results, block
+    arguments, types inside attributes such as a function's signature) must
+    have a static element count and byte size within int64. Upstream
+    utilities (strided layouts, `getNumElements`, the LLVM lowering) assert
+    on larger ones, so tessel's pipelines run this first and report the type
+    as an error instead. Tessel ops check their own operands in their
+    verifiers.
+  }];
+}
+
 #endif // TESSEL_PASSES_TD

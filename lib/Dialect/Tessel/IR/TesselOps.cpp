@@ -28,6 +28,24 @@ bool mlir::tessel::isStridedOrOversized(MemRefType type) {
   return !staticSizeProduct(type.getShape()) || type.isStrided();
 }
 
+std::optional<std::string> mlir::tessel::sizeOverflowReason(ShapedType type) {
+  constexpr int64_t max = std::numeric_limits<int64_t>::max();
+  if (!type.hasRank())
+    return std::nullopt;
+  std::optional<int64_t> n = staticSizeProduct(type.getShape());
+  if (!n)
+    return "the product of its non-zero static dimensions exceeds the int64 limit " +
+           std::to_string(max);
+  Type e = type.getElementType();
+  if (!e.isIntOrIndexOrFloat())
+    return std::nullopt;
+  int64_t bytes = 0, eltBytes = e.isIndex() ? 8 : (e.getIntOrFloatBitWidth() + 7) / 8;
+  if (llvm::MulOverflow(*n, eltBytes, bytes))
+    return std::to_string(*n) + " elements of " + std::to_string(eltBytes) +
+           " bytes exceed the int64 limit of " + std::to_string(max) + " bytes";
+  return std::nullopt;
+}
+
 #define GET_OP_CLASSES
 #include "tessel/TesselOps.cpp.inc"
 
@@ -41,8 +59,6 @@ namespace {
 constexpr int64_t kBlockSizes[] = {8, 16, 32};
 constexpr int64_t kMaxHeadDim = 256;
 
-constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
-
 struct Checker {
   Operation *op;
 
@@ -55,27 +71,11 @@ struct Checker {
   /// check or pass may call them. Null values (absent optional operands) are
   /// skipped.
   LogicalResult sizes(std::initializer_list<std::pair<StringRef, Value>> operands) {
-    for (auto [name, v] : operands) {
-      if (!v)
-        continue;
-      ShapedType t = type(v);
-      std::optional<int64_t> n = staticSizeProduct(t.getShape());
-      if (!n)
-        return op->emitOpError()
-               << "operand '" << name << "' of type " << v.getType()
-               << " is too large: the product of its non-zero static dimensions exceeds "
-                  "the int64 limit "
-               << kInt64Max;
-      Type e = t.getElementType();
-      if (!e.isIntOrIndexOrFloat())
-        continue;
-      int64_t bytes = 0, eltBytes = e.isIndex() ? 8 : (e.getIntOrFloatBitWidth() + 7) / 8;
-      if (llvm::MulOverflow(*n, eltBytes, bytes))
-        return op->emitOpError()
-               << "operand '" << name << "' of type " << v.getType() << " is too large: "
-               << *n << " elements of " << eltBytes << " bytes exceed the int64 limit of "
-               << kInt64Max << " bytes";
-    }
+    for (auto [name, v] : operands)
+      if (v)
+        if (std::optional<std::string> why = sizeOverflowReason(type(v)))
+          return op->emitOpError() << "operand '" << name << "' of type " << v.getType()
+                                   << " is too large: " << *why;
     return success();
   }
 
