@@ -96,16 +96,19 @@ def TesselGemmToGPU : Pass<"tessel-gemm-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
-def TesselCheckSizes : Pass<"tessel-check-sizes"> {
-  let summary = "Reject shaped types whose element count or byte size overflows int64";
+def TesselCheckTypes : Pass<"tessel-check-types"> {
+  let summary = "Reject types that upstream passes of the tessel pipelines assert on";
   let description = [{
-    Every ranked tensor, memref and vector type in the IR (results, block
-    arguments, types inside attributes such as a function's signature) must
-    have a static element count and byte size within int64. Upstream
-    utilities (strided layouts, `getNumElements`, the LLVM lowering) assert
-    on larger ones, so tessel's pipelines run this first and report the type
-    as an error instead. Tessel ops check their own operands in their
-    verifiers.
+    Upstream utilities and passes assert, instead of reporting an error, on
+    two kinds of types that parse and verify fine:
+    - ranked tensor, memref and vector types whose static element count or
+      byte size overflows int64 (strided layouts, `getNumElements`, the
+      LLVM lowering);
+    - tensors whose element type a memref cannot hold (`!llvm.ptr`, ...):
+      bufferization builds the memref type unchecked.
+    Tessel's host pipelines run this pass first, so such a type in a result,
+    a block argument or an attribute (a function's signature) is reported as
+    an error. Tessel ops check their own operands in their verifiers.
   }];
 }
 

@@ -18,12 +18,12 @@ static void addTextual(OpPassManager &pm, StringRef pipeline) {
     llvm::report_fatal_error("tessel: invalid built-in pipeline");
 }
 
-// tessel-check-sizes opens each host pipeline: upstream passes assert on
+// tessel-check-types opens each host pipeline: upstream passes assert on
 // shaped types whose sizes overflow int64 (tessel ops reject such operands in
 // their verifiers, but a function signature may still carry one).
 
 void tessel::buildTesselBufferizePipeline(OpPassManager &pm) {
-  addTextual(pm, "tessel-check-sizes,"
+  addTextual(pm, "tessel-check-types,"
                  "one-shot-bufferize{bufferize-function-boundaries "
                  "function-boundary-type-conversion=identity-layout-map},"
                  "drop-equivalent-buffer-results,"
@@ -31,14 +31,14 @@ void tessel::buildTesselBufferizePipeline(OpPassManager &pm) {
 }
 
 void tessel::buildTesselCPULowerPipeline(OpPassManager &pm) {
-  addTextual(pm, "tessel-check-sizes,convert-tessel-to-linalg,func.func(convert-linalg-to-loops),"
+  addTextual(pm, "tessel-check-types,convert-tessel-to-linalg,func.func(convert-linalg-to-loops),"
                  "canonicalize,cse");
 }
 
 void tessel::buildTesselCPUToLLVMPipeline(OpPassManager &pm) {
   // bf16 conversions are expanded to integer code: the host JIT has no
   // runtime library for them.
-  addTextual(pm, "tessel-check-sizes,lower-affine,func.func(arith-expand{include-bf16=true}),"
+  addTextual(pm, "tessel-check-types,lower-affine,func.func(arith-expand{include-bf16=true}),"
                  "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
                  "finalize-memref-to-llvm,convert-math-to-llvm,"
                  "convert-arith-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"

@@ -1,7 +1,8 @@
-//===- CheckSizes.cpp - tessel-check-sizes --------------------------------===//
+//===- CheckTypes.cpp - tessel-check-types --------------------------------===//
 //
-// Rejects shaped types whose element count or byte size overflows int64
-// before any pass asks MLIR's layout utilities about them (they assert).
+// Rejects the types upstream passes assert on before any of them runs:
+// shaped types whose element count or byte size overflows int64, and tensors
+// of element types that bufferization cannot put in a memref.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,7 +12,7 @@
 #include "tessel/TesselOps.h"
 
 namespace mlir::tessel {
-#define GEN_PASS_DEF_TESSELCHECKSIZES
+#define GEN_PASS_DEF_TESSELCHECKTYPES
 #include "tessel/Passes.h.inc"
 } // namespace mlir::tessel
 
@@ -20,14 +21,17 @@ using namespace mlir::tessel;
 
 namespace {
 
-/// The first ranked shaped type nested in `t` (t itself, or inside a function,
-/// tuple, ... type) that is too large, with the reason.
+/// The first type nested in `t` (t itself, or inside a function, tuple, ...
+/// type) that upstream passes would assert on, with the reason.
 std::optional<std::pair<Type, std::string>> oversized(Type t) {
   std::optional<std::pair<Type, std::string>> found;
   t.walk([&](Type sub) {
     if (found)
       return WalkResult::interrupt();
-    if (auto shaped = dyn_cast<ShapedType>(sub))
+    if (auto tensor = dyn_cast<TensorType>(sub);
+        tensor && !BaseMemRefType::isValidElementType(tensor.getElementType()))
+      found = {sub, "its element type cannot be bufferized (no memref holds it)"};
+    else if (auto shaped = dyn_cast<ShapedType>(sub))
       if (std::optional<std::string> why = sizeOverflowReason(shaped))
         found = {sub, *why};
     return WalkResult::advance();
@@ -35,11 +39,11 @@ std::optional<std::pair<Type, std::string>> oversized(Type t) {
   return found;
 }
 
-struct TesselCheckSizes : tessel::impl::TesselCheckSizesBase<TesselCheckSizes> {
+struct TesselCheckTypes : tessel::impl::TesselCheckTypesBase<TesselCheckTypes> {
   void runOnOperation() override {
     WalkResult result = getOperation()->walk([](Operation *op) {
       auto report = [&](Type t, const std::string &why, const Twine &where) {
-        op->emitError() << where << " has type " << t << ", which is too large: " << why;
+        op->emitError() << where << " has type " << t << ", which tessel cannot lower: " << why;
         return WalkResult::interrupt();
       };
       for (OpResult r : op->getResults())
@@ -59,7 +63,7 @@ struct TesselCheckSizes : tessel::impl::TesselCheckSizesBase<TesselCheckSizes> {
         });
         if (bad) {
           op->emitError() << "attribute '" << attr.getName().getValue() << "' holds type "
-                          << bad->first << ", which is too large: " << bad->second;
+                          << bad->first << ", which tessel cannot lower: " << bad->second;
           return WalkResult::interrupt();
         }
       }
