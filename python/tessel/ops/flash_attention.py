@@ -6,7 +6,8 @@ from mlir import ir
 
 from ..dialects import tessel as T
 from ._base import (F32, FLOAT_DTYPES, Arg, OpDef, Operation, Signature, Spec, check_dim,
-                    check_dtype, check_head_dim, check_rank, check_scale, dtype_name, spec_of)
+                    check_dtype, check_flag, check_head_dim, check_rank, check_scale,
+                    check_score_range, dtype_name, spec_of)
 
 
 def check_same_dtype(name, spec, ref_name, ref):
@@ -44,11 +45,17 @@ class FlashAttention(OpDef):
         check_head_dim("v", sv.shape[3])
         args = [Arg("q", sq, "in"), Arg("k", sk, "in"), Arg("v", sv, "in"),
                 Arg("out", Spec((b, hq, lq, sv.shape[3]), sq.dtype), "out")]
+        return_lse = check_flag("return_lse", return_lse)
         if return_lse:
             args.append(Arg("lse", Spec((b, hq, lq), F32), "out"))
-        attrs = (("causal", bool(causal)), ("scale", check_scale(scale, d)),
-                 ("return_lse", bool(return_lse)))
+        attrs = (("causal", check_flag("causal", causal)), ("scale", check_scale(scale, d)),
+                 ("return_lse", return_lse))
         return Signature("flash_attention", tuple(args), attrs)
+
+    def check_values(self, sig, arrays):
+        # Scores that could overflow float32 would make their rows NaN: such a
+        # call (a huge scale, or huge inputs) is refused (see check_score_range).
+        check_score_range(sig.attr("scale"), arrays["q"], arrays["k"])
 
     def build(self, sig, v):
         res = T.flash_attention(v["q"], v["k"], v["v"], v["out"], lse=v.get("lse"),

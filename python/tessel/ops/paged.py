@@ -7,7 +7,8 @@ from mlir import ir
 
 from ..dialects import tessel as T
 from ._base import (FLOAT_DTYPES, I32, I64, Arg, OpDef, Operation, Signature, Spec, check_block_size,
-                    check_dim, check_dtype, check_head_dim, check_rank, check_scale, spec_of)
+                    check_dim, check_dtype, check_head_dim, check_rank, check_scale,
+                    check_score_range, spec_of)
 from .flash_attention import check_heads, check_same_dtype
 
 CACHE_LAYOUT = "[num_blocks, block_size, kv_heads, head_dim]"
@@ -78,6 +79,10 @@ class PagedAttention(OpDef):
             s, j = (int(x) for x in bad[0])
             raise ValueError(f"argument 'block_tables': entry [{s}, {j}] = {int(tables[s, j])} "
                              f"is outside [0, {num_blocks}) (num_blocks of the caches)")
+        # Only the blocks the contexts read can make a score overflow float32.
+        blocks = np.unique(tables[used])
+        check_score_range(sig.attr("scale"), arrays["q"], arrays["key_cache"][blocks],
+                          ("q", "key_cache"))
 
     def build(self, sig, v):
         return [T.paged_attention(v["q"], v["key_cache"], v["value_cache"], v["block_tables"],
