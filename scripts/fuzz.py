@@ -638,7 +638,7 @@ class ApiGen:
 
     def dims(self, dims: list, huge: bool) -> list[str]:
         out = [str(d) for d in dims]
-        if huge and self.mut(0.4):
+        if huge and self.mut(0.25):
             i = self.rng.randrange(len(out)) if out else 0
             if out:
                 out[i] = self.rng.choice(WEIRD_DIMS[:14] if self.chance(0.7) else WEIRD_DIMS)
@@ -698,7 +698,7 @@ class ApiGen:
         return "".join(f", {k}={v}" for k, v in opts.items())
 
     def config(self) -> str:
-        if self.mut(0.08):
+        if self.mut(0.2):
             return self.rng.choice(["'block_m=64'", "64", "[('block_m', 64)]", "{'bogus': 1}",
                                     "{1: 2}", "{'block_m': 64, 'block_m ': 1}", "set()"])
         keys = self.rng.sample(CONFIG_KEYS, self.rng.randint(1, 3))
@@ -709,7 +709,7 @@ class ApiGen:
 
     def mode(self) -> str:
         return self.rng.choices(["call", "compile_cpu", "compile_cuda", "compile_call"],
-                                [0.4, 0.25, 0.25, 0.1])[0]
+                                [0.35, 0.2, 0.35, 0.1])[0]
 
     def finish(self, op: str, arrays: list[str], opts: dict, mode: str) -> str:
         args = ", ".join(arrays)
@@ -935,6 +935,10 @@ def worker_main(fd: int) -> None:
             res["outcome"] = "error"
             res["exception"] = f"{type(e).__name__}: {str(e)[:600]}"
             res["clean"] = bool(names & clean)
+            # A message that names no argument, option or location is a poor one
+            # even when its type is clean (e.g. from Python's dict()).
+            res["named"] = bool(re.search(r"argument|option|tessel\.|Spec:|error:|config|"
+                                          r"strategy|stage", str(e)))
             frames = [f for f in traceback.extract_tb(e.__traceback__) if "/tessel/" in f.filename]
             res["where"] = (f"tessel/{frames[-1].filename.split('/tessel/')[-1]}:"
                             f"{frames[-1].lineno}" if frames else "")
@@ -1039,7 +1043,8 @@ class Report:
     def __init__(self, known: list[dict], log=None):
         self.known, self.log = known, log
         self.counts = {"ir": {}, "api": {}}
-        self.unclean: dict[str, int] = {}
+        self.unclean: dict[str, int] = {}  # exceptions of unexpected types
+        self.unnamed: dict[str, int] = {}  # clean types, messages naming nothing
         self.findings: list[dict] = []
         self.lock = threading.Lock()
 
@@ -1056,11 +1061,14 @@ class Report:
                     finding["known"] = k["id"]
                     outcome = "known"
                 self.findings.append(finding)
-            elif outcome == "error" and case["mode"] == "api" and not res.get("clean", True):
+            elif outcome == "error" and case["mode"] == "api" and not (
+                    res.get("clean", True) and res.get("named", True)):
                 name = res["exception"].split(":")[0]
-                self.unclean[name] = self.unclean.get(name, 0) + 1
+                kind = "unclean" if not res.get("clean", True) else "unnamed"
+                counts = self.unclean if kind == "unclean" else self.unnamed
+                counts[name] = counts.get(name, 0) + 1
                 finding["area"] = area_of(finding)
-                self.findings.append({**finding, "outcome": "unclean"})
+                self.findings.append({**finding, "outcome": kind})
             c = self.counts[case["mode"]]
             c[outcome] = c.get(outcome, 0) + 1
         return finding
@@ -1187,10 +1195,13 @@ def main(argv=None) -> int:
     summary = {"seed": args.seed, "tessel_opt": opt, "wall_s": round(wall, 1),
                "ir": {"cases": args.ir_cases, "wall_s": round(t_ir, 1), **report.counts["ir"]},
                "api": {"cases": args.api_cases, "wall_s": round(wall - t_ir, 1),
-                       **report.counts["api"], "unclean_by_type": report.unclean}}
+                       **report.counts["api"], "unclean_by_type": report.unclean,
+                       "unnamed_by_type": report.unnamed}}
     print(json.dumps(summary))
     for f in report.findings:
-        if f["outcome"] == "unclean":
+        if f["outcome"] in ("unclean", "unnamed"):
+            print(f"{f['outcome'].upper()} {f['id']} (area {f['area']}) {f['exception'][:120]!r} "
+                  f"at {f.get('where') or '?'}")
             continue
         tag = f"known {f['known']}" if "known" in f else f"area {f['area']}"
         what = f.get("signature") or f.get("signal", "")
