@@ -109,4 +109,20 @@ def ConvertTesselToGPU : Pass<"convert-tessel-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
+def TesselCheckTypes : Pass<"tessel-check-types"> {
+  let summary = "Reject types that upstream passes of the tessel pipelines assert on";
+  let description = [{
+    Upstream utilities and passes assert, instead of reporting an error, on
+    two kinds of types that parse and verify fine:
+    - ranked tensor, memref and vector types whose static element count or
+      byte size overflows int64 (strided layouts, `getNumElements`, the
+      LLVM lowering);
+    - tensors whose element type a memref cannot hold (`!llvm.ptr`, ...):
+      bufferization builds the memref type unchecked.
+    Tessel's host pipelines run this pass first, so such a type in a result,
+    a block argument or an attribute (a function's signature) is reported as
+    an error. Tessel ops check their own operands in their verifiers.
+  }];
+}
+
 #endif // TESSEL_PASSES_TD

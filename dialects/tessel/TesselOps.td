@@ -11,9 +11,14 @@ include "mlir/IR/CommonAttrConstraints.td"
 
 // Every operand is a ranked tensor (tensor form) or a strided memref (memref
 // form); element types are checked by the verifiers so that the message can
-// name the operand.
-def Tessel_Shaped : AnyTypeOf<[AnyRankedTensor, AnyStridedMemRef],
-                              "ranked tensor or strided memref">;
+// name the operand. `MemRefType::isStrided()` asserts on a memref whose static
+// sizes multiply past int64, so such a memref passes this constraint and the
+// op's verifier rejects it, naming the operand and the limit.
+def Tessel_Shaped : Type<Or<[AnyRankedTensor.predicate,
+                             And<[AnyMemRef.predicate,
+                                  CPred<"::mlir::tessel::isStridedOrOversized("
+                                        "::llvm::cast<::mlir::MemRefType>($_self))">]>]>,
+                         "ranked tensor or strided memref", "::mlir::ShapedType">;
 
 // Destination-style ops read their inputs and (in the memref form) write
 // their inits; the memref form therefore has memory effects, the tensor form

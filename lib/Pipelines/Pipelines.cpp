@@ -18,22 +18,27 @@ static void addTextual(OpPassManager &pm, StringRef pipeline) {
     llvm::report_fatal_error("tessel: invalid built-in pipeline");
 }
 
+// tessel-check-types opens each host pipeline: upstream passes assert on
+// shaped types whose sizes overflow int64 (tessel ops reject such operands in
+// their verifiers, but a function signature may still carry one).
+
 void tessel::buildTesselBufferizePipeline(OpPassManager &pm) {
-  addTextual(pm, "one-shot-bufferize{bufferize-function-boundaries "
+  addTextual(pm, "tessel-check-types,"
+                 "one-shot-bufferize{bufferize-function-boundaries "
                  "function-boundary-type-conversion=identity-layout-map},"
                  "drop-equivalent-buffer-results,"
                  "buffer-deallocation-pipeline,canonicalize");
 }
 
 void tessel::buildTesselCPULowerPipeline(OpPassManager &pm) {
-  addTextual(pm, "convert-tessel-to-linalg,func.func(convert-linalg-to-loops),"
+  addTextual(pm, "tessel-check-types,convert-tessel-to-linalg,func.func(convert-linalg-to-loops),"
                  "canonicalize,cse");
 }
 
 void tessel::buildTesselCPUToLLVMPipeline(OpPassManager &pm) {
   // bf16 conversions are expanded to integer code: the host JIT has no
   // runtime library for them.
-  addTextual(pm, "lower-affine,func.func(arith-expand{include-bf16=true}),"
+  addTextual(pm, "tessel-check-types,lower-affine,func.func(arith-expand{include-bf16=true}),"
                  "convert-scf-to-cf,expand-strided-metadata,lower-affine,"
                  "finalize-memref-to-llvm,convert-math-to-llvm,"
                  "convert-arith-to-llvm,convert-func-to-llvm,convert-cf-to-llvm,"

@@ -64,6 +64,7 @@ class Operation:
             name = next(k for k, v in lowering.items() if v is not None)
             raise ValueError(f"argument '{name}': only applies to target='cuda'")
         arrays, options = self._def.bind(args, kwargs)
+        self._def.check_call(arrays, options)
         sig = self._def.signature(**arrays, **options)
         for a in sig.args:
             if not a.spec.is_static and (target != "cuda" or not self._def.run_time_sizes):

@@ -3,9 +3,11 @@ checks (re-exported from tessel.signature)."""
 
 from __future__ import annotations
 
+import inspect
+
 from ..signature import *  # noqa: F401,F403
 from ..signature import (Arg, Signature, Spec, dtype_name, normalize_dtype,  # noqa: F401
-                         spec_of)
+                         short_repr, spec_of)
 
 
 class OpDef:
@@ -21,6 +23,9 @@ class OpDef:
     params: tuple[str, ...]
     # Whether a leading dimension may be a run-time size (Spec dim None) on the GPU.
     run_time_sizes = False
+    # Whether check_values reads index data (block tables, slots) of device
+    # arrays back to the host: such calls cannot take the prepared launch path.
+    reads_index_data = False
 
     def signature(self, *args, **kwargs) -> Signature:
         raise NotImplementedError
@@ -46,3 +51,16 @@ class OpDef:
             else:
                 options[k] = v
         return arrays, options
+
+    def check_call(self, arrays: dict, options: dict) -> None:
+        """Missing arrays and unknown options get a message naming them (not
+        Python's one about `signature()`)."""
+        params = inspect.signature(self.signature).parameters
+        for k in options:
+            if k not in params or params[k].kind != inspect.Parameter.KEYWORD_ONLY:
+                known = [n for n, p in params.items() if p.kind == inspect.Parameter.KEYWORD_ONLY]
+                raise TypeError(f"tessel.{self.name}: unexpected argument {short_repr(k)}; "
+                                f"options are {', '.join(known + ['target'])}")
+        for n in self.params:
+            if n not in arrays and params[n].default is inspect.Parameter.empty:
+                raise TypeError(f"tessel.{self.name}: missing array argument '{n}'")

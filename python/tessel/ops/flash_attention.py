@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ._base import (F32, FLOAT_DTYPES, Arg, OpDef, Signature, Spec, check_dim,
-                    check_dtype, check_head_dim, check_rank, check_scale, dtype_name, spec_of)
+                    check_dtype, check_flag, check_head_dim, check_rank, check_scale,
+                    check_score_range, dtype_name, spec_of)
 
 
 def check_same_dtype(name, spec, ref_name, ref):
@@ -60,11 +61,17 @@ class FlashAttention(OpDef):
         out = (b, lq, hq, dv) if layout == "bshd" else (b, hq, lq, dv)
         args = [Arg("q", sq, "in"), Arg("k", sk, "in"), Arg("v", sv, "in"),
                 Arg("out", Spec(out, sq.dtype), "out")]
+        return_lse = check_flag("return_lse", return_lse)
         if return_lse:
             args.append(Arg("lse", Spec((b, hq, lq), F32), "out"))
-        attrs = (("causal", bool(causal)), ("scale", check_scale(scale, d)),
-                 ("return_lse", bool(return_lse)), ("layout", layout))
+        attrs = (("causal", check_flag("causal", causal)), ("scale", check_scale(scale, d)),
+                 ("return_lse", return_lse), ("layout", layout))
         return Signature("flash_attention", tuple(args), attrs)
+
+    def check_values(self, sig, arrays):
+        # Scores that could overflow float32 would make their rows NaN: such a
+        # call (a huge scale, or huge inputs) is refused (see check_score_range).
+        check_score_range(sig.attr("scale"), arrays["q"], arrays["k"])
 
     def build(self, sig, v):
         from mlir import ir

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 from ._base import (FLOAT_DTYPES, Arg, OpDef, Signature, check_dim, check_dtype,
-                    check_rank, dtype_name, normalize_dtype, spec_of, Spec)
-
-
-def _finite(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"argument '{name}': expected a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"argument '{name}': must be finite, got {value!r}")
-    return v
+                    check_flag, check_float32, check_rank, check_size, dtype_name,
+                    normalize_dtype, spec_of, Spec)
 
 
 class Gemm(OpDef):
@@ -33,6 +22,8 @@ class Gemm(OpDef):
         if sb.dtype != sa.dtype:
             raise ValueError(f"argument 'b': dtype {dtype_name(sb.dtype)} does not match "
                              f"'a' ({dtype_name(sa.dtype)})")
+        transpose_a = check_flag("transpose_a", transpose_a)
+        transpose_b = check_flag("transpose_b", transpose_b)
         m, k = sa.shape[-2:][::-1] if transpose_a else sa.shape[-2:]
         kb, n = sb.shape[-2:][::-1] if transpose_b else sb.shape[-2:]
         check_dim("contraction dimension K", "b", kb, "a", k)
@@ -45,9 +36,10 @@ class Gemm(OpDef):
                              "(unbatched, transpose_a=False)")
         if rank == 3:
             check_dim("batch size", "b", sb.shape[0], "a", sa.shape[0])
-        odt = sa.dtype if out_dtype is None else normalize_dtype(out_dtype)
+        odt = sa.dtype if out_dtype is None else normalize_dtype(out_dtype, "out_dtype")
         out = Spec((*batch, m, n), odt)
         check_dtype("out_dtype", out, FLOAT_DTYPES)
+        check_size("out", out, "result")
         args = [Arg("a", sa, "in"), Arg("b", sb, "in")]
         if c is not None:
             sc = spec_of("c", c)
@@ -57,8 +49,8 @@ class Gemm(OpDef):
                                  f"result shape {out.shape}")
             args.append(Arg("c", sc, "in"))
         args.append(Arg("out", out, "out"))
-        attrs = (("alpha", _finite("alpha", alpha)), ("beta", _finite("beta", beta)),
-                 ("transpose_a", bool(transpose_a)), ("transpose_b", bool(transpose_b)))
+        attrs = (("alpha", check_float32("alpha", alpha)), ("beta", check_float32("beta", beta)),
+                 ("transpose_a", transpose_a), ("transpose_b", transpose_b))
         return Signature("gemm", tuple(args), attrs)
 
     def build(self, sig, v):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import (FLOAT_DTYPES, I32, I64, Arg, OpDef, Signature, Spec, check_block_size,
-                    check_dim, check_dtype, check_head_dim, check_rank, check_scale, spec_of)
+                    check_dim, check_dtype, check_head_dim, check_rank, check_scale,
+                    check_score_range, spec_of)
 from .flash_attention import check_heads, check_same_dtype
 
 CACHE_LAYOUT = "[num_blocks, block_size, kv_heads, head_dim]"
@@ -46,6 +47,7 @@ def _host(x) -> np.ndarray:
 class PagedAttention(OpDef):
     name = "paged_attention"
     run_time_sizes = True  # sequences, blocks, tokens, pairs (target="cuda")
+    reads_index_data = True
     params = ("q", "key_cache", "value_cache", "block_tables", "context_lens")
 
     def signature(self, q, key_cache, value_cache, block_tables, context_lens, *,
@@ -86,6 +88,12 @@ class PagedAttention(OpDef):
             s, j = (int(x) for x in bad[0])
             raise ValueError(f"argument 'block_tables': entry [{s}, {j}] = {int(tables[s, j])} "
                              f"is outside [0, {num_blocks}) (num_blocks of the caches)")
+        # Only the blocks the contexts read can make a score overflow float32
+        # (host arrays only: see check_score_range).
+        if isinstance(arrays["key_cache"], np.ndarray):
+            blocks = np.unique(tables[used])
+            check_score_range(sig.attr("scale"), arrays["q"], arrays["key_cache"][blocks],
+                              ("q", "key_cache"))
 
     def build(self, sig, v):
         from mlir import ir
@@ -100,6 +108,7 @@ class PagedAttention(OpDef):
 class PagedKVWrite(OpDef):
     name = "paged_kv_write"
     run_time_sizes = True  # sequences, blocks, tokens, pairs (target="cuda")
+    reads_index_data = True
     params = ("key", "value", "key_cache", "value_cache", "slot_mapping")
 
     def signature(self, key, value, key_cache, value_cache, slot_mapping) -> Signature:
@@ -147,6 +156,7 @@ class PagedKVWrite(OpDef):
 class CopyBlocks(OpDef):
     name = "copy_blocks"
     run_time_sizes = True  # sequences, blocks, tokens, pairs (target="cuda")
+    reads_index_data = True
     params = ("key_cache", "value_cache", "block_mapping")
 
     def signature(self, key_cache, value_cache, block_mapping) -> Signature:

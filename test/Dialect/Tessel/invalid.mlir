@@ -221,3 +221,102 @@ func.func @copy_cache_elt(%m: tensor<3x2xi64>, %kc: tensor<32x8x2x64xi8>) {
   %r:2 = tessel.copy_blocks %m into %kc, %kc : tensor<3x2xi64> into tensor<32x8x2x64xi8>, tensor<32x8x2x64xi8> -> tensor<32x8x2x64xi8>, tensor<32x8x2x64xi8>
   return
 }
+
+// -----
+
+// The issue's reproducer: isStrided() on these memrefs used to abort the parse.
+func.func @gemm_too_many_elements(%a: memref<2x4611686018427387904xf16>, %b: memref<4611686018427387904x2xf16>, %d: memref<2x2xf32>) {
+  // expected-error @+1 {{operand 'a' of type 'memref<2x4611686018427387904xf16>' is too large: the product of its non-zero static dimensions exceeds the int64 limit 9223372036854775807}}
+  tessel.gemm %a, %b into %d : memref<2x4611686018427387904xf16>, memref<4611686018427387904x2xf16> into memref<2x2xf32>
+  return
+}
+
+// -----
+
+func.func @gemm_too_many_elements_b(%a: memref<2x2xf16>, %b: memref<2x4611686018427387904x2xf16>, %d: memref<2x2xf32>) {
+  // expected-error @+1 {{operand 'b' of type 'memref<2x4611686018427387904x2xf16>' is too large}}
+  tessel.gemm %a, %b into %d : memref<2x2xf16>, memref<2x4611686018427387904x2xf16> into memref<2x2xf32>
+  return
+}
+
+// -----
+
+// A zero dimension makes the element count 0, but the layout's strides are
+// still the products of the other dimensions.
+func.func @gemm_zero_dim_overflowing_strides(%a: memref<0x4611686018427387904x4xf16>, %b: memref<0x4x2xf16>, %d: memref<0x4611686018427387904x2xf32>) {
+  // expected-error @+1 {{operand 'a' of type 'memref<0x4611686018427387904x4xf16>' is too large: the product of its non-zero static dimensions exceeds the int64 limit}}
+  tessel.gemm %a, %b into %d {transpose_a} : memref<0x4611686018427387904x4xf16>, memref<0x4x2xf16> into memref<0x4611686018427387904x2xf32>
+  return
+}
+
+// -----
+
+func.func @gemm_dynamic_and_overflowing(%a: memref<?x4611686018427387904x4xf16>, %b: memref<?x4x2xf16>, %d: memref<?x2x2xf32>) {
+  // expected-error @+1 {{operand 'a' of type 'memref<?x4611686018427387904x4xf16>' is too large}}
+  tessel.gemm %a, %b into %d : memref<?x4611686018427387904x4xf16>, memref<?x4x2xf16> into memref<?x2x2xf32>
+  return
+}
+
+// -----
+
+func.func @gemm_too_many_bytes(%a: memref<2x2305843009213693952xf32>, %b: memref<2305843009213693952x2xf32>, %d: memref<2x2xf32>) {
+  // expected-error @+1 {{operand 'a' of type 'memref<2x2305843009213693952xf32>' is too large: 4611686018427387904 elements of 4 bytes exceed the int64 limit of 9223372036854775807 bytes}}
+  tessel.gemm %a, %b into %d : memref<2x2305843009213693952xf32>, memref<2305843009213693952x2xf32> into memref<2x2xf32>
+  return
+}
+
+// -----
+
+func.func @gemm_tensor_too_large(%a: tensor<16x8xf16>, %b: tensor<8x8xf16>, %c: tensor<3037000500x3037000500xf32>, %i: tensor<16x8xf32>) {
+  // expected-error @+1 {{operand 'c' of type 'tensor<3037000500x3037000500xf32>' is too large: the product of its non-zero static dimensions exceeds the int64 limit}}
+  %d = tessel.gemm %a, %b, %c into %i : tensor<16x8xf16>, tensor<8x8xf16>, tensor<3037000500x3037000500xf32> into tensor<16x8xf32> -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+func.func @gemm_init_too_large(%a: memref<16x8xf16>, %b: memref<8x8xf16>, %i: memref<1152921504606846976x8xf32>) {
+  // expected-error @+1 {{operand 'init' of type 'memref<1152921504606846976x8xf32>' is too large}}
+  tessel.gemm %a, %b into %i : memref<16x8xf16>, memref<8x8xf16> into memref<1152921504606846976x8xf32>
+  return
+}
+
+// -----
+
+func.func @fa_too_large(%q: memref<1x1x8x8xf16>, %k: memref<1x1x4611686018427387904x8xf16>, %o: memref<1x1x8x8xf16>) {
+  // expected-error @+1 {{operand 'k' of type 'memref<1x1x4611686018427387904x8xf16>' is too large}}
+  tessel.flash_attention %q, %k, %k into %o : memref<1x1x8x8xf16>, memref<1x1x4611686018427387904x8xf16>, memref<1x1x4611686018427387904x8xf16> into memref<1x1x8x8xf16>
+  return
+}
+
+// -----
+
+func.func @fa_lse_too_large(%q: memref<1x1x8x8xf16>, %o: memref<1x1x8x8xf16>, %l: memref<4611686018427387904x1x8xf32>) {
+  // expected-error @+1 {{operand 'lse' of type 'memref<4611686018427387904x1x8xf32>' is too large}}
+  tessel.flash_attention %q, %q, %q into %o, %l : memref<1x1x8x8xf16>, memref<1x1x8x8xf16>, memref<1x1x8x8xf16> into memref<1x1x8x8xf16>, memref<4611686018427387904x1x8xf32>
+  return
+}
+
+// -----
+
+func.func @pa_too_large(%q: memref<4x8x64xf16>, %kc: memref<128x16x2x64xf16>, %bt: memref<4x4611686018427387904xi32>, %lens: memref<4xi32>, %o: memref<4x8x64xf16>) {
+  // expected-error @+1 {{operand 'block_tables' of type 'memref<4x4611686018427387904xi32>' is too large}}
+  tessel.paged_attention %q, %kc, %kc, %bt, %lens into %o : memref<4x8x64xf16>, memref<128x16x2x64xf16>, memref<128x16x2x64xf16>, memref<4x4611686018427387904xi32>, memref<4xi32> into memref<4x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @kvw_too_large(%k: memref<7x2x64xf16>, %s: memref<7xi64>, %kc: memref<4611686018427387904x16x2x64xf16>) {
+  // expected-error @+1 {{operand 'key_cache' of type 'memref<4611686018427387904x16x2x64xf16>' is too large}}
+  tessel.paged_kv_write %k, %k, %s into %kc, %kc : memref<7x2x64xf16>, memref<7x2x64xf16>, memref<7xi64> into memref<4611686018427387904x16x2x64xf16>, memref<4611686018427387904x16x2x64xf16>
+  return
+}
+
+// -----
+
+func.func @copy_too_large(%m: memref<4611686018427387904x2xi64>, %kc: memref<32x8x2x64xf32>) {
+  // expected-error @+1 {{operand 'block_mapping' of type 'memref<4611686018427387904x2xi64>' is too large}}
+  tessel.copy_blocks %m into %kc, %kc : memref<4611686018427387904x2xi64> into memref<32x8x2x64xf32>, memref<32x8x2x64xf32>
+  return
+}

@@ -5,11 +5,46 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::tessel;
+
+std::optional<int64_t> mlir::tessel::staticSizeProduct(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) {
+    if (ShapedType::isDynamic(s) || s <= 0)
+      continue;
+    if (llvm::MulOverflow(n, s, n))
+      return std::nullopt;
+  }
+  return n;
+}
+
+bool mlir::tessel::isStridedOrOversized(MemRefType type) {
+  return !staticSizeProduct(type.getShape()) || type.isStrided();
+}
+
+std::optional<std::string> mlir::tessel::sizeOverflowReason(ShapedType type) {
+  constexpr int64_t max = std::numeric_limits<int64_t>::max();
+  if (!type.hasRank())
+    return std::nullopt;
+  std::optional<int64_t> n = staticSizeProduct(type.getShape());
+  if (!n)
+    return "the product of its non-zero static dimensions exceeds the int64 limit " +
+           std::to_string(max);
+  Type e = type.getElementType();
+  if (!e.isIntOrIndexOrFloat())
+    return std::nullopt;
+  int64_t bytes = 0, eltBytes = e.isIndex() ? 8 : (e.getIntOrFloatBitWidth() + 7) / 8;
+  if (llvm::MulOverflow(*n, eltBytes, bytes))
+    return std::to_string(*n) + " elements of " + std::to_string(eltBytes) +
+           " bytes exceed the int64 limit of " + std::to_string(max) + " bytes";
+  return std::nullopt;
+}
 
 #define GET_OP_CLASSES
 #include "tessel/TesselOps.cpp.inc"
@@ -28,6 +63,21 @@ struct Checker {
   Operation *op;
 
   ShapedType type(Value v) { return cast<ShapedType>(v.getType()); }
+
+  /// The element count and the byte size of each operand fit int64 (the
+  /// host path's index type; the byte size is what allocation and address
+  /// arithmetic compute). Checked first: `isStrided()`, `getNumElements()`
+  /// and the layout utilities assert on sizes that overflow, and every later
+  /// check or pass may call them. Null values (absent optional operands) are
+  /// skipped.
+  LogicalResult sizes(std::initializer_list<std::pair<StringRef, Value>> operands) {
+    for (auto [name, v] : operands)
+      if (v)
+        if (std::optional<std::string> why = sizeOverflowReason(type(v)))
+          return op->emitOpError() << "operand '" << name << "' of type " << v.getType()
+                                   << " is too large: " << *why;
+    return success();
+  }
 
   LogicalResult rank(StringRef name, Value v, ArrayRef<int64_t> ranks) {
     int64_t r = type(v).getRank();
@@ -170,7 +220,8 @@ float defaultScale(std::optional<APFloat> scale, Value withHeadDim, int64_t i) {
 LogicalResult GemmOp::verify() {
   Checker c{*this};
   Value a = getA(), b = getB(), init = getInit();
-  if (failed(c.oneForm()) || failed(c.rank("a", a, {2, 3})))
+  if (failed(c.sizes({{"a", a}, {"b", b}, {"c", getC()}, {"init", init}})) ||
+      failed(c.oneForm()) || failed(c.rank("a", a, {2, 3})))
     return failure();
   int64_t r = c.type(a).getRank();
   if (failed(c.rank("b", b, {r})) || failed(c.rank("init", init, {r})) ||
@@ -222,7 +273,8 @@ LogicalResult FlashAttentionOp::verify() {
                             "\"bshd\" ([batch, seq, heads, head_dim]), got \""
                          << *getLayout() << "\"";
   Value q = getQ(), k = getK(), v = getV(), o = getOut(), lse = getLse();
-  if (failed(c.oneForm()) || failed(c.rank("q", q, {4})) || failed(c.rank("k", k, {4})) ||
+  if (failed(c.sizes({{"q", q}, {"k", k}, {"v", v}, {"out", o}, {"lse", lse}})) ||
+      failed(c.oneForm()) || failed(c.rank("q", q, {4})) || failed(c.rank("k", k, {4})) ||
       failed(c.rank("v", v, {4})) || failed(c.rank("out", o, {4})) ||
       (lse && failed(c.rank("lse", lse, {3}))))
     return failure();
@@ -267,7 +319,9 @@ LogicalResult PagedAttentionOp::verify() {
   Value q = getQ(), kc = getKeyCache(), vc = getValueCache(), bt = getBlockTables(),
         lens = getContextLens(), o = getOut();
   IntegerType i32 = IntegerType::get(getContext(), 32);
-  if (failed(c.oneForm()) || failed(c.rank("q", q, {3})) ||
+  if (failed(c.sizes({{"q", q}, {"key_cache", kc}, {"value_cache", vc},
+                      {"block_tables", bt}, {"context_lens", lens}, {"out", o}})) ||
+      failed(c.oneForm()) || failed(c.rank("q", q, {3})) ||
       failed(c.rank("key_cache", kc, {4})) || failed(c.rank("value_cache", vc, {4})) ||
       failed(c.rank("block_tables", bt, {2})) ||
       failed(c.rank("context_lens", lens, {1})) || failed(c.rank("out", o, {3})))
@@ -308,7 +362,9 @@ LogicalResult PagedKVWriteOp::verify() {
   Checker c{*this};
   Value k = getKey(), v = getValue(), slots = getSlotMapping(), kc = getKeyCache(),
         vc = getValueCache();
-  if (failed(c.oneForm()) || failed(c.rank("key", k, {3})) ||
+  if (failed(c.sizes({{"key", k}, {"value", v}, {"slot_mapping", slots},
+                      {"key_cache", kc}, {"value_cache", vc}})) ||
+      failed(c.oneForm()) || failed(c.rank("key", k, {3})) ||
       failed(c.rank("value", v, {3})) || failed(c.rank("slot_mapping", slots, {1})) ||
       failed(c.rank("key_cache", kc, {4})) || failed(c.rank("value_cache", vc, {4})))
     return failure();
@@ -343,7 +399,8 @@ void PagedKVWriteOp::getEffects(
 LogicalResult CopyBlocksOp::verify() {
   Checker c{*this};
   Value map = getBlockMapping(), kc = getKeyCache(), vc = getValueCache();
-  if (failed(c.oneForm()) || failed(c.rank("block_mapping", map, {2})) ||
+  if (failed(c.sizes({{"block_mapping", map}, {"key_cache", kc}, {"value_cache", vc}})) ||
+      failed(c.oneForm()) || failed(c.rank("block_mapping", map, {2})) ||
       failed(c.rank("key_cache", kc, {4})) || failed(c.rank("value_cache", vc, {4})) ||
       failed(c.element("block_mapping", map, IntegerType::get(getContext(), 64))) ||
       failed(c.floatElement("key_cache", kc)) ||

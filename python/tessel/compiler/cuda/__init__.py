@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 from ...signature import Signature
-from ...ops._base import OpDef
 from .. import cache
 from . import attention as attention_recipe
 from . import gemm as gemm_recipe
@@ -177,7 +176,7 @@ class CUDAKernel(_Kernel):
         self._positional = ([params.index(n) for n in inputs]
                             if all(n in params for n in inputs) else None)
         self._permuted = self._positional != list(range(len(inputs)))
-        self._checks_values = type(opdef).check_values is not OpDef.check_values
+        self._checks_values = opdef.reads_index_data
 
     @property
     def ptx(self) -> str:
