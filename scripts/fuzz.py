@@ -6,7 +6,7 @@ Two modes; every case is isolated, so that a crash is attributed to it:
 - IR cases: structure-aware mutations (shapes, element types, ranks, forms,
   attributes, op names, SSA names, tokens, lines, splices) of the lit inputs
   (test/**/*.mlir, examples/ops.mlir), run through tessel-opt with one of
-  the project's pipelines (or pass options of tessel-gemm-to-gpu), one
+  the project's pipelines (or pass options of convert-tessel-to-gpu), one
   subprocess per case with a timeout.
 - API cases: randomized Python calls (tiny arrays on target="cpu"; Specs,
   huge or not, through `.compile` on "cpu" and on "cuda", which builds PTX
@@ -403,14 +403,14 @@ def pick_pipeline(rng: random.Random, chunk: dict) -> list[str]:
     if r < 0.97:
         # The GPU lowering, with the strategy's defaults or mutated tile options.
         opts = gpu_options(rng, mutate=rng.random() < 0.5)
-        return ["--tessel-bufferize", f"--tessel-gemm-to-gpu={opts}"]
+        return ["--tessel-bufferize", f"--convert-tessel-to-gpu={opts}"]
     # What tessel.gemm.compile(target="cuda") runs, down to PTX (slow: rare).
     return [gpu_binary_pipeline(gpu_options(rng, mutate=rng.random() < 0.3))]
 
 
 def gpu_binary_pipeline(opts: str) -> str:
     """The stages of compiler/cuda.py, from the tensor form to PTX."""
-    return ("--pass-pipeline=builtin.module(tessel-bufferize,tessel-gemm-to-gpu{" + opts + "},"
+    return ("--pass-pipeline=builtin.module(tessel-bufferize,convert-tessel-to-gpu{" + opts + "},"
             "gpu-kernel-outlining,canonicalize,tessel-gpu-to-nvvm,"
             "nvvm-attach-target{chip=sm_90a features=+ptx80 O=3},"
             "gpu-module-to-binary{format=isa})")
@@ -441,7 +441,7 @@ def gen_ir_case(seed: int, index: int, corpus: list[dict]) -> dict:
         text, applied = mutate_ir(rng, chunk["text"], corpus, count)
         opts = gpu_options(rng, mutate=rng.random() < 0.8)
         if rng.random() < 0.9:
-            args = ["--tessel-bufferize", f"--tessel-gemm-to-gpu={opts}"]
+            args = ["--tessel-bufferize", f"--convert-tessel-to-gpu={opts}"]
         else:
             args = [gpu_binary_pipeline(opts)]
     else:
@@ -498,7 +498,7 @@ def clip(text: str) -> str:
     return text if len(text) <= 12000 else text[:9000] + "\n[...]\n" + text[-3000:]
 
 
-HUGE_GPU_OPTION = re.compile(r"tessel-gemm-to-gpu.*[= ]-?\d{10,}")
+HUGE_GPU_OPTION = re.compile(r"convert-tessel-to-gpu.*[= ]-?\d{10,}")
 
 
 def area_of(finding: dict) -> str:

@@ -57,6 +57,24 @@ LogicalResult checkLeadingRunTimeSizes(Operation *op) {
   return success();
 }
 
+/// CUDA's grid limits: x < 2^31, y and z <= 65535. gemm's grid is
+/// (N / block-n, M / block-m, batch); a static size beyond them is refused
+/// here (a run-time one by the runtime, before launching).
+LogicalResult checkGemmGrid(GemmOp op, const GemmConfig &cfg) {
+  auto d = cast<MemRefType>(op.getInit().getType());
+  int64_t r = d.getRank();
+  auto blocks = [](int64_t size, int64_t tile) {
+    return ShapedType::isDynamic(size) ? int64_t(0) : llvm::divideCeil(size, tile);
+  };
+  int64_t gx = blocks(d.getDimSize(r - 1), cfg.blockN), gy = blocks(d.getDimSize(r - 2), cfg.blockM);
+  int64_t gz = r == 3 ? blocks(d.getDimSize(0), 1) : 1;
+  if (gx > (int64_t(1) << 31) - 1 || gy > 65535 || gz > 65535)
+    return op.emitOpError() << "needs a grid of " << gx << " x " << gy << " x " << gz
+                            << " thread blocks (N / block-n, M / block-m, batch); CUDA's limits "
+                               "are 2^31 - 1 x 65535 x 65535";
+  return success();
+}
+
 struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselToGPU> {
   using ConvertTesselToGPUBase::ConvertTesselToGPUBase;
 
@@ -90,6 +108,8 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
                                 << bytes << " bytes of shared memory; the limit is "
                                 << kMaxDynamicSharedBytes;
     }
+    if (failed(checkGemmGrid(op, *cfg)))
+      return failure();
     OpBuilder b(op);
     GemmShape shape = prepareGemm(b, op, *cfg);
     switch (cfg->strategy) {

@@ -115,6 +115,10 @@ class Program:
         steps = []
         for k in self.kernels:
             grid = [int(g((), shapes)) for g in k.grid]
+            if grid[0] >= 2 ** 31 or grid[1] > 65535 or grid[2] > 65535:
+                raise ValueError(f"kernel {k.name}: these sizes need a grid of "
+                                 f"{grid[0]} x {grid[1]} x {grid[2]} thread blocks; CUDA's "
+                                 "limits are 2^31 - 1 x 65535 x 65535")
             if min(grid) <= 0:
                 continue  # nothing to do for an empty range (e.g. M = 0)
             fixed = [None if arg is not None else _slot(kind, p((), shapes))

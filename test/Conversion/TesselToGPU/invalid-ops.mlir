@@ -37,3 +37,11 @@ func.func @strided(%a: memref<64x64xf16, strided<[128, 1]>>, %d: memref<64x64xf3
   tessel.gemm %a, %a into %d : memref<64x64xf16, strided<[128, 1]>>, memref<64x64xf16, strided<[128, 1]>> into memref<64x64xf32>
   return
 }
+
+// -----
+
+func.func @grid_too_large(%a: memref<4294967295x8x8xf16>, %d: memref<4294967295x8x8xf32>) {
+  // expected-error @+1 {{needs a grid of 1 x 1 x 4294967295 thread blocks (N / block-n, M / block-m, batch); CUDA's limits are 2^31 - 1 x 65535 x 65535}}
+  tessel.gemm %a, %a into %d : memref<4294967295x8x8xf16>, memref<4294967295x8x8xf16> into memref<4294967295x8x8xf32>
+  return
+}

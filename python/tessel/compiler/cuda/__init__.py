@@ -67,6 +67,10 @@ def lower(opdef, sig: Signature, recipe) -> tuple[dict, dict]:
         try:
             run_pipeline(module, pipeline)
         except PipelineError as exc:
+            if "needs a grid of" in str(exc):
+                names = ", ".join(f"'{a.name}'" for a in sig.args if a.role != "out")
+                raise ValueError(f"arguments {names}: too large for the GPU kernels: "
+                                 f"{exc}") from None
             raise ValueError(f"argument 'config': {recipe.strategy} rejected this configuration: "
                              f"{exc}") from None
         stage_ir[stage] = str(module)
@@ -258,8 +262,8 @@ class CUDAKernel(_Kernel):
 
 
 class EmptyGemm(_Kernel):
-    """A gemm with M, N or K = 0: no kernel; the result is empty, or
-    beta * C (zeros without C) when only K is 0 — as on the CPU path."""
+    """A gemm with M, N or K = 0 or alpha = 0: no kernel; the result is
+    empty, or beta * C (zeros without C) — as on the CPU path."""
 
     def __init__(self, opdef, sig, op_options, recipe):
         super().__init__(opdef, sig, op_options)

@@ -133,9 +133,10 @@ def generalize(sig: Signature, options: dict) -> tuple[Signature, int | None]:
 
 
 def is_empty(sig: Signature) -> bool:
-    """M, N or K statically 0: the result needs no kernel."""
+    """M, N or K statically 0, or alpha = 0: the result (empty, beta * C or
+    zeros) needs no kernel."""
     k = sig.arg("a").spec.shape[-2 if sig.attr("transpose_a") else -1]
-    return 0 in sig.outputs[0].spec.shape or k == 0
+    return 0 in sig.outputs[0].spec.shape or k == 0 or sig.attr("alpha") == 0
 
 
 def annotate(module, recipe_: Recipe) -> None:
