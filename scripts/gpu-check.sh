@@ -15,18 +15,24 @@ if [ "${SKIP_TESTS:-0}" != 1 ]; then
     2>&1 | tee "$OUT/pytest.log" | tail -25 || status=1
 fi
 if [ "${SKIP_SANITIZER:-0}" != 1 ]; then
-  for tool in memcheck racecheck synccheck; do
-    echo "== compute-sanitizer --tool $tool"
-    compute-sanitizer --tool "$tool" --error-exitcode 9 python3 scripts/sanitize_gemm.py ${RUNGS:-} \
-      > "$OUT/sanitizer-$tool.log" 2>&1
-    rc=$?
-    tail -3 "$OUT/sanitizer-$tool.log"
-    echo "$tool exit code $rc"
-    [ $rc -eq 0 ] || status=1
+  for kernel in gemm attention paged; do
+    for tool in memcheck racecheck synccheck; do
+      echo "== compute-sanitizer --tool $tool scripts/sanitize_$kernel.py"
+      compute-sanitizer --tool "$tool" --error-exitcode 9 python3 "scripts/sanitize_$kernel.py" \
+        > "$OUT/sanitizer-$kernel-$tool.log" 2>&1
+      rc=$?
+      tail -2 "$OUT/sanitizer-$kernel-$tool.log"
+      echo "$kernel $tool exit code $rc"
+      [ $rc -eq 0 ] || status=1
+    done
   done
 fi
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
-  python3 -m tessel.bench gemm ${BENCH_ARGS:-} --json "$OUT/bench.json" --plot "$OUT/bench.png" \
-    2>&1 | tee "$OUT/bench.log" || status=1
+  python3 -m tessel.bench gemm ${BENCH_ARGS:-} --json "$OUT/bench-gemm.json" \
+    2>&1 | tee "$OUT/bench-gemm.log" || status=1
+  for what in attention paged startup; do
+    python3 -m tessel.bench "$what" --json "$OUT/bench-$what.json" 2>&1 | tee "$OUT/bench-$what.log" \
+      || status=1
+  done
 fi
 exit $status
