@@ -77,21 +77,6 @@ def load(k: str) -> dict | None:
     return entry
 
 
-def load_binary(k: str, arch: str) -> bytes | None:
-    """The cubin the driver made of entry k's PTX for `arch`, if kept."""
-    try:
-        data = (cache_dir() / f"{k}.{arch}.cubin").read_bytes()
-    except OSError:
-        return None
-    # An ELF image; anything else (a torn write survives no rename, but a
-    # hand-edited file might) is rebuilt.
-    return data if data[:4] == b"\x7fELF" else None
-
-
-def store_binary(k: str, arch: str, data: bytes) -> None:
-    _atomic_write(cache_dir() / f"{k}.{arch}.cubin", data)
-
-
 def _atomic_write(path: Path, data: bytes) -> None:
     import tempfile
 

@@ -119,56 +119,21 @@ class Function:
             self._shared_limit = shared_bytes
 
 
-def compute_capability(device: int = 0) -> str:
-    drv = _driver()
-    handle = _context(device)[0]
-    attr = drv.CUdevice_attribute
-    major = _check(drv.cuDeviceGetAttribute(
-        attr.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, handle), "cuDeviceGetAttribute")
-    minor = _check(drv.cuDeviceGetAttribute(
-        attr.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, handle), "cuDeviceGetAttribute")
-    return f"sm_{major}{minor}"
-
-
-def jit(ptx: bytes, what: str) -> bytes:
-    """The cubin the driver's JIT makes of `ptx` for the current context's
-    device (cuLink*): stored by the caller, it spares every later process
-    the JIT."""
-    drv = _driver()
-    state = _check(drv.cuLinkCreate(0, [], []), f"cuLinkCreate ({what})")
-    try:
-        _check(drv.cuLinkAddData(state, drv.CUjitInputType.CU_JIT_INPUT_PTX, ptx, len(ptx),
-                                 what.encode(), 0, [], []), f"cuLinkAddData ({what})")
-        cubin, size = _check(drv.cuLinkComplete(state), f"cuLinkComplete ({what})")
-        return ctypes.string_at(int(cubin), int(size))
-    finally:
-        drv.cuLinkDestroy(state)
-
-
 class Library:
     """PTX loaded lazily on each device it is used on (one module per device,
-    in that device's primary context). With `binaries` (get(arch) -> bytes or
-    None, put(arch, bytes)), the JIT's cubin is kept per architecture and
-    loaded directly next time."""
+    in that device's primary context). The PTX goes to cuModuleLoadData: a
+    cubin made through cuLink* and kept was 18% slower for the run-time-M
+    wgmma GEMM on an H200 (docs/benchmarks.md); the driver keeps its own JIT
+    cache."""
 
-    def __init__(self, ptx: str, binaries=None):
+    def __init__(self, ptx: str):
         self._data = ptx.encode() + b"\0"
-        self._binaries = binaries
         self._functions: dict = {}
         self._modules: dict = {}
 
     def _load(self, device: int, what: str):
-        drv = _driver()
-        image = self._data
-        if self._binaries is not None:
-            get, put = self._binaries
-            arch = compute_capability(device)
-            cubin = get(arch)
-            if cubin is None:
-                cubin = jit(self._data, what)
-                put(arch, cubin)
-            image = cubin
-        return _check(drv.cuModuleLoadData(image), f"cuModuleLoadData ({what}, device {device})")
+        return _check(_driver().cuModuleLoadData(self._data),
+                      f"cuModuleLoadData ({what}, device {device})")
 
     def function(self, name: str, device: int = 0) -> Function:
         key = (name, device)

@@ -82,23 +82,12 @@ class Program:
     """The kernels of one artifact, loaded per device and launched in order on
     one stream."""
 
-    def __init__(self, artifact: dict, binaries=None):
-        """`binaries`: (get(tag), put(tag, bytes)) keeping the driver's JIT
-        output per module and architecture (see driver.Library)."""
+    def __init__(self, artifact: dict):
         # One PTX module per kernel when there are several ("modules": name
         # -> PTX); artifacts without them have every kernel in "ptx".
         modules = artifact.get("modules") or {}
-        self.library = driver.Library(artifact["ptx"], binaries)
-
-        def tagged(name):
-            if binaries is None:
-                return None
-            get, put = binaries
-            return (lambda arch: get(f"{name}.{arch}"),
-                    lambda arch, data: put(f"{name}.{arch}", data))
-
-        self.libraries = {name: (self.library if text == artifact["ptx"]
-                                 else driver.Library(text, tagged(name)))
+        self.library = driver.Library(artifact["ptx"])
+        self.libraries = {name: (self.library if text == artifact["ptx"] else driver.Library(text))
                           for name, text in modules.items()}
         self.kernels = [KernelEntry(k) for k in artifact["kernels"]]
         self.workspaces = [compile_expr(w["bytes"]) for w in artifact.get("workspaces", [])]

@@ -253,10 +253,7 @@ class CUDAKernel(_Kernel):
             from ...runtime.kernel import Launcher, Program
 
             args = [(a.name, a.role, a.spec) for a in self.signature.args]
-            key = self.cache_key
-            binaries = (lambda arch: cache.load_binary(key, arch),
-                        lambda arch, data: cache.store_binary(key, arch, data))
-            launcher = self._launcher = Launcher(Program(self._artifact, binaries), args,
+            launcher = self._launcher = Launcher(Program(self._artifact), args,
                                                  self.output_shapes)
         return launcher(given)
 
