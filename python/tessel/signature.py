@@ -227,13 +227,18 @@ def check_dim(what: str, name: str, size: int | None, ref_name: str, ref: int | 
         raise ValueError(f"argument '{name}': {what} is {size} but '{ref_name}' has {ref}")
 
 
-def check_head_dim(name: str, d: int) -> None:
+def check_head_dim(name: str, d: int | None) -> None:
+    if d is None:
+        raise ValueError(f"argument '{name}': the head dimension must be static, not None")
     if d % 8 or d > 256 or d <= 0:
         raise ValueError(f"argument '{name}': head dimension {d} is not supported; "
                          "use a multiple of 8 up to 256")
 
 
-def check_block_size(name: str, bs: int) -> None:
+def check_block_size(name: str, bs: int | None) -> None:
+    if bs is None:
+        raise ValueError(f"argument '{name}': the block size (dimension 1) must be static, "
+                         "not None")
     if bs not in (8, 16, 32):
         raise ValueError(f"argument '{name}': block size (dimension 1) is {bs}; "
                          "expected 8, 16 or 32")

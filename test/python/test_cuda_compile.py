@@ -236,3 +236,15 @@ def test_missing_gpu_is_a_clear_error():
     x = np.ones((8, 8), np.float32)
     with pytest.raises(driver.CudaError, match="NVIDIA"):
         k(x, x)
+
+
+def test_empty_gemm_compiles_to_no_kernel_and_says_so():
+    k = tessel.gemm.compile(S((0, 8), "f16"), S((8, 4), "f16"), target="cuda")
+    assert k.stages == ("tessel",) and "tessel.gemm" in k.ir("tessel") and k.ptx == ""
+    with pytest.raises(ValueError, match="compiles to no kernel; its only stage is 'tessel'"):
+        k.ir("gpu")
+    k = tessel.gemm.compile(S((8, 8), "f16"), S((8, 4), "f16"), alpha=0.0, target="cuda")
+    assert k.launch_metadata["kernels"] == []
+    with pytest.raises(ValueError, match="heads and head dimensions must be static"):
+        tessel.flash_attention.compile(S((1, 2, 8, None), "f16"), S((1, 2, 8, 8), "f16"),
+                                       S((1, 2, 8, 8), "f16"), target="cuda")

@@ -268,6 +268,22 @@ class EmptyGemm(_Kernel):
         self.ptx = ""
         self.launch_metadata = dict(kernel=None, kernels=[], strategy=recipe.strategy,
                                     config=dict(recipe.config), chip=CHIP)
+        self._ir = None
+
+    # Only the op's own IR exists: the pipeline would fold it away.
+    stages = ("tessel",)
+
+    def ir(self, stage: str = "tessel") -> str:
+        if stage != "tessel":
+            raise ValueError(f"argument 'stage': this gemm is empty (M, N or K is 0, or "
+                             f"alpha is 0) and compiles to no kernel; its only stage is "
+                             f"'tessel', not {stage!r}")
+        if self._ir is None:
+            from ...ir import context
+            from .. import build_module
+
+            self._ir = str(build_module(self.opdef, self.signature, context()))
+        return self._ir
 
     def run_checked_call(self, given: dict):
         import numpy as np
