@@ -5,12 +5,11 @@ length."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from ...signature import Arg, Signature, Spec, dtype_name
+from .recipe import Recipe, check_config, check_strategy
+from .recipe import annotate as annotate_ops
 
 STRATEGIES = ("mma",)
-CONFIG_KEYS = ("block_m", "block_n", "warps", "stages")
 # The bounds #tessel.attention_config verifies (TesselDialect.cpp), checked
 # first here so that a bad value is named as the caller's argument.
 CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, warps=32, stages=32)
@@ -28,41 +27,8 @@ TABLE = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    strategy: str
-    config: tuple[tuple[str, int], ...]
-    size_class: str
-
-    @property
-    def key(self) -> str:
-        return f"attention-{self.strategy}{dict(self.config)}"
-
-    @property
-    def attribute(self) -> str:
-        fields = [f'strategy = "{self.strategy}"'] + [f"{k} = {v}" for k, v in self.config]
-        return "#tessel.attention_config<" + ", ".join(fields) + ">"
-
-
 def check_options(options: dict) -> tuple[str | None, dict]:
-    strategy = options.get("strategy")
-    if strategy is not None and strategy not in STRATEGIES:
-        raise ValueError(f"argument 'strategy': expected one of {', '.join(STRATEGIES)}, "
-                         f"got {strategy!r}")
-    config = options.get("config")
-    if config is None:
-        config = {}
-    if not isinstance(config, dict):
-        raise ValueError(f"argument 'config': expected a dict such as {{'block_n': 64}}, got "
-                         f"{type(config).__name__} {config!r}")
-    for k, v in config.items():
-        if k not in CONFIG_KEYS:
-            raise ValueError(f"argument 'config': unknown key {k!r}; expected "
-                             f"{', '.join(CONFIG_KEYS)}")
-        if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= CONFIG_LIMITS[k]:
-            raise ValueError(f"argument 'config': {k} must be an integer in [1, "
-                             f"{CONFIG_LIMITS[k]}], got {v!r}")
-    return strategy, dict(config)
+    return check_strategy(options, STRATEGIES), check_config(options, CONFIG_LIMITS)
 
 
 def recipe(sig: Signature, options: dict, hint=None) -> Recipe:
@@ -81,7 +47,7 @@ def recipe(sig: Signature, options: dict, hint=None) -> Recipe:
         raise ValueError(f"argument 'v': head dimension {dv} differs from q's ({d}); "
                          "target='cuda' needs them equal; use target='cpu'")
     config = {**TABLE.get((d, dtype), {}), **config}
-    return Recipe(strategy, tuple(sorted(config.items())), "any")
+    return Recipe(strategy, tuple(sorted(config.items())), "any", "attention_config")
 
 
 def generalize(sig: Signature, options: dict | None = None) -> tuple[Signature, None]:
@@ -106,14 +72,4 @@ def is_empty(sig: Signature) -> bool:
 
 
 def annotate(module, recipe_: Recipe) -> None:
-    """Puts the recipe on every tessel.flash_attention of the module."""
-    from mlir import ir
-
-    attr = ir.Attribute.parse(recipe_.attribute, context=module.context)
-
-    def visit(op):
-        if op.operation.name == "tessel.flash_attention":
-            op.operation.attributes["config"] = attr
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
+    annotate_ops(module, recipe_, "tessel.flash_attention")

@@ -4,13 +4,11 @@ may be run-time ones."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from ...signature import Arg, Signature, Spec, dtype_name
+from .recipe import Recipe, check_config, check_strategy
+from .recipe import annotate as annotate_ops
 
 STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma", "wgmma")
-CONFIG_KEYS = ("block_m", "block_n", "block_k", "warps_m", "warps_n", "stages", "group_m",
-               "thread_m", "thread_n", "warpgroups")
 # The bounds #tessel.gemm_config verifies (TesselDialect.cpp), checked first here
 # so that a bad value is named as the caller's argument.
 CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, block_k=1 << 14, warps_m=32, warps_n=32,
@@ -20,40 +18,8 @@ CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, block_k=1 << 14, warps_m=
 MAX_RUN_TIME_SIZE = 2 ** 31 - 1
 
 
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    strategy: str
-    config: tuple[tuple[str, int], ...]
-    size_class: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.strategy}{dict(self.config)}"
-
-    @property
-    def attribute(self) -> str:
-        fields = [f'strategy = "{self.strategy}"'] + [f"{k} = {v}" for k, v in self.config]
-        return "#tessel.gemm_config<" + ", ".join(fields) + ">"
-
-
 def check_options(options: dict) -> tuple[str | None, dict]:
-    strategy = options.get("strategy")
-    if strategy is not None and strategy not in STRATEGIES:
-        raise ValueError(f"argument 'strategy': expected one of {', '.join(STRATEGIES)}, "
-                         f"got {strategy!r}")
-    config = options.get("config")
-    if config is None:
-        config = {}
-    if not isinstance(config, dict):
-        raise ValueError(f"argument 'config': expected a dict such as {{'block_m': 128}}, got "
-                         f"{type(config).__name__} {config!r}")
-    for k, v in config.items():
-        if k not in CONFIG_KEYS:
-            raise ValueError(f"argument 'config': unknown key {k!r}; expected {', '.join(CONFIG_KEYS)}")
-        if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= CONFIG_LIMITS[k]:
-            raise ValueError(f"argument 'config': {k} must be an integer in [1, "
-                             f"{CONFIG_LIMITS[k]}], got {v!r}")
-    return strategy, dict(config)
+    return check_strategy(options, STRATEGIES), check_config(options, CONFIG_LIMITS)
 
 
 def pick_strategy(sig: Signature) -> str:
@@ -140,14 +106,4 @@ def is_empty(sig: Signature) -> bool:
 
 
 def annotate(module, recipe_: Recipe) -> None:
-    """Puts the recipe on every tessel.gemm of the module as its config."""
-    from mlir import ir
-
-    attr = ir.Attribute.parse(recipe_.attribute, context=module.context)
-
-    def visit(op):
-        if op.operation.name == "tessel.gemm":
-            op.operation.attributes["config"] = attr
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
+    annotate_ops(module, recipe_, "tessel.gemm")

@@ -8,9 +8,9 @@ strategy (at most two: v1 and v2)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from ...signature import Arg, Signature, Spec, dtype_name
+from .recipe import Recipe, check_config
+from .recipe import annotate as annotate_ops
 
 # H100 / H200.
 SM_COUNT = 132
@@ -21,38 +21,8 @@ CONFIG_LIMITS = dict(warps=16, stages=8, partition_size=1 << 16)
 DEFAULT_PARTITION = 512
 
 
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    strategy: str
-    config: tuple[tuple[str, int], ...]
-    size_class: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.strategy}{dict(self.config)}"
-
-    @property
-    def attribute(self) -> str:
-        fields = ([f'strategy = "{self.strategy}"'] if self.strategy in STRATEGIES else [])
-        fields += [f"{k} = {v}" for k, v in self.config]
-        return "#tessel.paged_config<" + ", ".join(fields) + ">"
-
-
 def _check_config(options: dict, allowed: tuple[str, ...]) -> dict:
-    config = options.get("config")
-    if config is None:
-        return {}
-    if not isinstance(config, dict):
-        raise ValueError(f"argument 'config': expected a dict such as {{'warps': 4}}, got "
-                         f"{type(config).__name__} {config!r}")
-    for k, v in config.items():
-        if k not in allowed:
-            raise ValueError(f"argument 'config': unknown key {k!r}; expected "
-                             f"{', '.join(allowed)}")
-        if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= CONFIG_LIMITS[k]:
-            raise ValueError(f"argument 'config': {k} must be an integer in [1, "
-                             f"{CONFIG_LIMITS[k]}], got {v!r}")
-    return dict(config)
+    return check_config(options, {k: CONFIG_LIMITS[k] for k in allowed})
 
 
 def _generalize(sig: Signature, leading: dict[str, int]) -> Signature:
@@ -66,16 +36,7 @@ def _generalize(sig: Signature, leading: dict[str, int]) -> Signature:
 
 
 def _annotate(module, recipe_: Recipe, op_name: str) -> None:
-    from mlir import ir
-
-    attr = ir.Attribute.parse(recipe_.attribute, context=module.context)
-
-    def visit(op):
-        if op.operation.name == op_name:
-            op.operation.attributes["config"] = attr
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
+    annotate_ops(module, recipe_, op_name)
 
 
 def choose_strategy(seqs: int | None, max_context: int | None, kv_heads: int, group: int,
@@ -137,7 +98,7 @@ class _Attention:
                                        config["partition_size"])
         if strategy == "v1":
             config.pop("partition_size", None)
-        return Recipe(strategy, tuple(sorted(config.items())), strategy)
+        return Recipe(strategy, tuple(sorted(config.items())), strategy, "paged_config")
 
     def is_empty(self, sig: Signature) -> bool:
         return False  # empty grids are skipped at launch
@@ -158,7 +119,8 @@ class _Bandwidth:
             raise ValueError(f"argument 'strategy': {self.op} has one kernel; got "
                              f"{options['strategy']!r}")
         config = _check_config(options, ("warps",))
-        return Recipe("vector", tuple(sorted(config.items())), "any")
+        return Recipe("vector", tuple(sorted(config.items())), "any", "paged_config",
+                      strategy_in_attribute=False)
 
     def is_empty(self, sig: Signature) -> bool:
         return False
