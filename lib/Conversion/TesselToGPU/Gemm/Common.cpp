@@ -65,6 +65,20 @@ GemmShape mlir::tessel::prepareGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
   return s;
 }
 
+GemmLaunch mlir::tessel::launchGemm(KernelBuilder &e, const GemmShape &sh, const GemmConfig &cfg,
+                                    int64_t threads, int64_t sharedBytes) {
+  Size gridM = sh.M.isStatic() ? Size::of(llvm::divideCeil(sh.M.fixed, cfg.blockM))
+                               : Size::of(e.ceilDiv(sh.M, cfg.blockM));
+  int64_t gridN = llvm::divideCeil(sh.N, cfg.blockN);
+  auto launch = gpu::LaunchOp::create(
+      e.b, e.loc, e.idx(gridN), e.size(gridM), e.size(sh.batches), e.idx(threads), e.idx(1),
+      e.idx(1), arith::ConstantIntOp::create(e.b, e.loc, sharedBytes, 32));
+  e.b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::KernelDim3 block = launch.getBlockIds();
+  Value tid = launch.getThreadIds().x;
+  return {launch, gridM, gridN, tid, sh.batched ? block.z : Value(), block.x, block.y};
+}
+
 void mlir::tessel::copyOperandTiles(KernelBuilder &e, GemmOp op, const GemmShape &s, Value batch,
                                     Value tid, int64_t threads, Value k0, Value rowBase,
                                     Value colBase, Value dstA, TileIndex indexA, Value dstB,

@@ -4,6 +4,7 @@
 
 #include "GPU/KernelBuilder.h"
 #include "GPU/TileCopy.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "tessel/TesselOps.h"
 
 namespace mlir::tessel {
@@ -54,6 +55,20 @@ void emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &config, const Gemm
 /// Dynamic shared memory of the tensor-core rungs, alignment slack included.
 int64_t mmaSharedBytes(GemmOp op, const GemmConfig &config);
 int64_t wgmmaSharedBytes(GemmOp op, const GemmConfig &config);
+
+/// The launch of a tiled gemm kernel: a grid of (N / block-n, M / block-m,
+/// batch) blocks of `threads` threads with `sharedBytes` of dynamic shared
+/// memory; the builder is left inside its body (the caller's insertion
+/// guard restores it).
+struct GemmLaunch {
+  gpu::LaunchOp op;
+  Size gridM; // tile rows (run-time when M is)
+  int64_t gridN;
+  Value tid, batch; // batch: null for unbatched gemms
+  Value blockX, blockY;
+};
+GemmLaunch launchGemm(KernelBuilder &e, const GemmShape &shape, const GemmConfig &config,
+                      int64_t threads, int64_t sharedBytes);
 
 /// Issues the cp.async copies of one block's A and B tiles at K offset `k0`
 /// (see copyTile). `batch` is null for unbatched gemms.

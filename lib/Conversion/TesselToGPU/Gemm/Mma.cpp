@@ -54,18 +54,11 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
   int64_t warpTileM = cfg.blockM / cfg.warpsM, warpTileN = cfg.blockN / cfg.warpsN;
   int64_t tilesM = warpTileM / 16, tilesN = warpTileN / 8;
   int64_t numK = llvm::divideCeil(sh.K, cfg.blockK);
-  Size gridM = sh.M.isStatic() ? Size::of(llvm::divideCeil(sh.M.fixed, cfg.blockM))
-                               : Size::of(e.ceilDiv(sh.M, cfg.blockM));
-  int64_t gridN = llvm::divideCeil(sh.N, cfg.blockN);
-
-  auto launch = gpu::LaunchOp::create(
-      b, loc, e.idx(gridN), e.size(gridM), e.size(sh.batches), e.idx(threads), e.idx(1),
-      e.idx(1), arith::ConstantIntOp::create(b, loc, mmaSharedBytes(op, cfg), 32));
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&launch.getBody().front());
-  gpu::KernelDim3 block = launch.getBlockIds();
-  Value tid = launch.getThreadIds().x;
-  Value batch = sh.batched ? block.z : Value();
+  GemmLaunch launch = launchGemm(e, sh, cfg, threads, mmaSharedBytes(op, cfg));
+  Size gridM = launch.gridM;
+  int64_t gridN = launch.gridN;
+  Value tid = launch.tid, batch = launch.batch;
 
   // Typed views of the dynamic shared memory: [stages][rows][cols + pad].
   SmemArena arena(e);
@@ -73,7 +66,7 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
   Value sb = arena.view({cfg.stages, tileB.rows, tileB.cols + kPad}, elt,
                         cfg.stages * tileA.bytes());
 
-  auto [pidM, pidN] = rasterize(e, block.x, block.y, gridM, gridN, cfg.groupM);
+  auto [pidM, pidN] = rasterize(e, launch.blockX, launch.blockY, gridM, gridN, cfg.groupM);
   Value rowBase = e.mul(pidM, e.idx(cfg.blockM));
   Value colBase = e.mul(pidN, e.idx(cfg.blockN));
 

@@ -65,18 +65,11 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
   int64_t wgTileM = cfg.blockM / cfg.warpgroups, tilesM = wgTileM / 64;
   int64_t numK = llvm::divideCeil(sh.K, cfg.blockK);
   int64_t stageElems = tileA.elems() + tileB.elems();
-  Size gridM = sh.M.isStatic() ? Size::of(llvm::divideCeil(sh.M.fixed, cfg.blockM))
-                               : Size::of(e.ceilDiv(sh.M, cfg.blockM));
-  int64_t gridN = llvm::divideCeil(sh.N, cfg.blockN);
-
-  auto launch = gpu::LaunchOp::create(
-      b, loc, e.idx(gridN), e.size(gridM), e.size(sh.batches), e.idx(threads), e.idx(1),
-      e.idx(1), arith::ConstantIntOp::create(b, loc, wgmmaSharedBytes(op, cfg), 32));
   OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&launch.getBody().front());
-  gpu::KernelDim3 block = launch.getBlockIds();
-  Value tid = launch.getThreadIds().x;
-  Value batch = sh.batched ? block.z : Value();
+  GemmLaunch launch = launchGemm(e, sh, cfg, threads, wgmmaSharedBytes(op, cfg));
+  Size gridM = launch.gridM;
+  int64_t gridN = launch.gridN;
+  Value tid = launch.tid, batch = launch.batch;
 
   // The stages start on a 1024-byte boundary of the shared window: the
   // descriptors' swizzle is a function of the address bits.
@@ -85,7 +78,7 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
   Value smem = arena.view({cfg.stages * stageElems}, elt, 0);
   Value smemAddr = arena.originAddress();
 
-  auto [pidM, pidN] = rasterize(e, block.x, block.y, gridM, gridN, cfg.groupM);
+  auto [pidM, pidN] = rasterize(e, launch.blockX, launch.blockY, gridM, gridN, cfg.groupM);
   Value rowBase = e.mul(pidM, e.idx(cfg.blockM));
   Value colBase = e.mul(pidN, e.idx(cfg.blockN));
 
