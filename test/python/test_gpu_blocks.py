@@ -22,6 +22,7 @@ from mlir import ir
 from mlir.dialects import gpu  # noqa: F401  (registers gpu.launch_func's OpView)
 
 from tessel import _native
+from tessel.compiler.cuda import artifact
 from tessel.ir import context
 
 BF16 = ml_dtypes.bfloat16
@@ -392,39 +393,14 @@ class Compiled:
 
 
 def _launch(module: ir.Module) -> dict:
-    found = []
-
-    def visit(op):
-        if op.operation.name == "gpu.launch_func":
-            found.append(op.opview)
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
-    assert len(found) == 1, f"expected one gpu.launch_func, found {len(found)}"
-    launch = found[0]
-
-    def const(v):
-        return ir.IntegerAttr(v.owner.attributes["value"]).value
-
-    order = []
-    for v in launch.kernelOperands:
-        assert isinstance(v.owner, ir.Block), f"kernel operand {v} is not a function argument"
-        order.append(ir.BlockArgument(v).arg_number)
-    shared = launch.dynamicSharedMemorySize
-    return {
-        "kernel": ir.SymbolRefAttr(launch.attributes["kernel"]).value[-1],
-        "grid": [const(v) for v in (launch.gridSizeX, launch.gridSizeY, launch.gridSizeZ)],
-        "block": [const(v) for v in (launch.blockSizeX, launch.blockSizeY, launch.blockSizeZ)],
-        "shared_bytes": const(shared) if shared is not None else 0,
-        "arg_order": order,
-    }
-
-
-def _ptx(module: ir.Module) -> str:
-    for op in module.body.operations:
-        if op.operation.name == "gpu.binary":
-            return gpu.ObjectAttr(ir.ArrayAttr(op.attributes["objects"])[0]).object.decode()
-    raise AssertionError("no gpu.binary in the lowered module")
+    """The one launch, read as the compiler's artifact reader reads it (the
+    test pass's kernels take only function arguments, as bare pointers)."""
+    (k,) = artifact.launches(module)
+    for kind, expr in k["params"]:
+        assert kind == "ptr" and expr[0] == "ptr", f"kernel parameter {expr} is not an argument"
+    grid = [g[1] for g in k["grid"]]  # constants: the blocks' launches are static
+    return {"kernel": k["name"], "grid": grid, "block": k["block"],
+            "shared_bytes": k["shared_bytes"], "arg_order": [e[1] for _, e in k["params"]]}
 
 
 @functools.lru_cache(maxsize=None)
@@ -437,7 +413,7 @@ def compiled(case_id: str) -> Compiled:
         gpu_ir = str(module)
         for stage in STAGES[1:]:
             _native.run_pass_pipeline(module.operation, stage)
-        return Compiled(_ptx(module), gpu_ir=gpu_ir, **meta)
+        return Compiled(artifact.ptx(module), gpu_ir=gpu_ir, **meta)
 
 
 IDS = [c.id for c in CASES]
