@@ -76,6 +76,8 @@ def bench_attention(dtypes=("f16", "bf16"), head_dims=(64, 128), seqs=(1024, 409
     import tessel
     from tessel.runtime import driver
 
+    from . import fa4
+
     tdt = {"f16": torch.float16, "bf16": torch.bfloat16}
     rows = []
     for dtype in dtypes:
@@ -101,12 +103,18 @@ def bench_attention(dtypes=("f16", "bf16"), head_dims=(64, 128), seqs=(1024, 409
                             row[f"{name}_ratio"] = tb / t
                         except RuntimeError:
                             row[f"{name}_tflops"] = row[f"{name}_ratio"] = None
+                    # FA4 JIT-compiles per shape class: the target head dim only.
+                    tf = fa4.attention(q, k, v, causal, _time) if d == 128 else None
+                    row["fa4_tflops"] = None if tf is None else flops / tf / 1e12
+                    row["fa4_ratio"] = None if tf is None else tf / t
                     rows.append(row)
                     fmt = lambda x: "   n/a" if x is None else f"{x:6.3f}"  # noqa: E731
                     print(f"{dtype:>5} D={d:<3} S={s:<5} B={b:<3} causal={causal!s:<5} "
                           f"{row['tflops']:7.1f} TFLOP/s  flash {fmt(row['flash_ratio'])}  "
-                          f"cudnn {fmt(row['cudnn_ratio'])}", flush=True)
-    return dict(device=driver.device_name(), torch=torch.__version__, rows=rows)
+                          f"cudnn {fmt(row['cudnn_ratio'])}  fa4 {fmt(row['fa4_ratio'])}",
+                          flush=True)
+    return dict(device=driver.device_name(), torch=torch.__version__, rows=rows,
+                fa4=fa4.available(), fa4_why_not=dict(fa4.why_not))
 
 
 def sweep(spec: str, n: int, dtype: str):
@@ -241,10 +249,7 @@ def startup():
 
 
 def plot(result, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, dtype in zip(axes, ("f32", "f16", "bf16")):
@@ -263,6 +268,70 @@ def plot(result, path):
         ax.legend()
     fig.tight_layout()
     fig.savefig(path)
+
+
+def plot_attention(result, path):
+    """TFLOP/s against sequence length, one panel per (dtype, head dim, causal)."""
+    plt = _pyplot()
+    rows = result["rows"]
+    panels = sorted({(r["dtype"], r["head_dim"], r["causal"]) for r in rows})
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4), squeeze=False)
+    for ax, (dtype, d, causal) in zip(axes[0], panels):
+        sel = sorted((r for r in rows if (r["dtype"], r["head_dim"], r["causal"]) ==
+                      (dtype, d, causal)), key=lambda r: r["seq"])
+        seqs = [r["seq"] for r in sel]
+        for key, label in (("tflops", "tessel"), ("flash_tflops", "SDPA flash"),
+                           ("cudnn_tflops", "SDPA cuDNN"), ("fa4_tflops", "FA4")):
+            ys = [r.get(key) for r in sel]
+            if any(y is not None for y in ys):
+                ax.plot(seqs, [float("nan") if y is None else y for y in ys], marker="o",
+                        label=label)
+        ax.set_title(f"{dtype} D={d}{' causal' if causal else ''}")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("sequence length")
+        ax.set_ylabel("TFLOP/s")
+        ax.legend()
+    fig.suptitle(result["device"])
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def plot_paged(result, path):
+    """GB/s of each paged row as a fraction of the device copy rate."""
+    plt = _pyplot()
+    rows = result["rows"]
+    labels = [_paged_label(r) for r in rows]
+    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(rows)), 4))
+    ax.bar(range(len(rows)), [r["of_copy"] for r in rows], label="tessel")
+    fa4 = [r.get("fa4_of_copy") for r in rows]
+    if any(x is not None for x in fa4):
+        ax.plot(range(len(rows)), [float("nan") if x is None else x for x in fa4], "k^",
+                label="FA4")
+    ax.axhline(1.0, color="gray", linestyle="--")
+    ax.set_xticks(range(len(rows)), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel(f"fraction of copy rate ({result['copy_gbs']:.0f} GB/s)")
+    ax.set_title(result["device"])
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def _paged_label(r):
+    if r["op"] == "paged_attention":
+        return (f"{r['seqs']}x{r['context']} {r['hq']}/{r['hkv']} bs{r['block_size']} "
+                f"{r['strategy']}{'' if r['forced'] else '*'}")
+    return f"{r['op']} {r.get('tokens', r.get('pairs'))}"
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit("--plot needs matplotlib (pip install matplotlib)") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def main():
@@ -293,6 +362,8 @@ def main():
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(result, f, indent=1)
+        if args.plot and args.what != "startup":
+            (plot_attention if args.what == "attention" else plot_paged)(result, args.plot)
         return
     if args.sweep:
         result = {"sweep": [row for dtype in args.dtypes.split(",")
