@@ -60,13 +60,18 @@ def choose_strategy(seqs: int | None, max_context: int | None, kv_heads: int, gr
 
 def choose_partition(seqs: int | None, max_context: int | None, kv_heads: int,
                      group: int, head_dim: int = 128) -> int:
-    """512 tokens, doubled (up to 4096) while the split grid would exceed
-    eight waves of two blocks per SM: fewer, longer partitions then cost the
-    reduction less."""
+    """1024 tokens (16 key tiles a block: the ring's fill and the combine
+    stay small next to the loop) when that still gives about a wave of two
+    blocks per SM, else 512; then doubled (up to 4096) while the split grid
+    would exceed eight such waves, where fewer, longer partitions cost the
+    reduction less. H200, MQA 64 x 4096: 512 -> 69 us, 1024 -> 56 us, 2048
+    -> 64 us (scripts/paged_probe.py, docs/benchmarks.md)."""
     p = DEFAULT_PARTITION
     if seqs is None or max_context is None:
         return p
     blocks = seqs * kv_heads * head_blocks(group, head_dim)
+    if blocks * -(-max_context // 1024) >= 0.9 * 2 * SM_COUNT:
+        p = 1024
     while p < 4096 and blocks * -(-max_context // p) > 16 * SM_COUNT:
         p *= 2
     return p
