@@ -13,7 +13,7 @@ STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma", "wgmma")
 # so that a bad value is named as the caller's argument.
 CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, block_k=1 << 14, warps_m=32, warps_n=32,
                      stages=32, group_m=1 << 16, thread_m=1 << 14, thread_n=1 << 14,
-                     warpgroups=8)
+                     warpgroups=8, split_k=1 << 10)
 # The kernels' bound on a run-time size (ConvertTesselToGPU's static views).
 MAX_RUN_TIME_SIZE = 2 ** 31 - 1
 
@@ -27,9 +27,22 @@ def pick_strategy(sig: Signature) -> str:
     return "wgmma" if dtype_name(sig.arg("a").spec.dtype) in ("f16", "bf16") else "pipelined"
 
 
-def size_class(strategy: str, m: int | None, n: int) -> str:
+# SMs of the GPU the table was measured on (H200): split-K fills them.
+SMS = 132
+# Serving products (decode/prefill): few rows, long K. Their classes are
+# named by the bound on M, e.g. "m64" for 17 <= M <= 64.
+SKINNY_M = (16, 64, 128, 256, 512)
+SKINNY_MIN_K = 1024
+
+
+def size_class(strategy: str, m: int | None, n: int, k: int | None = None) -> str:
     """The table's classes by output size; an unknown (run-time) M counts as
-    large."""
+    large. With K given, a tensor-core product of at most 512 rows and K >=
+    1024 is skinny: its class is M's bound among SKINNY_M."""
+    if strategy in ("mma", "wgmma") and m is not None and k is not None and k >= SKINNY_MIN_K:
+        bound = next((b for b in SKINNY_M if m <= b), None)
+        if bound is not None:
+            return f"m{bound}"
     area = None if m is None else m * n
     if strategy == "wgmma":
         return "small" if area is not None and area < 2048 ** 2 else "large"
@@ -57,6 +70,37 @@ def default_config(strategy: str, klass: str) -> dict:
     return {}
 
 
+def skinny_config(strategy: str, klass: str, n: int, k: int, batches: int = 1) -> dict:
+    """Tiles for a skinny class (M <= its bound): a 64-row tile (one wgmma
+    warpgroup) up to 64 rows, 128 x 128 beyond; and split-K when the output
+    tiles alone would leave more than half the SMs idle, into at most 8
+    parts of at least 8 K tiles each."""
+    bound = int(klass[1:])
+    if strategy == "wgmma":
+        cfg = (dict(block_m=64, block_n=128, block_k=64, warpgroups=1, stages=4, group_m=1)
+               if bound <= 64 else
+               dict(block_m=128, block_n=128, block_k=64, warpgroups=2, stages=4, group_m=8))
+    else:
+        cfg = (dict(block_m=64, block_n=128, block_k=64, warps_m=1, warps_n=4, stages=3, group_m=1)
+               if bound <= 64 else
+               dict(block_m=128, block_n=128, block_k=64, warps_m=2, warps_n=2, stages=3,
+                    group_m=8))
+    cfg["split_k"] = pick_split_k(bound, n, k, cfg, batches)
+    return cfg
+
+
+def pick_split_k(m: int, n: int, k: int, cfg: dict, batches: int = 1, sms: int = SMS) -> int:
+    """The most K parts (up to 8, each of at least 8 K tiles) that keep the
+    grid within one wave of `sms` blocks; 1 when the output tiles alone
+    fill half the SMs. The split is then omitted from the config (1 is the
+    lowering's default, so the PTX is that of the unsplit kernel)."""
+    tiles = -(-m // cfg["block_m"]) * -(-n // cfg["block_n"]) * batches
+    if 2 * tiles > sms:
+        return 1
+    k_tiles = -(-k // cfg["block_k"])
+    return max(1, min(8, sms // tiles, k_tiles // 8))
+
+
 def recipe(sig: Signature, options: dict, m_hint: int | None) -> Recipe:
     """`m_hint`: the call's M when the signature's M is a run-time size."""
     strategy, config = check_options(options)
@@ -67,8 +111,16 @@ def recipe(sig: Signature, options: dict, m_hint: int | None) -> Recipe:
         raise ValueError(f"argument 'strategy': {strategy!r} needs f16 or bf16 inputs, got "
                          f"{dtype}; use naive, smem, regtile or pipelined")
     m, n = sig.outputs[0].spec.shape[-2:]
-    klass = size_class(strategy, m if m is not None else m_hint, n)
-    config = {**default_config(strategy, klass), **config}
+    k = sig.arg("a").spec.shape[-2 if sig.attr("transpose_a") else -1]
+    klass = size_class(strategy, m if m is not None else m_hint, n, k)
+    if klass.startswith("m"):
+        shape = sig.outputs[0].spec.shape
+        table = skinny_config(strategy, klass, n, k, (shape[0] or 1) if len(shape) == 3 else 1)
+        if table["split_k"] == 1:
+            del table["split_k"]
+    else:
+        table = default_config(strategy, klass)
+    config = {**table, **config}
     return Recipe(strategy, tuple(sorted(config.items())), klass)
 
 
