@@ -159,3 +159,87 @@ def is_empty(sig: Signature) -> bool:
 
 def annotate(module, recipe_: Recipe) -> None:
     annotate_ops(module, recipe_, "tessel.gemm")
+
+
+# strategy="auto": the configurations the tuner times, per strategy, with
+# the input dtypes they take. A strategy joins the tuner by adding its list.
+# Each config names every field its strategy reads (the table's values
+# would fill in the others).
+CANDIDATES = {
+    "wgmma": (("f16", "bf16"), [
+        dict(block_m=128, block_n=256, block_k=64, warpgroups=2, stages=4, group_m=8),
+        dict(block_m=128, block_n=128, block_k=64, warpgroups=2, stages=4, group_m=8),
+        dict(block_m=128, block_n=128, block_k=64, warpgroups=2, stages=5, group_m=4),
+        dict(block_m=64, block_n=128, block_k=64, warpgroups=1, stages=4, group_m=8),
+        dict(block_m=64, block_n=256, block_k=64, warpgroups=1, stages=3, group_m=8),
+    ]),
+    "mma": (("f16", "bf16"), [
+        dict(block_m=128, block_n=256, block_k=64, warps_m=2, warps_n=4, stages=3, group_m=8),
+        dict(block_m=128, block_n=128, block_k=32, warps_m=2, warps_n=2, stages=3, group_m=8),
+        dict(block_m=64, block_n=128, block_k=64, warps_m=1, warps_n=4, stages=3, group_m=1),
+    ]),
+    "pipelined": (("f32",), [
+        dict(block_m=64, block_n=128),
+        dict(block_m=128, block_n=128),
+        dict(block_m=64, block_n=64, thread_m=4, thread_n=8),
+    ]),
+}
+# Rungs that take split_k, and the splits tried where the output tiles
+# leave SMs idle.
+SPLIT_K_RUNGS = ("mma", "wgmma")
+SPLIT_SWEEP = (2, 4, 8)
+MAX_CANDIDATES = 16
+
+
+def _mnk(sig: Signature) -> tuple[int, int, int, int]:
+    shape = sig.outputs[0].spec.shape
+    k = sig.arg("a").spec.shape[-2 if sig.attr("transpose_a") else -1]
+    return shape[-2], shape[-1], k, (shape[0] or 1) if len(shape) == 3 else 1
+
+
+def candidates(sig: Signature) -> list[tuple[str, dict]]:
+    """(strategy, config) pairs to time for a signature with a static M:
+    the table's own pick first, then CANDIDATES for the dtype, each
+    tensor-core one also with the splits of SPLIT_SWEEP that keep at least 8
+    K tiles per part and at most two waves of blocks; at most
+    MAX_CANDIDATES."""
+    dtype = dtype_name(sig.arg("a").spec.dtype)
+    m, n, k, batches = _mnk(sig)
+    table = recipe(sig, {}, None)
+    first = dict(table.config)
+    if table.strategy in SPLIT_K_RUNGS:
+        first.setdefault("split_k", 1)
+    out = [(table.strategy, first)]
+    for strategy, (dtypes, configs) in CANDIDATES.items():
+        if dtype not in dtypes:
+            continue
+        for cfg in configs:
+            if strategy not in SPLIT_K_RUNGS:
+                out.append((strategy, dict(cfg)))
+                continue
+            out.append((strategy, dict(cfg, split_k=1)))
+            tiles = -(-m // cfg["block_m"]) * -(-n // cfg["block_n"]) * batches
+            k_tiles = -(-k // cfg["block_k"])
+            out += [(strategy, dict(cfg, split_k=s)) for s in SPLIT_SWEEP
+                    if k_tiles // s >= 8 and tiles * s <= 2 * SMS]
+    unique = []
+    for c in out:
+        if c not in unique:
+            unique.append(c)
+    return unique[:MAX_CANDIDATES]
+
+
+def tune_class(sig: Signature) -> str:
+    """What a tuned choice is stored for: the signature with M generalized
+    (unbatched, A not transposed: the functional API's kernels) and M
+    rounded up to a power of two."""
+    m = _mnk(sig)[0]
+    a = sig.arg("a")
+    if len(a.spec.shape) == 2 and not sig.attr("transpose_a"):
+        def dyn(arg: Arg) -> Arg:
+            if arg.name == "b":
+                return arg
+            return Arg(arg.name, Spec((None, *arg.spec.shape[1:]), arg.spec.dtype), arg.role)
+
+        sig = Signature(sig.op, tuple(dyn(x) for x in sig.args), sig.attrs)
+    return f"{sig.key}|M<={1 << max(0, (m - 1).bit_length())}"
