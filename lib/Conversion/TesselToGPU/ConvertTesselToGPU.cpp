@@ -70,8 +70,9 @@ LogicalResult checkGemmGrid(GemmOp op, const GemmConfig &cfg) {
   int64_t gz = (r == 3 ? blocks(d.getDimSize(0), 1) : 1) * cfg.splitK;
   if (gx > (int64_t(1) << 31) - 1 || gy > 65535 || gz > 65535)
     return op.emitOpError() << "needs a grid of " << gx << " x " << gy << " x " << gz
-                            << " thread blocks (N / block-n, M / block-m, batch x split-k); "
-                               "CUDA's limits are 2^31 - 1 x 65535 x 65535";
+                            << " thread blocks (N / block-n, M / block-m, batch"
+                            << (cfg.splitK > 1 ? " x split-k" : "")
+                            << "); CUDA's limits are 2^31 - 1 x 65535 x 65535";
   return success();
 }
 

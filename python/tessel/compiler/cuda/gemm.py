@@ -32,13 +32,13 @@ SMS = 132
 # Serving products (decode/prefill): few rows, long K. Their classes are
 # named by the bound on M, e.g. "m64" for 17 <= M <= 64.
 SKINNY_M = (16, 64, 128, 256, 512)
-SKINNY_MIN_K = 1024
+SKINNY_MIN_K = 2048
 
 
 def size_class(strategy: str, m: int | None, n: int, k: int | None = None) -> str:
     """The table's classes by output size; an unknown (run-time) M counts as
     large. With K given, a tensor-core product of at most 512 rows and K >=
-    1024 is skinny: its class is M's bound among SKINNY_M."""
+    SKINNY_MIN_K is skinny: its class is M's bound among SKINNY_M."""
     if strategy in ("mma", "wgmma") and m is not None and k is not None and k >= SKINNY_MIN_K:
         bound = next((b for b in SKINNY_M if m <= b), None)
         if bound is not None:
