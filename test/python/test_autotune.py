@@ -97,6 +97,7 @@ def test_candidate_lists_compile_without_spills(m, n, k, dtype, tmp_path):
                                    str(tmp_path / "k.cubin")], capture_output=True, text=True,
                                   timeout=300)
             assert proc.returncode == 0, (strategy, config, proc.stderr)
+            assert "C7514" not in proc.stderr, (strategy, config, proc.stderr)  # serialized
             spills = [int(x) for x in re.findall(r"(\d+) bytes spill (?:stores|loads)",
                                                   proc.stderr)]
             assert spills and not any(spills), (strategy, config, proc.stderr)
@@ -242,3 +243,34 @@ def test_concurrent_writers_never_leave_a_torn_entry():
         entry = at.read_entry(key, recipe.STRATEGIES)
     assert entry is not None and entry["config"]["block_m"] == 64
     assert not list(cache.cache_dir().glob("*.tmp"))
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
+def test_serving_shapes_table_kernels_assemble_without_spills(tmp_path):
+    """What the functional call compiles for the serving shapes (run-time M,
+    the skinny classes' tiles and splits): every kernel through ptxas."""
+    from tessel.bench.__main__ import SERVING_M, SERVING_NK
+    from tessel.compiler.cuda import compile_cuda
+
+    seen = set()
+    for n, k in SERVING_NK:
+        for m in SERVING_M:
+            sig = sig_of(m, n, k)
+            kernel = compile_cuda(gemm_op._def, sig, {}, generalize=True)
+            if kernel.cache_key in seen:
+                continue
+            seen.add(kernel.cache_key)
+            config = dict(kernel.recipe.config)
+            if m <= 64 and n == 4096:
+                assert config.get("split_k", 1) > 1 and config["block_m"] == 64, config
+            for ptx in kernel.ptx_modules.values():
+                (tmp_path / "k.ptx").write_text(ptx)
+                proc = subprocess.run(["ptxas", "-arch=sm_90a", "-v", str(tmp_path / "k.ptx"),
+                                       "-o", str(tmp_path / "k.cubin")], capture_output=True,
+                                      text=True, timeout=300)
+                assert proc.returncode == 0, (m, n, k, config, proc.stderr)
+                assert "C7514" not in proc.stderr, (m, n, k, config, proc.stderr)
+                spills = [int(x) for x in re.findall(r"(\d+) bytes spill (?:stores|loads)",
+                                                      proc.stderr)]
+                assert spills and not any(spills), (m, n, k, config, proc.stderr)
+    assert len(seen) >= 8
