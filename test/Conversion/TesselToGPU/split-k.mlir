@@ -56,3 +56,17 @@ func.func @wgmma_batched_split(%a: memref<3x64x1000xbf16>, %b: memref<3x1000x64x
       : memref<3x64x1000xbf16>, memref<3x1000x64xbf16> into memref<3x64x64xf32>
   return
 }
+
+// -----
+
+// split_k = 1 is the unsplit kernel, on any rung: no workspace, one launch.
+// CHECK-LABEL: func @split_k_one
+// CHECK-NOT: memref.alloc
+// CHECK: gpu.launch
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @split_k_one(%a: memref<64x64xf32>, %d: memref<64x64xf32>) {
+  tessel.gemm %a, %a into %d {config = #tessel.gemm_config<strategy = "pipelined", split_k = 1>}
+      : memref<64x64xf32>, memref<64x64xf32> into memref<64x64xf32>
+  return
+}

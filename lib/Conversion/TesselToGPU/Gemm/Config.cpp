@@ -185,7 +185,8 @@ FailureOr<GemmConfig> mlir::tessel::configureGemm(GemmOp op, GemmConfigAttr defa
         {&cfg.threadN, r.threadN}, {&cfg.warpgroups, r.warpgroups}})
     if (given)
       *value = given;
-  if (r.splitK) {
+  // split_k = 1 is the unsplit kernel on every rung.
+  if (r.splitK > 1) {
     if (cfg.strategy != GemmStrategy::Mma && cfg.strategy != GemmStrategy::Wgmma)
       return anchor->emitError() << "convert-tessel-to-gpu: split-k applies to strategies "
                                     "'mma' and 'wgmma' only, not '"
