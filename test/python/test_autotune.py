@@ -274,3 +274,17 @@ def test_serving_shapes_table_kernels_assemble_without_spills(tmp_path):
                                                       proc.stderr)]
                 assert spills and not any(spills), (m, n, k, config, proc.stderr)
     assert len(seen) >= 8
+
+
+def test_auto_is_for_gemm_and_autotune_needs_a_gpu(monkeypatch):
+    with pytest.raises(ValueError, match="'auto' applies to tessel.gemm, not tessel.flash_attention"):
+        tessel.flash_attention.compile(S((1, 8, 128, 64), "f16"), S((1, 8, 128, 64), "f16"),
+                                       S((1, 8, 128, 64), "f16"), target="cuda",
+                                       strategy="auto")
+    monkeypatch.setattr(at, "default_backend", lambda: None)
+    with pytest.raises(RuntimeError, match="autotune needs a CUDA GPU"):
+        tessel.autotune(tessel.gemm, S((16, 64), "f16"), S((64, 64), "f16"))
+    with pytest.raises(ValueError, match="argument 'strategy': autotune chooses it"):
+        tessel.autotune(tessel.gemm, S((16, 64), "f16"), S((64, 64), "f16"), strategy="mma")
+    with pytest.raises(ValueError, match="autotune needs static sizes"):
+        tessel.autotune(tessel.gemm, S((None, 64), "f16"), S((64, 64), "f16"))
