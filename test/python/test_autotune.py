@@ -277,7 +277,8 @@ def test_serving_shapes_table_kernels_assemble_without_spills(tmp_path):
 
 
 def test_auto_is_for_gemm_and_autotune_needs_a_gpu(monkeypatch):
-    with pytest.raises(ValueError, match="'auto' applies to tessel.gemm, not tessel.flash_attention"):
+    with pytest.raises(ValueError,
+                       match="'auto' applies to tessel.gemm, not tessel.flash_attention"):
         tessel.flash_attention.compile(S((1, 8, 128, 64), "f16"), S((1, 8, 128, 64), "f16"),
                                        S((1, 8, 128, 64), "f16"), target="cuda",
                                        strategy="auto")
