@@ -96,6 +96,8 @@ def ConvertTesselToGPU : Pass<"convert-tessel-to-gpu", "::mlir::ModuleOp"> {
            "regtile/pipelined: outputs per thread along N (0: default 8)">,
     Option<"warpgroups", "warpgroups", "int64_t", /*default=*/"0",
            "wgmma: 128-thread warpgroups along M (0: default 2)">,
+    Option<"splitK", "split-k", "int64_t", /*default=*/"0",
+           "mma/wgmma: K parts reduced by a second kernel (0: default 1, no split)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

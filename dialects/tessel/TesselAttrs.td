@@ -27,7 +27,11 @@ def Tessel_GemmConfigAttr : Tessel_Attr<"GemmConfig", "gemm_config"> {
       tile is split among warps;
     - `stages` (`mma`, `wgmma`): depth of the cp.async ring;
     - `group_m` (`mma`, `wgmma`): block rows swept together for L2 reuse;
-    - `thread_m`, `thread_n` (`regtile`, `pipelined`): outputs per thread.
+    - `thread_m`, `thread_n` (`regtile`, `pipelined`): outputs per thread;
+    - `split_k` (`mma`, `wgmma`): K cut into this many parts, one thread
+      block each, whose f32 partial sums go to a workspace that a second
+      kernel reduces (then applies alpha, beta * C and the output type); for
+      skinny products whose output tiles alone leave most SMs idle.
 
     Each value is checked here against a hard bound (so no later size
     computation can overflow); whether a combination fits the hardware
@@ -51,7 +55,8 @@ def Tessel_GemmConfigAttr : Tessel_Attr<"GemmConfig", "gemm_config"> {
     DefaultValuedParameter<"int64_t", "0">:$stages,
     DefaultValuedParameter<"int64_t", "0">:$group_m,
     DefaultValuedParameter<"int64_t", "0">:$thread_m,
-    DefaultValuedParameter<"int64_t", "0">:$thread_n
+    DefaultValuedParameter<"int64_t", "0">:$thread_n,
+    DefaultValuedParameter<"int64_t", "0">:$split_k
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -76,6 +76,26 @@ class Operation:
         return f"<tessel op {self.__name__}>"
 
 
+def autotune(op: Operation, *args, force: bool = False, **kwargs):
+    """Times `op`'s candidate GPU configurations for these arrays or Specs
+    (static sizes) on the current GPU and stores the fastest correct one in
+    the disk cache, where `strategy="auto"` finds it (`force`: tune again
+    even if a choice is stored). Returns the autotune Result: `strategy`,
+    `config`, `timings`, `dropped`, `cached`."""
+    from .compiler.cuda.autotune import autotune as run
+
+    if not isinstance(op, Operation):
+        raise TypeError(f"argument 'op': expected a tessel op such as tessel.gemm, got "
+                        f"{type(op).__name__}")
+    for k in ("strategy", "config", "target"):
+        if k in kwargs:
+            raise ValueError(f"argument '{k}': autotune chooses it; leave it out")
+    arrays, options = op._def.bind(args, kwargs)
+    op._def.check_call(arrays, options)
+    sig = op._def.signature(**arrays, **options)
+    return run(op._def, sig, options, force=force)
+
+
 gemm = Operation(_gemm.Gemm(), _gemm.DOC)
 flash_attention = Operation(_fa.FlashAttention(), _fa.DOC)
 paged_attention = Operation(_paged.PagedAttention(), _paged.PAGED_ATTENTION_DOC)

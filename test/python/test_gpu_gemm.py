@@ -1,6 +1,10 @@
 """tessel.gemm on the GPU against numpy/torch. Skipped without a GPU."""
 
 import itertools
+import json
+import os
+import subprocess
+import sys
 
 import ml_dtypes
 import numpy as np
@@ -292,3 +296,80 @@ def test_two_devices_from_two_threads():
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+# split-K: K parts into an f32 workspace, then the reduction kernel applies
+# alpha, beta * C and the output type. K is never a multiple of block-k
+# here, so the last part is the shorter one and is masked.
+SPLIT_CASES = [(rung, split, dtype) for rung in ("mma", "wgmma") for split in (2, 3, 8)
+               for dtype in ("f16", "bf16")]
+
+
+@pytest.mark.parametrize("rung,split,dtype", SPLIT_CASES)
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_split_k_alpha_beta_c_transposes(rung, split, dtype, ta, tb):
+    rng = np.random.default_rng(split)
+    m, n, k = 70, 200, 1000
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(DTYPES[dtype])
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(DTYPES[dtype])
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    config = dict(split_k=split)
+    if rung == "wgmma":
+        config.update(block_m=64, block_n=128, warpgroups=1)
+    kernel = tessel.gemm.compile(a, b, c, alpha=0.75, beta=-0.5, transpose_a=ta, transpose_b=tb,
+                                 target="cuda", strategy=rung, config=config)
+    assert len(kernel.kernels) == 2 and kernel.launch_metadata["grid"][2] == split
+    got = kernel(a, b, c)
+    check(got, R.gemm(a, b, c, alpha=0.75, beta=-0.5, transpose_a=ta, transpose_b=tb), dtype)
+
+
+@pytest.mark.parametrize("rung,split", [("mma", 3), ("wgmma", 8)])
+def test_split_k_batched_and_run_time_m(rung, split):
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((3, 33, 777)).astype(np.float16)
+    b = rng.standard_normal((3, 777, 96)).astype(np.float16)
+    got = tessel.gemm(a, b, out_dtype=np.float32, target="cuda", strategy=rung,
+                      config=dict(split_k=split))
+    check(got, R.gemm(a, b), "f32")
+    k = tessel.gemm.compile(tessel.Spec((None, 4100), "bf16"), tessel.Spec((4100, 64), "bf16"),
+                            target="cuda", strategy=rung, config=dict(split_k=split))
+    bb = rng.standard_normal((4100, 64)).astype(BF16)
+    for m in (1, 17, 300):
+        aa = rng.standard_normal((m, 4100)).astype(BF16)
+        check(k(aa, bb), R.gemm(aa, bb), "bf16")
+
+
+@pytest.mark.parametrize("m", [1, 16, 64, 128, 256, 512])
+@pytest.mark.parametrize("n,k", [(4096, 4096), (4096, 14336)])
+def test_serving_shapes_from_the_table(m, n, k):
+    """The skinny classes' tiles and split-K, as the functional call picks them."""
+    torch = pytest.importorskip("torch")
+    a = torch.randn(m, k, device="cuda", dtype=torch.float16)
+    b = torch.randn(k, n, device="cuda", dtype=torch.float16)
+    got = tessel.gemm(a, b, target="cuda")
+    check(got.float().cpu().numpy(), (a.double() @ b.double()).cpu().numpy(), "f16")
+
+
+def test_auto_tunes_once_stores_and_is_right(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    from tessel.compiler.cuda import autotune
+
+    monkeypatch.setenv("TESSEL_CACHE_DIR", str(tmp_path))
+    autotune.clear()
+    a = torch.randn(16, 4096, device="cuda", dtype=torch.float16)
+    b = torch.randn(4096, 4096, device="cuda", dtype=torch.float16)
+    got = tessel.gemm(a, b, target="cuda", strategy="auto")
+    check(got.float().cpu().numpy(), (a.double() @ b.double()).cpu().numpy(), "f16")
+    result = tessel.autotune(tessel.gemm, a, b)
+    assert result.cached and result.timings and result.strategy in ("mma", "wgmma")
+    entries = [p for p in tmp_path.glob("*.json")
+               if json.loads(p.read_text()).get("kind") == "autotune"]
+    assert len(entries) == 1
+    # Another process reads the entry: no timing, no progress line.
+    code = ("import torch, tessel; a = torch.randn(9, 4096, device='cuda', dtype=torch.float16);"
+            "b = torch.randn(4096, 4096, device='cuda', dtype=torch.float16);"
+            "tessel.gemm(a, b, target='cuda', strategy='auto'); torch.cuda.synchronize()")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "TESSEL_CACHE_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert "tessel autotune" not in proc.stderr

@@ -67,11 +67,12 @@ LogicalResult checkGemmGrid(GemmOp op, const GemmConfig &cfg) {
     return ShapedType::isDynamic(size) ? int64_t(0) : llvm::divideCeil(size, tile);
   };
   int64_t gx = blocks(d.getDimSize(r - 1), cfg.blockN), gy = blocks(d.getDimSize(r - 2), cfg.blockM);
-  int64_t gz = r == 3 ? blocks(d.getDimSize(0), 1) : 1;
+  int64_t gz = (r == 3 ? blocks(d.getDimSize(0), 1) : 1) * cfg.splitK;
   if (gx > (int64_t(1) << 31) - 1 || gy > 65535 || gz > 65535)
     return op.emitOpError() << "needs a grid of " << gx << " x " << gy << " x " << gz
-                            << " thread blocks (N / block-n, M / block-m, batch); CUDA's limits "
-                               "are 2^31 - 1 x 65535 x 65535";
+                            << " thread blocks (N / block-n, M / block-m, batch"
+                            << (cfg.splitK > 1 ? " x split-k" : "")
+                            << "); CUDA's limits are 2^31 - 1 x 65535 x 65535";
   return success();
 }
 
@@ -84,7 +85,7 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
         [&] { return anchor->emitError() << "convert-tessel-to-gpu: "; },
         &getContext(), StringRef(strategy), int64_t(blockM), int64_t(blockN), int64_t(blockK),
         int64_t(warpsM), int64_t(warpsN), int64_t(warpgroups), int64_t(stages), int64_t(groupM),
-        int64_t(threadM), int64_t(threadN));
+        int64_t(threadM), int64_t(threadN), int64_t(splitK));
     if (!attr)
       return failure();
     return attr;
@@ -112,6 +113,8 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
       return failure();
     OpBuilder b(op);
     GemmShape shape = prepareGemm(b, op, *cfg);
+    if (cfg->splitK > 1)
+      shape.workspace = allocWorkspace(b, op, *cfg, shape);
     switch (cfg->strategy) {
     case GemmStrategy::Mma:
       emitMmaGemm(b, op, *cfg, shape);
@@ -125,6 +128,10 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
       break;
     default:
       emitSimtGemm(b, op, *cfg, shape);
+    }
+    if (shape.workspace) {
+      emitSplitKReduction(b, op, *cfg, shape);
+      freeWorkspace(b, op, shape);
     }
     op.erase();
     return success();

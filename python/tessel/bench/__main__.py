@@ -1,5 +1,6 @@
 """python -m tessel.bench gemm: TFLOP/s of each rung and dtype next to
-torch.matmul (cuBLAS) in the same process on the same GPU.
+torch.matmul (cuBLAS) in the same process on the same GPU, then the serving
+shapes (`--serving`: those alone).
 python -m tessel.bench paged: GB/s of the paged KV-cache kernels next to the
 device copy rate (bench/paged.py).
 python -m tessel.bench attention: tessel.flash_attention next to torch SDPA's
@@ -63,6 +64,51 @@ def bench_gemm(sizes, rungs, dtypes):
                       f"torch {row['torch_tflops']:8.2f}  ratio {row['ratio']:.3f}{extra}",
                       flush=True)
     return dict(device=driver.device_name(), torch=torch.__version__, rows=rows)
+
+
+# Decode/prefill products: M tokens against a layer's weights (N, K).
+SERVING_M = (1, 16, 64, 128, 256, 512)
+SERVING_NK = ((4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096))
+
+
+def bench_serving(dtypes=("f16", "bf16"), auto=False):
+    """The skinny serving GEMMs through the functional call (run-time M, the
+    table's skinny classes; with `auto`, strategy="auto" too): TFLOP/s, the
+    ratio to torch.matmul and the geometric mean of the ratios."""
+    import math
+
+    import torch
+
+    import tessel
+    from tessel.runtime import driver
+
+    tdt = {"f16": torch.float16, "bf16": torch.bfloat16}
+    rows = []
+    for dtype in dtypes:
+        for n, k in SERVING_NK:
+            b = torch.randn(k, n, device="cuda", dtype=tdt[dtype])
+            for m in SERVING_M:
+                a = torch.randn(m, k, device="cuda", dtype=tdt[dtype])
+                flops = 2 * m * n * k
+                t_torch = _time(lambda: torch.matmul(a, b))
+                t = _time(lambda: tessel.gemm(a, b, target="cuda"))
+                row = dict(dtype=dtype, m=m, n=n, k=k, tflops=flops / t / 1e12,
+                           torch_tflops=flops / t_torch / 1e12, ratio=t_torch / t)
+                extra = ""
+                if auto:
+                    t_auto = _time(lambda: tessel.gemm(a, b, target="cuda", strategy="auto"))
+                    row["auto_ratio"] = t_torch / t_auto
+                    extra = f"  auto {row['auto_ratio']:.3f}"
+                rows.append(row)
+                print(f"{dtype:>5} M={m:>4} N={n:>6} K={k:>5} {row['tflops']:8.2f} TFLOP/s  "
+                      f"torch {row['torch_tflops']:8.2f}  ratio {row['ratio']:.3f}{extra}",
+                      flush=True)
+    geo = {key: math.exp(sum(math.log(r[key]) for r in rows) / len(rows))
+           for key in ("ratio", "auto_ratio") if rows and key in rows[0]}
+    for key, v in geo.items():
+        print(f"serving: geometric mean of {key} {v:.3f} over {len(rows)} shapes")
+    return dict(device=driver.device_name(), torch=torch.__version__, rows=rows,
+                geomean=geo)
 
 
 def bench_attention(dtypes=("f16", "bf16"), head_dims=(64, 128), seqs=(1024, 4096, 16384),
@@ -345,6 +391,10 @@ def main():
                         help="time these configurations at --sweep-size instead")
     parser.add_argument("--sweep-size", type=int, default=4096)
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--serving", action="store_true",
+                        help="gemm: only the serving shapes (M tokens x layer weights)")
+    parser.add_argument("--auto", action="store_true",
+                        help="gemm serving shapes: also time strategy='auto' (tunes first)")
     args = parser.parse_args()
     if args.what in ("attention", "paged", "startup"):
         if args.what == "attention":
@@ -372,8 +422,16 @@ def main():
             with open(args.json, "w") as f:
                 json.dump(result, f, indent=1)
         return
+    serving_dtypes = [d for d in args.dtypes.split(",") if d in ("f16", "bf16")]
+    if args.serving:
+        result = bench_serving(serving_dtypes, args.auto)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(result, f, indent=1)
+        return
     result = bench_gemm([int(s) for s in args.sizes.split(",")], args.rungs.split(","),
                         args.dtypes.split(","))
+    result["serving"] = bench_serving(serving_dtypes, args.auto)
     result["overheads"] = overheads()
     print(f"device: {result['device']}; torch {result['torch']}")
     print("overheads:", json.dumps(result["overheads"]))

@@ -16,6 +16,14 @@ func.func @negative(%a: memref<64x64xf16>, %d: memref<64x64xf32>) {
 
 // -----
 
+func.func @split_k_bound(%a: memref<64x64xf16>, %d: memref<64x64xf32>) {
+  // expected-error @+1 {{split_k = 2000 is outside [0, 1024] (0: the default)}}
+  tessel.gemm %a, %a into %d {config = #tessel.gemm_config<strategy = "mma", split_k = 2000>} : memref<64x64xf16>, memref<64x64xf16> into memref<64x64xf32>
+  return
+}
+
+// -----
+
 func.func @huge(%a: memref<64x64xf16>, %d: memref<64x64xf32>) {
   // expected-error @+1 {{warpgroups = 4611686018427387904 is outside [0, 8] (0: the default)}}
   tessel.gemm %a, %a into %d {config = #tessel.gemm_config<strategy = "wgmma", warpgroups = 4611686018427387904>} : memref<64x64xf16>, memref<64x64xf16> into memref<64x64xf32>

@@ -21,7 +21,8 @@ constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 /// not given).
 struct Requested {
   StringRef strategy;
-  int64_t blockM, blockN, blockK, warpsM, warpsN, warpgroups, stages, groupM, threadM, threadN;
+  int64_t blockM, blockN, blockK, warpsM, warpsN, warpgroups, stages, groupM, threadM, threadN,
+      splitK;
 };
 
 Requested merge(GemmConfigAttr op, GemmConfigAttr defaults) {
@@ -40,6 +41,7 @@ Requested merge(GemmConfigAttr op, GemmConfigAttr defaults) {
   r.groupM = pick(op.getGroupM(), defaults.getGroupM());
   r.threadM = pick(op.getThreadM(), defaults.getThreadM());
   r.threadN = pick(op.getThreadN(), defaults.getThreadN());
+  r.splitK = pick(op.getSplitK(), defaults.getSplitK());
   return r;
 }
 
@@ -134,6 +136,20 @@ FailureOr<GemmConfig> checkWgmma(Operation *anchor, const Requested &r, GemmConf
   return cfg;
 }
 
+/// Each of the split_k parts must own at least one K tile: a part with none
+/// would only add a workspace slice of zeros to the reduction.
+LogicalResult checkSplitK(GemmOp op, const GemmConfig &cfg) {
+  auto d = cast<MemRefType>(op.getInit().getType());
+  int64_t r = d.getRank();
+  int64_t k = cast<MemRefType>(op.getA().getType()).getDimSize(op.getTransposeA() ? r - 2 : r - 1);
+  int64_t kTiles = llvm::divideCeil(k, cfg.blockK);
+  if (cfg.splitK > kTiles)
+    return op.emitError() << "convert-tessel-to-gpu: split-k (" << cfg.splitK
+                          << ") exceeds the K tiles: K = " << k << " in tiles of block-k = "
+                          << cfg.blockK << " is " << kTiles << " tile" << (kTiles == 1 ? "" : "s");
+  return success();
+}
+
 } // namespace
 
 FailureOr<GemmConfig> mlir::tessel::configureGemm(GemmOp op, GemmConfigAttr defaults) {
@@ -144,7 +160,7 @@ FailureOr<GemmConfig> mlir::tessel::configureGemm(GemmOp op, GemmConfigAttr defa
   if (failed(GemmConfigAttr::verify(
           [&] { return anchor->emitError() << "convert-tessel-to-gpu: "; }, r.strategy, r.blockM,
           r.blockN, r.blockK, r.warpsM, r.warpsN, r.warpgroups, r.stages, r.groupM, r.threadM,
-          r.threadN)))
+          r.threadN, r.splitK)))
     return failure();
   GemmConfig cfg;
   StringRef strategy = r.strategy.empty() ? "smem" : r.strategy;
@@ -169,6 +185,16 @@ FailureOr<GemmConfig> mlir::tessel::configureGemm(GemmOp op, GemmConfigAttr defa
         {&cfg.threadN, r.threadN}, {&cfg.warpgroups, r.warpgroups}})
     if (given)
       *value = given;
+  // split_k = 1 is the unsplit kernel on every rung.
+  if (r.splitK > 1) {
+    if (cfg.strategy != GemmStrategy::Mma && cfg.strategy != GemmStrategy::Wgmma)
+      return anchor->emitError() << "convert-tessel-to-gpu: split-k applies to strategies "
+                                    "'mma' and 'wgmma' only, not '"
+                                 << strategy << "'";
+    cfg.splitK = r.splitK;
+    if (failed(checkSplitK(op, cfg)))
+      return failure();
+  }
   if (cfg.strategy == GemmStrategy::Wgmma)
     return checkWgmma(anchor, r, cfg);
   if (r.warpgroups)

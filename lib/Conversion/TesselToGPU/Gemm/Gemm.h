@@ -22,6 +22,9 @@ struct GemmConfig {
   int64_t threadM = 0, threadN = 0;
   // wgmma only: 128-thread warpgroups stacked along M.
   int64_t warpgroups = 0;
+  // mma and wgmma: K parts, each a grid slice writing f32 partial sums to a
+  // workspace that a second kernel reduces; 1: no split, D written directly.
+  int64_t splitK = 1;
 };
 
 /// The op's configuration: its `config` attribute over `defaults` (the pass
@@ -38,6 +41,9 @@ struct GemmShape {
   Size batches, M;
   int64_t N, K;
   int64_t aRows, aCols, bRows, bCols;
+  // split-K: the f32 workspace [batch][part][M][N] (a flat view of static
+  // bound); null without a split.
+  Value workspace;
 };
 
 /// Reads the shape (emitting memref.dim for run-time sizes at `b`'s
@@ -66,9 +72,42 @@ struct GemmLaunch {
   int64_t gridN;
   Value tid, batch; // batch: null for unbatched gemms
   Value blockX, blockY;
+  Value part; // split-K: this block's K part; null without a split
 };
 GemmLaunch launchGemm(KernelBuilder &e, const GemmShape &shape, const GemmConfig &config,
                       int64_t threads, int64_t sharedBytes);
+
+/// The K tiles a block multiplies: all ceil(K / block-k) of them from 0
+/// without a split (static), else those of its part (run-time, at least
+/// one: a part past K's end loads one tile of zeros rather than none).
+struct GemmKRange {
+  Value begin; // first K index; null: 0
+  Size tiles;
+  /// The K index of local tile `kt`.
+  Value offset(KernelBuilder &e, Value kt, int64_t blockK) const {
+    Value k = e.mul(kt, e.idx(blockK));
+    return begin ? e.add(begin, k) : k;
+  }
+};
+GemmKRange kRangeOf(KernelBuilder &e, const GemmShape &shape, const GemmConfig &config,
+                    const GemmLaunch &launch);
+
+/// Allocates the split-K workspace on the host (before the launches) and
+/// returns it; `freeWorkspace` releases it after them.
+Value allocWorkspace(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmShape &shape);
+void freeWorkspace(OpBuilder &b, GemmOp op, const GemmShape &shape);
+
+/// The reduction kernel of split-K: D = alpha * (sum of the parts) (+ beta
+/// * C), one thread per element of D.
+void emitSplitKReduction(OpBuilder &b, GemmOp op, const GemmConfig &config,
+                         const GemmShape &shape);
+
+/// A tensor-core rung's accumulator element (row, col) of the block:
+/// storeResult without a split, the raw partial sum into the workspace
+/// slice of the block's part with one.
+void storeAccumulator(KernelBuilder &e, GemmOp op, const GemmConfig &config,
+                      const GemmShape &shape, const GemmLaunch &launch, Value row, Value col,
+                      Value acc, Value inBounds);
 
 /// Issues the cp.async copies of one block's A and B tiles at K offset `k0`
 /// (see copyTile). `batch` is null for unbatched gemms.

@@ -89,6 +89,10 @@ def compile_cuda(opdef, sig: Signature, options: dict, generalize: bool = False,
     """The kernel for a signature; with `generalize`, for its size class (the
     functional API: one compile serves every M of the class)."""
     recipes = recipes_for(opdef)
+    if options.get("strategy") == "auto":
+        from .autotune import resolve
+
+        options = resolve(opdef, sig, options, op_options or {})
     m_hint = None
     if generalize:
         sig, m_hint = recipes.generalize(sig, options)
