@@ -274,3 +274,21 @@ def test_cuda_option_errors(options, message):
     with pytest.raises(ValueError) as info:
         tessel.flash_attention_varlen.compile(**args, target="cuda", **options)
     assert message in str(info.value)
+
+
+def test_size_arguments_reach_the_launcher_as_values():
+    """Without a GPU: the grid evaluates from a call's shapes, where a size
+    argument's entry is (value,), and the outputs' run-time shapes follow."""
+    from tessel.runtime.kernel import compile_expr
+
+    k = tessel.flash_attention_varlen.compile(*specs(128, "bf16", hq=4, hkv=1), 0, 0,
+                                              return_lse=True, target="cuda")
+    (kernel,) = k.kernels
+    # total_q 300, total_k 500, B = 3, max_seqlen_q 260 (3 tiles of 128 rows).
+    shapes = ((300, 4, 128), (500, 1, 128), (500, 1, 128), (4,), (4,), (260,), (400,),
+              (300, 4, 128), (4, 300))
+    assert [compile_expr(g)((), shapes) for g in kernel["grid"]] == [12, 3, 1]
+    outs = k.output_shapes({"q": (300, 4, 128), "k": (500, 1, 128), "v": (500, 1, 128),
+                            "cu_seqlens_q": (4,), "cu_seqlens_k": (4,),
+                            "max_seqlen_q": (260,), "max_seqlen_k": (400,)})
+    assert outs == {"out": (300, 4, 128), "lse": (4, 300)}
