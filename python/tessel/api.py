@@ -6,6 +6,7 @@ definitions (ops/) to the compilers (compiler/)."""
 from __future__ import annotations
 
 from .ops import flash_attention as _fa
+from .ops import flash_attention_varlen as _fav
 from .ops import gemm as _gemm
 from .ops import paged as _paged
 from .ops._base import OpDef
@@ -98,6 +99,7 @@ def autotune(op: Operation, *args, force: bool = False, **kwargs):
 
 gemm = Operation(_gemm.Gemm(), _gemm.DOC)
 flash_attention = Operation(_fa.FlashAttention(), _fa.DOC)
+flash_attention_varlen = Operation(_fav.FlashAttentionVarlen(), _fav.DOC)
 paged_attention = Operation(_paged.PagedAttention(), _paged.PAGED_ATTENTION_DOC)
 paged_kv_write = Operation(_paged.PagedKVWrite(), _paged.PAGED_KV_WRITE_DOC)
 copy_blocks = Operation(_paged.CopyBlocks(), _paged.COPY_BLOCKS_DOC)

@@ -156,8 +156,10 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
                              "memref form (run one-shot-bufferize first)";
         return signalPassFailure();
       }
+      // Scalar operands (flash_attention_varlen's length bounds) have no layout.
       if (llvm::any_of(op->getOperandTypes(), [](Type t) {
-            return !cast<MemRefType>(t).getLayout().isIdentity();
+            auto m = dyn_cast<MemRefType>(t);
+            return m && !m.getLayout().isIdentity();
           })) {
         op->emitOpError() << "convert-tessel-to-gpu needs identity-layout memrefs";
         return signalPassFailure();
@@ -172,6 +174,8 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
                                           : lowerCopyBlocks(cast<CopyBlocksOp>(op));
       else if (auto attention = dyn_cast<FlashAttentionOp>(op))
         lowered = lowerFlashAttention(attention);
+      else if (auto varlen = dyn_cast<FlashAttentionVarlenOp>(op))
+        lowered = lowerFlashAttentionVarlen(varlen);
       else
         llvm_unreachable("every tessel op has a GPU lowering");
       if (failed(lowered))

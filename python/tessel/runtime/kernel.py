@@ -5,7 +5,9 @@ nothing of MLIR or the compiler: the artifact is plain data.
 
 Expressions (grid dimensions, scalar parameters) are nested lists over the
 call's arguments in signature order: ["const", v], ["dim", arg, d] (size d
-of argument arg), ["ptr", arg], and ["add"|"sub"|"mul"|"div"|"ceildiv"|
+of argument arg), ["ptr", arg], ["arg", arg] (the value of a size argument:
+an integer passed by value, whose "shape" in the launcher's shapes tuple is
+(value,) so that prepared launches are keyed by it too), and ["add"|"sub"|"mul"|"div"|"ceildiv"|
 "rem"|"min"|"max", x, y].
 
 Workspaces (artifact "workspaces": [{"bytes": expression}]) are scratch
@@ -41,6 +43,9 @@ def compile_expr(e):
     if kind == "ptr":
         arg = int(e[1])
         return lambda ptrs, shapes: ptrs[arg]
+    if kind == "arg":
+        arg = int(e[1])
+        return lambda ptrs, shapes: shapes[arg][0]
     if kind in _BINARY:
         fn, x, y = _BINARY[kind], compile_expr(e[1]), compile_expr(e[2])
         return lambda ptrs, shapes: fn(x(ptrs, shapes), y(ptrs, shapes))
@@ -177,7 +182,9 @@ class Launcher:
 
     def _device(self, given: dict) -> tuple[int, str, object]:
         device, first, out_kind, like = None, None, "numpy", None
-        for name, _, _ in self.inputs:
+        for name, role, _ in self.inputs:
+            if role == "size":
+                continue
             x = given[name]
             k = rt.kind(x)
             d = rt.device_of(x, k)
@@ -200,6 +207,9 @@ class Launcher:
         keep, ptrs_by_name, shapes_by_name, write_back = [], {}, {}, []
         for name, role, _ in self.inputs:
             x = given[name]
+            if role == "size":
+                ptrs_by_name[name], shapes_by_name[name] = 0, (int(x),)
+                continue
             k = rt.kind(x)
             if role == "inout" and (k in ("torch", "cupy", "cai") and not _contiguous(x, k)
                                     or k == "numpy" and not (x.flags.c_contiguous and

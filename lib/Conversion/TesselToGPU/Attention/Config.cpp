@@ -44,19 +44,21 @@ int64_t mlir::tessel::flashMmaLiveRegisters(const AttentionConfig &c, int64_t he
   return mTiles * (headDim / 2 + headDim / 4 + c.blockN / 2 + c.blockN / 4);
 }
 
-FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionOp op) {
+/// What both attention ops share: the element types, head dimensions (the
+/// last dimension of Q, V and O) and the config attribute.
+static FailureOr<AttentionConfig> configure(Operation *op, Value qValue, Value vValue,
+                                            Value outValue, AttentionConfigAttr attr) {
   auto fail = [&]() {
-    return op.emitOpError() << "convert-tessel-to-gpu: strategy 'mma': ";
+    return op->emitOpError() << "convert-tessel-to-gpu: strategy 'mma': ";
   };
-  auto qType = cast<MemRefType>(op.getQ().getType());
-  Type elt = qType.getElementType();
-  int64_t d = qType.getDimSize(3), dv = cast<MemRefType>(op.getV().getType()).getDimSize(3);
+  auto qType = cast<MemRefType>(qValue.getType()), vType = cast<MemRefType>(vValue.getType());
+  auto outType = cast<MemRefType>(outValue.getType());
+  Type elt = qType.getElementType(), outElt = outType.getElementType();
+  int64_t d = qType.getDimSize(qType.getRank() - 1), dv = vType.getDimSize(vType.getRank() - 1);
   if (!elt.isF16() && !elt.isBF16())
     return fail() << "needs f16 or bf16 inputs, got " << elt;
-  if (!cast<MemRefType>(op.getOut().getType()).getElementType().isF16() &&
-      !cast<MemRefType>(op.getOut().getType()).getElementType().isBF16())
-    return fail() << "writes O in f16 or bf16, got "
-                  << cast<MemRefType>(op.getOut().getType()).getElementType();
+  if (!outElt.isF16() && !outElt.isBF16())
+    return fail() << "writes O in f16 or bf16, got " << outElt;
   if (dv != d)
     return fail() << "needs the value head dimension (" << dv
                   << ") equal to the query/key head dimension (" << d << ")";
@@ -65,7 +67,7 @@ FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionO
                   << " must be a multiple of 16 (the k of mma.sync m16n8k16)";
 
   AttentionConfig cfg = defaults(d);
-  if (AttentionConfigAttr attr = op.getConfigAttr()) {
+  if (attr) {
     for (auto [value, given] : {std::pair<int64_t *, int64_t>{&cfg.blockM, attr.getBlockM()},
                                 {&cfg.blockN, attr.getBlockN()},
                                 {&cfg.warps, attr.getWarps()},
@@ -95,4 +97,12 @@ FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionO
     return fail() << "needs " << bytes << " bytes of shared memory (Q tile and " << cfg.stages
                   << " K and V tiles); the limit is " << kMaxDynamicSharedBytes;
   return cfg;
+}
+
+FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionOp op) {
+  return configure(op, op.getQ(), op.getV(), op.getOut(), op.getConfigAttr());
+}
+
+FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionVarlenOp op) {
+  return configure(op, op.getQ(), op.getV(), op.getOut(), op.getConfigAttr());
 }

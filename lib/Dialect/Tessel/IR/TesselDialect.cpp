@@ -29,8 +29,8 @@ void TesselDialect::initialize() {
   // registerTesselDialects; promising them makes a registry that forgot them
   // fail loudly instead of leaving the ops silently unbufferized.
   declarePromisedInterfaces<bufferization::BufferizableOpInterface, GemmOp,
-                            FlashAttentionOp, PagedAttentionOp, PagedKVWriteOp,
-                            CopyBlocksOp>();
+                            FlashAttentionOp, FlashAttentionVarlenOp, PagedAttentionOp,
+                            PagedKVWriteOp, CopyBlocksOp>();
 }
 
 // Hard bounds, far above anything the hardware takes, so that no size the

@@ -37,7 +37,7 @@ def recipe(sig: Signature, options: dict, hint=None) -> Recipe:
     q = sig.arg("q").spec
     dtype = dtype_name(q.dtype)
     if dtype not in ("f16", "bf16"):
-        raise ValueError(f"argument 'q': tessel.flash_attention on target='cuda' needs f16 or "
+        raise ValueError(f"argument 'q': tessel.{sig.op} on target='cuda' needs f16 or "
                          f"bf16 inputs, got {dtype}; use target='cpu'")
     d, dv = q.shape[-1], sig.arg("v").spec.shape[-1]
     if d % 16:
@@ -73,3 +73,35 @@ def is_empty(sig: Signature) -> bool:
 
 def annotate(module, recipe_: Recipe) -> None:
     annotate_ops(module, recipe_, "tessel.flash_attention")
+
+
+class _Varlen:
+    """tessel.flash_attention_varlen: the same kernel and table; the packed
+    lengths and the batch become run-time sizes (the length bounds are
+    kernel arguments already), so one compile serves every batch
+    composition."""
+
+    op = "tessel.flash_attention_varlen"
+
+    def recipe(self, sig: Signature, options: dict, hint=None) -> Recipe:
+        return recipe(sig, options, hint)
+
+    def generalize(self, sig: Signature, options: dict | None = None) -> tuple[Signature, None]:
+        def dyn(arg: Arg) -> Arg:
+            if arg.role == "size":
+                return arg
+            shape = list(arg.spec.shape)
+            shape[1 if arg.name == "lse" else 0] = None  # lse is [Hq, total_q]
+            return Arg(arg.name, Spec(tuple(shape), arg.spec.dtype), arg.role)
+
+        return Signature(sig.op, tuple(dyn(a) for a in sig.args), sig.attrs), None
+
+    def is_empty(self, sig: Signature) -> bool:
+        """Never: an empty batch or max_seqlen_q = 0 launches no block."""
+        return False
+
+    def annotate(self, module, recipe_: Recipe) -> None:
+        annotate_ops(module, recipe_, self.op)
+
+
+varlen = _Varlen()
