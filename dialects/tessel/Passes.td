@@ -127,4 +127,26 @@ def TesselCheckTypes : Pass<"tessel-check-types"> {
   }];
 }
 
+def TesselFinalizeKernels : Pass<"tessel-finalize-kernels", "::mlir::ModuleOp"> {
+  let summary = "Kernel ABI details the GPU-to-NVVM conversion cannot express";
+  let description = [{
+    Runs at the end of `tessel-gpu-to-nvvm`, once kernels are `llvm.func`s
+    whose bare-pointer arguments match their `gpu.launch_func` operands one
+    to one (the conversion drops `llvm.byval` from `gpu.func` arguments and
+    rejects `nvvm.grid_constant` there):
+
+    - Tensor maps by value. A TMA tensor map reaches a kernel as a 128-byte
+      parameter (PTX `.param .align 64 .b8 [128]`) whose address is the
+      descriptor's: in LLVM a `ptr byval([128 x i8]) align 64` argument marked
+      `nvvm.grid_constant`. The host side describes each map as an
+      `nvgpu.tma.create.descriptor` cast to `!llvm.ptr` (lib/GPU/Tma.h); the
+      kernel argument fed by such a launch operand gets those attributes.
+    - Register budgets. ptxas ignores `setmaxnreg` unless it knows the
+      register count at entry; a kernel that contains `nvvm.setmaxregister`
+      and no `nvvm.minctasm` gets `nvvm.minctasm = 1` (with the block size
+      the conversion already gives as `nvvm.maxntid`, as CUTLASS's launch
+      bounds do).
+  }];
+}
+
 #endif // TESSEL_PASSES_TD

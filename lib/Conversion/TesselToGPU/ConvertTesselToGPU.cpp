@@ -97,17 +97,25 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
     FailureOr<GemmConfig> cfg = configureGemm(op, defaults);
     if (failed(cfg))
       return failure();
-    if (cfg->strategy == GemmStrategy::Mma || cfg->strategy == GemmStrategy::Wgmma) {
-      bool wgmma = cfg->strategy == GemmStrategy::Wgmma;
+    if (cfg->strategy == GemmStrategy::Mma || cfg->strategy == GemmStrategy::Wgmma ||
+        cfg->strategy == GemmStrategy::WgmmaTma) {
+      StringRef name = cfg->strategy == GemmStrategy::Mma     ? "mma"
+                       : cfg->strategy == GemmStrategy::Wgmma ? "wgmma"
+                                                              : "wgmma_tma";
       Type elt = cast<MemRefType>(op.getA().getType()).getElementType();
       if (!elt.isF16() && !elt.isBF16())
-        return op.emitOpError() << "strategy '" << (wgmma ? "wgmma" : "mma")
-                                << "' needs f16 or bf16 inputs, got " << elt;
-      int64_t bytes = wgmma ? wgmmaSharedBytes(op, *cfg) : mmaSharedBytes(op, *cfg);
+        return op.emitOpError() << "strategy '" << name << "' needs f16 or bf16 inputs, got "
+                                << elt;
+      int64_t bytes = cfg->strategy == GemmStrategy::Mma     ? mmaSharedBytes(op, *cfg)
+                      : cfg->strategy == GemmStrategy::Wgmma ? wgmmaSharedBytes(op, *cfg)
+                                                             : wgmmaTmaSharedBytes(op, *cfg);
       if (bytes > kMaxDynamicSharedBytes)
-        return op.emitOpError() << "strategy '" << (wgmma ? "wgmma" : "mma") << "' needs "
-                                << bytes << " bytes of shared memory; the limit is "
+        return op.emitOpError() << "strategy '" << name << "' needs " << bytes
+                                << " bytes of shared memory; the limit is "
                                 << kMaxDynamicSharedBytes;
+      if (cfg->strategy == GemmStrategy::WgmmaTma)
+        if (std::string why = wgmmaTmaOperandError(op); !why.empty())
+          return op.emitOpError() << "strategy 'wgmma_tma': " << why;
     }
     if (failed(checkGemmGrid(op, *cfg)))
       return failure();
@@ -121,6 +129,9 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
       break;
     case GemmStrategy::Wgmma:
       emitWgmmaGemm(b, op, *cfg, shape);
+      break;
+    case GemmStrategy::WgmmaTma:
+      emitWgmmaTmaGemm(b, op, *cfg, shape);
       break;
     case GemmStrategy::RegTile:
     case GemmStrategy::Pipelined:

@@ -45,14 +45,14 @@ def bench_gemm(sizes, rungs, dtypes):
             flops = 2 * n ** 3
             t_torch = _time(lambda: torch.matmul(a, b))
             for rung in rungs:
-                if rung in ("mma", "wgmma") and dtype == "f32":
+                if rung in ("mma", "wgmma", "wgmma_tma") and dtype == "f32":
                     continue
                 iters = 3 if (rung == "naive" and n >= 4096) else 10
                 kernel = tessel.gemm.compile(a, b, target="cuda", strategy=rung)
                 t = _time(lambda: kernel(a, b), warmup=1, iters=iters)
                 row = dict(dtype=dtype, n=n, rung=rung, tflops=flops / t / 1e12,
                            torch_tflops=flops / t_torch / 1e12, ratio=t_torch / t)
-                if rung in ("mma", "wgmma", "pipelined"):
+                if rung in ("mma", "wgmma", "wgmma_tma", "pipelined"):
                     # The functional call: run-time M, one kernel per size class.
                     t_dyn = _time(lambda: tessel.gemm(a, b, target="cuda", strategy=rung),
                                   warmup=1, iters=iters)
@@ -384,7 +384,7 @@ def main():
     parser = argparse.ArgumentParser(prog="python -m tessel.bench")
     parser.add_argument("what", choices=["gemm", "attention", "paged", "startup"])
     parser.add_argument("--sizes", default="1024,2048,4096,8192")
-    parser.add_argument("--rungs", default="naive,smem,regtile,pipelined,mma,wgmma")
+    parser.add_argument("--rungs", default="naive,smem,regtile,pipelined,mma,wgmma,wgmma_tma")
     parser.add_argument("--dtypes", default="f32,f16,bf16")
     parser.add_argument("--plot", metavar="FILE.png")
     parser.add_argument("--sweep", metavar="RUNG:K=V,...;...",

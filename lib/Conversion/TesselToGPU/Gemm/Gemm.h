@@ -9,7 +9,7 @@
 
 namespace mlir::tessel {
 
-enum class GemmStrategy { Naive, Smem, RegTile, Pipelined, Mma, Wgmma };
+enum class GemmStrategy { Naive, Smem, RegTile, Pipelined, Mma, Wgmma, WgmmaTma };
 
 /// Tile sizes of one GEMM kernel; validated before any IR is built.
 struct GemmConfig {
@@ -20,7 +20,7 @@ struct GemmConfig {
   int64_t warpsM = 0, warpsN = 0, stages = 0, groupM = 0;
   // regtile/pipelined only: outputs per thread along M and N.
   int64_t threadM = 0, threadN = 0;
-  // wgmma only: 128-thread warpgroups stacked along M.
+  // wgmma, wgmma_tma: 128-thread (consumer) warpgroups stacked along M.
   int64_t warpgroups = 0;
   // mma and wgmma: K parts, each a grid slice writing f32 partial sums to a
   // workspace that a second kernel reduces; 1: no split, D written directly.
@@ -57,10 +57,16 @@ void emitSimtGemm(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmS
 void emitRegTileGemm(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmShape &shape);
 void emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmShape &shape);
 void emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmShape &shape);
+void emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &config,
+                      const GemmShape &shape);
 
 /// Dynamic shared memory of the tensor-core rungs, alignment slack included.
 int64_t mmaSharedBytes(GemmOp op, const GemmConfig &config);
 int64_t wgmmaSharedBytes(GemmOp op, const GemmConfig &config);
+int64_t wgmmaTmaSharedBytes(GemmOp op, const GemmConfig &config);
+/// Why wgmma_tma cannot read the operands (TMA's 16-byte row pitch); empty
+/// when it can. Run-time row lengths are checked by the runtime.
+std::string wgmmaTmaOperandError(GemmOp op);
 
 /// The launch of a tiled gemm kernel: a grid of (N / block-n, M / block-m,
 /// batch) blocks of `threads` threads with `sharedBytes` of dynamic shared

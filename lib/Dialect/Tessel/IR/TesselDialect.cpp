@@ -44,10 +44,10 @@ LogicalResult GemmConfigAttr::verify(function_ref<InFlightDiagnostic()> emitErro
                                      int64_t warpgroups, int64_t stages, int64_t groupM,
                                      int64_t threadM, int64_t threadN, int64_t splitK) {
   static constexpr StringRef kStrategies[] = {"", "naive", "smem", "regtile",
-                                             "pipelined", "mma", "wgmma"};
+                                             "pipelined", "mma", "wgmma", "wgmma_tma"};
   if (!llvm::is_contained(kStrategies, strategy))
     return emitError() << "unknown strategy '" << strategy
-                       << "'; expected naive, smem, regtile, pipelined, mma or wgmma";
+                       << "'; expected naive, smem, regtile, pipelined, mma, wgmma or wgmma_tma";
   for (auto [value, name, limit] :
        {std::tuple<int64_t, StringRef, int64_t>{blockM, "block_m", kMaxTile},
         {blockN, "block_n", kMaxTile}, {blockK, "block_k", kMaxTile},

@@ -8,7 +8,7 @@ from ...signature import Arg, Signature, Spec, dtype_name
 from .recipe import Recipe, check_config, check_strategy
 from .recipe import annotate as annotate_ops
 
-STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma", "wgmma")
+STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma", "wgmma", "wgmma_tma")
 # The bounds #tessel.gemm_config verifies (TesselDialect.cpp), checked first here
 # so that a bad value is named as the caller's argument.
 CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, block_k=1 << 14, warps_m=32, warps_n=32,
@@ -44,7 +44,7 @@ def size_class(strategy: str, m: int | None, n: int, k: int | None = None) -> st
         if bound is not None:
             return f"m{bound}"
     area = None if m is None else m * n
-    if strategy == "wgmma":
+    if strategy in ("wgmma", "wgmma_tma"):
         return "small" if area is not None and area < 2048 ** 2 else "large"
     if strategy == "mma":
         if area is None or area > 3072 ** 2:
@@ -56,7 +56,7 @@ def size_class(strategy: str, m: int | None, n: int, k: int | None = None) -> st
 def default_config(strategy: str, klass: str) -> dict:
     """Tile sizes by size class, from the sweeps recorded in docs/benchmarks.md
     (H200); the lowering's own defaults apply to anything not listed."""
-    if strategy == "wgmma":
+    if strategy in ("wgmma", "wgmma_tma"):
         n = 128 if klass == "small" else 256  # 128 x 256 tiles would leave most SMs idle
         return dict(block_m=128, block_n=n, block_k=64, warpgroups=2, stages=4, group_m=8)
     if strategy == "mma":
@@ -107,9 +107,18 @@ def recipe(sig: Signature, options: dict, m_hint: int | None) -> Recipe:
     if strategy is None:
         strategy = pick_strategy(sig)
     dtype = dtype_name(sig.arg("a").spec.dtype)
-    if strategy in ("mma", "wgmma") and dtype not in ("f16", "bf16"):
+    if strategy in ("mma", "wgmma", "wgmma_tma") and dtype not in ("f16", "bf16"):
         raise ValueError(f"argument 'strategy': {strategy!r} needs f16 or bf16 inputs, got "
                          f"{dtype}; use naive, smem, regtile or pipelined")
+    if strategy == "wgmma_tma":
+        # TMA reads rows starting on 16-byte boundaries (run-time row
+        # lengths are checked when the tensor map is encoded).
+        for name in ("a", "b"):
+            row = sig.arg(name).spec.shape[-1]
+            if row is not None and row % 8:
+                raise ValueError(f"argument '{name}': strategy 'wgmma_tma' loads it by TMA, "
+                                 "which needs rows of a multiple of 8 elements (16 bytes); "
+                                 f"its rows have {row}; use strategy 'wgmma'")
     m, n = sig.outputs[0].spec.shape[-2:]
     k = sig.arg("a").spec.shape[-2 if sig.attr("transpose_a") else -1]
     klass = size_class(strategy, m if m is not None else m_hint, n, k)
@@ -128,7 +137,7 @@ def recipe(sig: Signature, options: dict, m_hint: int | None) -> Recipe:
 # rungs do: with a constant grid, the outlined kernel's known grid size lets
 # LLVM prove their per-element bounds checks away (3 compares left in the
 # pipelined kernel's PTX instead of 17; -22% at 4096^3 on an H200).
-RUN_TIME_M_RUNGS = ("mma", "wgmma")
+RUN_TIME_M_RUNGS = ("mma", "wgmma", "wgmma_tma")
 
 
 def generalize(sig: Signature, options: dict) -> tuple[Signature, int | None]:
