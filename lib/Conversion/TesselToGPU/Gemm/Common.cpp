@@ -230,3 +230,42 @@ void mlir::tessel::storeResult(KernelBuilder &e, GemmOp op, Value batch, Value r
     e.store(r, op.getInit(), at);
   });
 }
+
+namespace {
+constexpr int64_t kWgmmaSwizzle = 128; // bytes: one row of 64 f16/bf16
+} // namespace
+
+WgmmaTiles mlir::tessel::wgmmaTiles(GemmOp op, const GemmConfig &c) {
+  bool ta = op.getTransposeA(), tb = op.getTransposeB();
+  auto a = ta ? std::pair(c.blockK, c.blockM) : std::pair(c.blockM, c.blockK);
+  auto b = tb ? std::pair(c.blockN, c.blockK) : std::pair(c.blockK, c.blockN);
+  return {{SmemLayout::swizzled(a.first, a.second, 2, kWgmmaSwizzle), !ta},
+          {SmemLayout::swizzled(b.first, b.second, 2, kWgmmaSwizzle), tb}};
+}
+
+std::pair<Value, Value> mlir::tessel::wgmmaStageDescriptors(KernelBuilder &e,
+                                                            const WgmmaTiles &t,
+                                                            Value smemAddr, Value wgRow) {
+  const SmemLayout &tileA = t.a.layout;
+  // A's block for this warpgroup: rows wgRow.. (K-major) or columns (MN-major).
+  Value aWgOffset = t.a.kMajor ? e.mul(wgRow, e.idx(kWgmmaSwizzle))
+                               : e.mul(e.div(wgRow, e.idx(tileA.atom())),
+                                       e.idx(tileA.rows * kWgmmaSwizzle));
+  Value descA = wgmma::descriptor(e, e.add(smemAddr, aWgOffset), t.a);
+  Value descB = wgmma::descriptor(e, e.add(smemAddr, e.idx(tileA.bytes())), t.b);
+  return {descA, descB};
+}
+
+void mlir::tessel::issueWgmmaStep(KernelBuilder &e, const WgmmaTiles &t, const GemmConfig &cfg,
+                                  Type elt, MutableArrayRef<Value> acc, Value descA,
+                                  Value descB) {
+  wgmma::fence(e);
+  for (int64_t j = 0; j < cfg.blockK / wgmma::kK; ++j)
+    for (size_t i = 0; i < acc.size(); ++i)
+      acc[i] = wgmma::mmaAsync(
+          e, acc[i],
+          wgmma::advance(e, descA, t.a.layout.operandOffset(t.a.kMajor, 64 * i, j * wgmma::kK)),
+          wgmma::advance(e, descB, t.b.layout.operandOffset(t.b.kMajor, 0, j * wgmma::kK)),
+          cfg.blockN, elt, t.a, t.b);
+  wgmma::commitGroup(e);
+}

@@ -4,6 +4,7 @@
 
 #include "GPU/KernelBuilder.h"
 #include "GPU/TileCopy.h"
+#include "GPU/Wgmma.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "tessel/TesselOps.h"
 
@@ -124,6 +125,22 @@ void copyOperandTiles(KernelBuilder &e, GemmOp op, const GemmShape &shape, Value
 /// D[row, col] = alpha * acc (+ beta * C[row, col]) when `inBounds`.
 void storeResult(KernelBuilder &e, GemmOp op, Value batch, Value row, Value col, Value acc,
                  Value inBounds);
+
+/// The wgmma rungs' shared operand tiles: A and B of one block in 128-byte
+/// swizzled layouts, K-major unless transposed; and the pieces both rungs
+/// issue the same way on them.
+struct WgmmaTiles {
+  wgmma::Operand a, b;
+};
+WgmmaTiles wgmmaTiles(GemmOp op, const GemmConfig &config);
+/// The descriptors of warpgroup rows `wgRow`.. of A and of B in the stage at
+/// shared byte address `smemAddr` (B follows A).
+std::pair<Value, Value> wgmmaStageDescriptors(KernelBuilder &e, const WgmmaTiles &t,
+                                              Value smemAddr, Value wgRow);
+/// One block-k step: `acc[i]` (64-row slices of the warpgroup's tile) +=
+/// A * B from the stage's descriptors, issued after a fence as one group.
+void issueWgmmaStep(KernelBuilder &e, const WgmmaTiles &t, const GemmConfig &config,
+                    Type elt, MutableArrayRef<Value> acc, Value descA, Value descB);
 
 } // namespace mlir::tessel
 

@@ -33,24 +33,8 @@
 using namespace mlir;
 using namespace mlir::tessel;
 
-namespace {
-constexpr int64_t kSwizzle = 128;
-
-struct Tiles {
-  wgmma::Operand a, b;
-};
-
-Tiles tiles(GemmOp op, const GemmConfig &c) {
-  bool ta = op.getTransposeA(), tb = op.getTransposeB();
-  auto a = ta ? std::pair(c.blockK, c.blockM) : std::pair(c.blockM, c.blockK);
-  auto b = tb ? std::pair(c.blockN, c.blockK) : std::pair(c.blockK, c.blockN);
-  return {{SmemLayout::swizzled(a.first, a.second, 2, kSwizzle), !ta},
-          {SmemLayout::swizzled(b.first, b.second, 2, kSwizzle), tb}};
-}
-} // namespace
-
 int64_t mlir::tessel::wgmmaSharedBytes(GemmOp op, const GemmConfig &c) {
-  Tiles t = tiles(op, c);
+  WgmmaTiles t = wgmmaTiles(op, c);
   return c.stages * (t.a.layout.bytes() + t.b.layout.bytes()) + t.a.layout.patternBytes();
 }
 
@@ -58,7 +42,8 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
                                  const GemmShape &sh) {
   Location loc = op.getLoc();
   KernelBuilder e(b, loc);
-  auto [opA, opB] = tiles(op, cfg);
+  WgmmaTiles operands = wgmmaTiles(op, cfg);
+  const wgmma::Operand &opA = operands.a, &opB = operands.b;
   const SmemLayout &tileA = opA.layout, &tileB = opB.layout;
   Type elt = cast<MemRefType>(op.getA().getType()).getElementType();
   int64_t threads = 128 * cfg.warpgroups;
@@ -107,12 +92,8 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
 
   Value wgIndex = e.div(tid, e.idx(128));
   Value wgRow = e.mul(wgIndex, e.idx(wgTileM));
-  // A's block for this warpgroup: rows wgRow.. (K-major) or columns (MN-major).
-  Value aWgOffset = opA.kMajor ? e.mul(wgRow, e.idx(kSwizzle))
-                               : e.mul(e.div(wgRow, e.idx(tileA.atom())),
-                                       e.idx(tileA.rows * kSwizzle));
-  Value descA0 = wgmma::descriptor(e, e.add(smemAddr, aWgOffset), opA);
-  Value descB0 = wgmma::descriptor(e, e.add(smemAddr, e.idx(tileA.bytes())), opB);
+  Value descA0, descB0;
+  std::tie(descA0, descB0) = wgmmaStageDescriptors(e, operands, smemAddr, wgRow);
 
   SmallVector<Value> inits(tilesM, wgmma::zeroAccumulator(e, cfg.blockN));
 
@@ -134,15 +115,7 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
     Value stageShift = e.toI64(e.mul(stage, e.idx(stageElems * 2 / 16)));
     Value descA = wgmma::advance(e, descA0, stageShift);
     Value descB = wgmma::advance(e, descB0, stageShift);
-    wgmma::fence(e);
-    for (int64_t j = 0; j < cfg.blockK / wgmma::kK; ++j)
-      for (int64_t i = 0; i < tilesM; ++i)
-        acc[i] = wgmma::mmaAsync(
-            e, acc[i],
-            wgmma::advance(e, descA, tileA.operandOffset(opA.kMajor, 64 * i, j * wgmma::kK)),
-            wgmma::advance(e, descB, tileB.operandOffset(opB.kMajor, 0, j * wgmma::kK)),
-            cfg.blockN, elt, opA, opB);
-    wgmma::commitGroup(e);
+    issueWgmmaStep(e, operands, cfg, elt, acc, descA, descB);
     if (last) {
       wgmma::waitGroups(e, 0);
       return acc;

@@ -38,17 +38,6 @@ namespace {
 constexpr int64_t kSwizzle = 128, kBox = 64; // f16/bf16: one 128-byte row
 constexpr int64_t kProducerRegisters = 40, kConsumerRegisters = 232;
 
-struct Tiles {
-  wgmma::Operand a, b;
-};
-
-Tiles tiles(GemmOp op, const GemmConfig &c) {
-  bool ta = op.getTransposeA(), tb = op.getTransposeB();
-  auto a = ta ? std::pair(c.blockK, c.blockM) : std::pair(c.blockM, c.blockK);
-  auto b = tb ? std::pair(c.blockN, c.blockK) : std::pair(c.blockK, c.blockN);
-  return {{SmemLayout::swizzled(a.first, a.second, 2, kSwizzle), !ta},
-          {SmemLayout::swizzled(b.first, b.second, 2, kSwizzle), tb}};
-}
 
 /// The operand as the call passed it: prepareGemm views run-time sizes as
 /// their static bound, but the tensor map must know the real extents.
@@ -60,7 +49,7 @@ Value original(Value v) {
 } // namespace
 
 int64_t mlir::tessel::wgmmaTmaSharedBytes(GemmOp op, const GemmConfig &c) {
-  Tiles t = tiles(op, c);
+  WgmmaTiles t = wgmmaTiles(op, c);
   return c.stages * (t.a.layout.bytes() + t.b.layout.bytes()) + t.a.layout.patternBytes() +
          MbarrierRing::bytes(c.stages);
 }
@@ -82,7 +71,8 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
                                     const GemmShape &sh) {
   Location loc = op.getLoc();
   KernelBuilder e(b, loc);
-  auto [opA, opB] = tiles(op, cfg);
+  WgmmaTiles operands = wgmmaTiles(op, cfg);
+  const wgmma::Operand &opA = operands.a, &opB = operands.b;
   const SmemLayout &tileA = opA.layout, &tileB = opB.layout;
   Type elt = cast<MemRefType>(op.getA().getType()).getElementType();
   int64_t consumers = cfg.warpgroups;
@@ -165,11 +155,8 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
       [&](Value consumer) {
         setMaxRegisters(e, kConsumerRegisters, /*increase=*/true);
         Value wgRow = e.mul(consumer, e.idx(wgTileM));
-        Value aWgOffset = opA.kMajor ? e.mul(wgRow, e.idx(kSwizzle))
-                                     : e.mul(e.div(wgRow, e.idx(tileA.atom())),
-                                             e.idx(tileA.rows * kSwizzle));
-        Value descA0 = wgmma::descriptor(e, e.add(smemAddr, aWgOffset), opA);
-        Value descB0 = wgmma::descriptor(e, e.add(smemAddr, e.idx(tileA.bytes())), opB);
+        Value descA0, descB0;
+        std::tie(descA0, descB0) = wgmmaStageDescriptors(e, operands, smemAddr, wgRow);
         SmallVector<Value> inits(tilesM, wgmma::zeroAccumulator(e, cfg.blockN));
 
         // One K step: wait for tile kt, issue its wgmmas as one group, then
@@ -183,16 +170,7 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
           Value stageShift = e.toI64(e.mul(slot.stage, e.idx(stageBytes / 16)));
           Value descA = wgmma::advance(e, descA0, stageShift);
           Value descB = wgmma::advance(e, descB0, stageShift);
-          wgmma::fence(e);
-          for (int64_t j = 0; j < cfg.blockK / wgmma::kK; ++j)
-            for (int64_t i = 0; i < tilesM; ++i)
-              acc[i] = wgmma::mmaAsync(
-                  e, acc[i],
-                  wgmma::advance(e, descA,
-                                 tileA.operandOffset(opA.kMajor, 64 * i, j * wgmma::kK)),
-                  wgmma::advance(e, descB, tileB.operandOffset(opB.kMajor, 0, j * wgmma::kK)),
-                  cfg.blockN, elt, opA, opB);
-          wgmma::commitGroup(e);
+          issueWgmmaStep(e, operands, cfg, elt, acc, descA, descB);
           wgmma::waitGroups(e, last ? 0 : 1);
           e.when(e.lt(e.idx(0), kt), [&] { ring.consumerRelease(ring.slot(e.sub(kt, e.idx(1)))); });
           if (last)
