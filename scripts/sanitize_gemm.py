@@ -19,7 +19,8 @@ for rung, config in [(r, None) for r in rungs] + [(r, GUARDED[r]) for r in rungs
                            (45, 45, 48, 48)):
         if rung == "wgmma_tma" and k % 8:
             continue  # TMA rows must be multiples of 16 bytes (refused up front)
-        m, n = 37, 29 if k == 45 else 136
+        # TMA: every row (A's is M long when transposed) a multiple of 8.
+        m, n = 40 if rung == "wgmma_tma" else 37, 29 if k == 45 else 136
         a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float16)
         b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float16)
         c = rng.standard_normal((m, n)).astype(np.float32)

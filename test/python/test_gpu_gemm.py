@@ -105,7 +105,9 @@ def test_wgmma_tma_torch_and_cupy():
     assert isinstance(got, torch.Tensor) and got.is_cuda
     check(got.float().cpu().numpy(), want, "f16")
     # A misaligned view: TMA needs a 16-byte aligned base; the error names it.
-    flat = torch.from_numpy(a).cuda().reshape(-1)[1:1 + 300 * 520].reshape(300, 520)
+    buf = torch.empty(300 * 520 + 1, dtype=torch.float16, device="cuda")
+    flat = buf[1:].view(300, 520)
+    flat.copy_(torch.from_numpy(a))
     with pytest.raises(ValueError, match="argument 'a' .*not 16-byte aligned"):
         tessel.gemm(flat, torch.from_numpy(b).cuda(), target="cuda", strategy="wgmma_tma")
     try:
