@@ -65,6 +65,44 @@ def test_ptxas_no_spills(d, dtype, causal, tmp_path, record_property):
 
 
 @pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+@pytest.mark.parametrize("d", [64, 128, 192, 256])
+def test_wgmma_ptxas_no_spills(d, dtype, causal, tmp_path, record_property):
+    q, kv = specs(d, dtype)
+    k = tessel.flash_attention.compile(q, kv, kv, causal=causal, return_lse=True,
+                                       target="cuda", strategy="wgmma")
+    assert k.launch_metadata["strategy"] == "wgmma"
+    n = 128 if d <= 128 else 64
+    for piece in (f"wgmma.mma_async.sync.aligned.m64n{n}k16.f32.{dtype}.{dtype}",
+                  f"wgmma.mma_async.sync.aligned.m64n{d}k16.f32.{dtype}.{dtype}",
+                  "wgmma.wait_group.sync.aligned", "fence.proxy.async.shared::cta", "cp.async",
+                  "shfl.sync.bfly", "ex2.approx"):
+        assert piece in k.ptx, piece
+    assert "ldmatrix" not in k.ptx  # Q, K and V are read by the tensor cores
+    regs, stores, loads = ptxas(k.ptx, tmp_path)
+    record_property("registers", regs)
+    print(f"wgmma D={d} {dtype} causal={causal}: {regs} registers, {stores} bytes spill "
+          f"stores, {loads} bytes spill loads")
+    assert stores == 0 and loads == 0
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
+@pytest.mark.parametrize("config", [dict(block_m=192, block_n=64, warps=12, stages=2),
+                                    dict(block_m=64, block_n=128, warps=4, stages=3),
+                                    dict(block_m=128, block_n=16, warps=8, stages=4)],
+                         ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
+def test_wgmma_ptxas_other_configs(config, tmp_path):
+    q, kv = specs(128, "f16")
+    k = tessel.flash_attention.compile(q, kv, kv, causal=True, target="cuda", strategy="wgmma",
+                                       config=config)
+    assert k.launch_metadata["block"] == [32 * config["warps"], 1, 1]
+    regs, stores, loads = ptxas(k.ptx, tmp_path)
+    print(f"wgmma {config}: {regs} registers, {stores} bytes spill stores")
+    assert stores == 0 and loads == 0
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
 @pytest.mark.parametrize("config", [dict(block_m=64, block_n=32, warps=4, stages=3),
                                     dict(block_m=64, block_n=64, warps=4, stages=2),
                                     dict(block_m=32, block_n=16, warps=2, stages=4)],
@@ -128,8 +166,14 @@ def test_static_shapes_compile_too():
 
 def test_bad_options():
     q, kv = specs(64, "f16")
-    with pytest.raises(ValueError, match="argument 'strategy': expected one of mma"):
-        tessel.flash_attention.compile(q, kv, kv, target="cuda", strategy="wgmma")
+    with pytest.raises(ValueError, match="argument 'strategy': expected one of mma, wgmma"):
+        tessel.flash_attention.compile(q, kv, kv, target="cuda", strategy="tma")
+    with pytest.raises(ValueError, match="head dimension 80 is not supported by strategy 'wgmma'"):
+        q80, kv80 = specs(80, "f16")
+        tessel.flash_attention.compile(q80, kv80, kv80, target="cuda", strategy="wgmma")
+    with pytest.raises(ValueError, match="strategy 'wgmma': block_m .* must be 16 x warps"):
+        tessel.flash_attention.compile(q, kv, kv, target="cuda", strategy="wgmma",
+                                       config={"block_m": 64})
     with pytest.raises(ValueError, match="argument 'config': unknown key 'block_k'"):
         tessel.flash_attention.compile(q, kv, kv, target="cuda", config={"block_k": 32})
     with pytest.raises(ValueError, match="needs f16 or bf16 inputs, got f32"):

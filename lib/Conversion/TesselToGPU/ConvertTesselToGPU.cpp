@@ -164,7 +164,8 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
         lowered = isa<PagedKVWriteOp>(op) ? lowerPagedKVWrite(cast<PagedKVWriteOp>(op))
                                           : lowerCopyBlocks(cast<CopyBlocksOp>(op));
       else if (auto attention = dyn_cast<FlashAttentionOp>(op))
-        lowered = lowerFlashAttention(attention);
+        lowered = usesWgmma(attention) ? lowerFlashAttentionWgmma(attention)
+                                       : lowerFlashAttention(attention);
       else
         llvm_unreachable("every tessel op has a GPU lowering");
       if (failed(lowered))

@@ -30,6 +30,36 @@ AttentionConfig defaults(int64_t headDim) {
     return {128, 128, 8, 2};
   return {128, 64, 8, 3};
 }
+
+/// The checks both rungs make of the operands: f16/bf16 in and out, equal
+/// head dimensions. `fail` prefixes the rung.
+LogicalResult checkOperands(FlashAttentionOp op, function_ref<InFlightDiagnostic()> fail) {
+  auto qType = cast<MemRefType>(op.getQ().getType());
+  Type elt = qType.getElementType();
+  Type outElt = cast<MemRefType>(op.getOut().getType()).getElementType();
+  int64_t d = qType.getDimSize(3), dv = cast<MemRefType>(op.getV().getType()).getDimSize(3);
+  if (!elt.isF16() && !elt.isBF16())
+    return fail() << "needs f16 or bf16 inputs, got " << elt;
+  if (!outElt.isF16() && !outElt.isBF16())
+    return fail() << "writes O in f16 or bf16, got " << outElt;
+  if (dv != d)
+    return fail() << "needs the value head dimension (" << dv
+                  << ") equal to the query/key head dimension (" << d << ")";
+  return success();
+}
+
+/// The op's config attribute over `cfg`.
+AttentionConfig withAttribute(FlashAttentionOp op, AttentionConfig cfg) {
+  if (AttentionConfigAttr attr = op.getConfigAttr()) {
+    for (auto [value, given] : {std::pair<int64_t *, int64_t>{&cfg.blockM, attr.getBlockM()},
+                                {&cfg.blockN, attr.getBlockN()},
+                                {&cfg.warps, attr.getWarps()},
+                                {&cfg.stages, attr.getStages()}})
+      if (given)
+        *value = given;
+  }
+  return cfg;
+}
 } // namespace
 
 int64_t mlir::tessel::flashMmaSharedBytes(const AttentionConfig &c, int64_t headDim) {
@@ -44,35 +74,23 @@ int64_t mlir::tessel::flashMmaLiveRegisters(const AttentionConfig &c, int64_t he
   return mTiles * (headDim / 2 + headDim / 4 + c.blockN / 2 + c.blockN / 4);
 }
 
+bool mlir::tessel::usesWgmma(FlashAttentionOp op) {
+  AttentionConfigAttr attr = op.getConfigAttr();
+  return attr && attr.getStrategy() == "wgmma";
+}
+
 FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionOp op) {
   auto fail = [&]() {
     return op.emitOpError() << "convert-tessel-to-gpu: strategy 'mma': ";
   };
-  auto qType = cast<MemRefType>(op.getQ().getType());
-  Type elt = qType.getElementType();
-  int64_t d = qType.getDimSize(3), dv = cast<MemRefType>(op.getV().getType()).getDimSize(3);
-  if (!elt.isF16() && !elt.isBF16())
-    return fail() << "needs f16 or bf16 inputs, got " << elt;
-  if (!cast<MemRefType>(op.getOut().getType()).getElementType().isF16() &&
-      !cast<MemRefType>(op.getOut().getType()).getElementType().isBF16())
-    return fail() << "writes O in f16 or bf16, got "
-                  << cast<MemRefType>(op.getOut().getType()).getElementType();
-  if (dv != d)
-    return fail() << "needs the value head dimension (" << dv
-                  << ") equal to the query/key head dimension (" << d << ")";
+  if (failed(checkOperands(op, fail)))
+    return failure();
+  int64_t d = cast<MemRefType>(op.getQ().getType()).getDimSize(3);
   if (d % 16)
     return fail() << "head dimension " << d
                   << " must be a multiple of 16 (the k of mma.sync m16n8k16)";
 
-  AttentionConfig cfg = defaults(d);
-  if (AttentionConfigAttr attr = op.getConfigAttr()) {
-    for (auto [value, given] : {std::pair<int64_t *, int64_t>{&cfg.blockM, attr.getBlockM()},
-                                {&cfg.blockN, attr.getBlockN()},
-                                {&cfg.warps, attr.getWarps()},
-                                {&cfg.stages, attr.getStages()}})
-      if (given)
-        *value = given;
-  }
+  AttentionConfig cfg = withAttribute(op, defaults(d));
   // The attribute bounds warps to 32: at most 1024 threads per block.
   if (cfg.blockM % (16 * cfg.warps))
     return fail() << "block_m (" << cfg.blockM << ") must be a multiple of 16 x warps ("
@@ -91,6 +109,74 @@ FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionO
                      "limit is "
                   << kLiveRegisterBudget;
   int64_t bytes = flashMmaSharedBytes(cfg, d);
+  if (bytes > kMaxDynamicSharedBytes)
+    return fail() << "needs " << bytes << " bytes of shared memory (Q tile and " << cfg.stages
+                  << " K and V tiles); the limit is " << kMaxDynamicSharedBytes;
+  return cfg;
+}
+
+namespace {
+/// wgmma defaults by head dimension: two consumer warpgroups of 64 query
+/// rows; 128 keys per step up to D = 128, 64 beyond (O then takes D / 2
+/// registers a thread).
+AttentionConfig wgmmaDefaults(int64_t headDim) {
+  if (headDim <= 128)
+    return {128, 128, 8, 2};
+  return {128, 64, 8, 2};
+}
+// 1024-byte alignment of the swizzled tiles inside the dynamic window.
+constexpr int64_t kSwizzleAlign = 1024;
+// Registers a thread keeps besides the live tiles: addresses, descriptors,
+// softmax state, loop bounds (ptxas: 0 spills for every default).
+constexpr int64_t kWgmmaOverheadRegisters = 40;
+} // namespace
+
+int64_t mlir::tessel::flashWgmmaSharedBytes(const AttentionConfig &c, int64_t headDim) {
+  return (c.blockM + 2 * c.stages * c.blockN) * headDim * 2 + kSwizzleAlign;
+}
+
+int64_t mlir::tessel::flashWgmmaLiveRegisters(const AttentionConfig &c, int64_t headDim) {
+  // O: headDim / 2 f32, S: blockN / 2 f32, P: blockN / 4 packed pairs, twice.
+  return headDim / 2 + c.blockN / 2 + 2 * (c.blockN / 4);
+}
+
+int64_t mlir::tessel::flashWgmmaRegisterBudget(int64_t threads) {
+  return std::min<int64_t>(255, 65536 / threads) - kWgmmaOverheadRegisters;
+}
+
+FailureOr<AttentionConfig> mlir::tessel::configureFlashWgmma(FlashAttentionOp op) {
+  auto fail = [&]() {
+    return op.emitOpError() << "convert-tessel-to-gpu: strategy 'wgmma': ";
+  };
+  if (failed(checkOperands(op, fail)))
+    return failure();
+  int64_t d = cast<MemRefType>(op.getQ().getType()).getDimSize(3);
+  // The op bounds head dimensions to 256.
+  if (d % 64)
+    return fail() << "head dimension " << d
+                  << " must be 64, 128, 192 or 256 (whole 128-byte swizzle rows, and the n of "
+                     "the P V wgmma at most 256)";
+  AttentionConfig cfg = withAttribute(op, wgmmaDefaults(d));
+  if (cfg.warps % 4 || cfg.warps > 16)
+    return fail() << "warps (" << cfg.warps
+                  << ") must be 4, 8, 12 or 16: whole warpgroups, at most 4";
+  if (cfg.blockM != 16 * cfg.warps)
+    return fail() << "block_m (" << cfg.blockM << ") must be 16 x warps (" << 16 * cfg.warps
+                  << "): each warpgroup owns 64 query rows";
+  if (cfg.blockN % 16 || cfg.blockN > 256)
+    return fail() << "block_n (" << cfg.blockN
+                  << ") must be a multiple of 16 up to 256 (the n of the S wgmma; P is read "
+                     "16 keys at a time)";
+  if (cfg.stages < 2)
+    return fail() << "stages must be at least 2 (one K/V tile loading while one is read), got "
+                  << cfg.stages;
+  int64_t threads = 32 * cfg.warps;
+  int64_t regs = flashWgmmaLiveRegisters(cfg, d), budget = flashWgmmaRegisterBudget(threads);
+  if (regs > budget)
+    return fail() << "head dimension " << d << " with block_n = " << cfg.blockN << " keeps "
+                  << regs << " registers per thread live across the key loop (O, S and two "
+                  << "P generations); the limit for " << threads << " threads is " << budget;
+  int64_t bytes = flashWgmmaSharedBytes(cfg, d);
   if (bytes > kMaxDynamicSharedBytes)
     return fail() << "needs " << bytes << " bytes of shared memory (Q tile and " << cfg.stages
                   << " K and V tiles); the limit is " << kMaxDynamicSharedBytes;

@@ -1,5 +1,6 @@
-"""tessel.flash_attention's GPU recipe: FlashAttention-2 on mma.sync, tiles
-from a built-in table by head dimension and dtype (or as the caller asks);
+"""tessel.flash_attention's GPU recipe: FlashAttention-2 on mma.sync or the
+sm_90a warpgroup rung on wgmma, tiles from a built-in table by strategy, head
+dimension and dtype (or as the caller asks);
 batch and sequence lengths become run-time sizes, so one compile serves every
 length."""
 
@@ -9,7 +10,7 @@ from ...signature import Arg, Signature, Spec, dtype_name
 from .recipe import Recipe, check_config, check_strategy
 from .recipe import annotate as annotate_ops
 
-STRATEGIES = ("mma",)
+STRATEGIES = ("mma", "wgmma")
 # The bounds #tessel.attention_config verifies (TesselDialect.cpp), checked
 # first here so that a bad value is named as the caller's argument.
 CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, warps=32, stages=32)
@@ -25,6 +26,16 @@ TABLE = {
     (128, "f16"): dict(block_m=128, block_n=64, warps=8, stages=3),
     (128, "bf16"): dict(block_m=128, block_n=64, warps=8, stages=3),
 }
+# The wgmma rung (sm_90a): two warpgroups of 64 query rows; Q stays in
+# shared memory, so 128-key steps fit up to D = 128. Head dims not listed
+# take the lowering's defaults (Attention/Config.cpp).
+WGMMA_TABLE = {
+    (d, dt): dict(block_m=128, block_n=128 if d <= 128 else 64, warps=8, stages=2)
+    for d in (64, 128, 192, 256) for dt in ("f16", "bf16")
+}
+# The strategy when the caller names none: (head_dim, dtype) -> strategy,
+# only where the rung was measured faster on the H200; mma elsewhere.
+DEFAULT_STRATEGY: dict[tuple[int, str], str] = {}
 
 
 def check_options(options: dict) -> tuple[str | None, dict]:
@@ -33,20 +44,24 @@ def check_options(options: dict) -> tuple[str | None, dict]:
 
 def recipe(sig: Signature, options: dict, hint=None) -> Recipe:
     strategy, config = check_options(options)
-    strategy = strategy or "mma"
     q = sig.arg("q").spec
     dtype = dtype_name(q.dtype)
     if dtype not in ("f16", "bf16"):
         raise ValueError(f"argument 'q': tessel.flash_attention on target='cuda' needs f16 or "
                          f"bf16 inputs, got {dtype}; use target='cpu'")
     d, dv = q.shape[-1], sig.arg("v").spec.shape[-1]
-    if d % 16:
+    strategy = strategy or DEFAULT_STRATEGY.get((d, dtype), "mma")
+    if strategy == "mma" and d % 16:
         raise ValueError(f"argument 'q': head dimension {d} is not supported on target='cuda' "
                          "(strategy 'mma' takes multiples of 16 up to 128); use target='cpu'")
+    if strategy == "wgmma" and (d % 64 or d > 256):
+        raise ValueError(f"argument 'q': head dimension {d} is not supported by strategy "
+                         "'wgmma' (64, 128, 192 or 256); use strategy='mma' or target='cpu'")
     if dv != d:
         raise ValueError(f"argument 'v': head dimension {dv} differs from q's ({d}); "
                          "target='cuda' needs them equal; use target='cpu'")
-    config = {**TABLE.get((d, dtype), {}), **config}
+    table = WGMMA_TABLE if strategy == "wgmma" else TABLE
+    config = {**table.get((d, dtype), {}), **config}
     return Recipe(strategy, tuple(sorted(config.items())), "any", "attention_config")
 
 
