@@ -52,7 +52,7 @@ def ptxas(ptx, tmp_path):
 def test_ptxas_no_spills(d, dtype, causal, tmp_path, record_property):
     q, kv = specs(d, dtype)
     k = tessel.flash_attention.compile(q, kv, kv, causal=causal, return_lse=True,
-                                       target="cuda")
+                                       target="cuda", strategy="mma")
     for piece in ("mma.sync.aligned.m16n8k16", "ldmatrix.sync.aligned.m8n8.x4.trans",
                   "ldmatrix.sync.aligned.m8n8.x4.shared", "cp.async", "shfl.sync.bfly",
                   "ex2.approx"):
@@ -89,6 +89,7 @@ def test_wgmma_ptxas_no_spills(d, dtype, causal, tmp_path, record_property):
 
 @pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
 @pytest.mark.parametrize("config", [dict(block_m=192, block_n=64, warps=12, stages=2),
+                                    dict(block_m=128, block_n=128, warps=8, stages=3),
                                     dict(block_m=64, block_n=128, warps=4, stages=3),
                                     dict(block_m=128, block_n=16, warps=8, stages=4)],
                          ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
@@ -109,7 +110,8 @@ def test_wgmma_ptxas_other_configs(config, tmp_path):
                          ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
 def test_ptxas_other_configs(config, tmp_path):
     q, kv = specs(128, "f16")
-    k = tessel.flash_attention.compile(q, kv, kv, causal=True, target="cuda", config=config)
+    k = tessel.flash_attention.compile(q, kv, kv, causal=True, target="cuda", strategy="mma",
+                                       config=config)
     assert k.launch_metadata["block"] == [32 * config["warps"], 1, 1]
     regs, stores, loads = ptxas(k.ptx, tmp_path)
     print(f"{config}: {regs} registers, {stores} bytes spill stores")
@@ -120,15 +122,33 @@ def test_ptxas_two_m_tiles_per_warp(tmp_path):
     # 32 query rows per warp: two m16 tiles share each K/V fragment.
     q, kv = specs(64, "bf16")
     k = tessel.flash_attention.compile(q, kv, kv, causal=True, return_lse=True, target="cuda",
+                                       strategy="mma",
                                        config=dict(block_m=64, block_n=32, warps=2, stages=2))
     regs, stores, loads = ptxas(k.ptx, tmp_path)
     print(f"D=64 bf16, 2 m tiles per warp: {regs} registers, {stores} bytes spill stores")
     assert stores == 0
 
 
+def test_default_strategy_is_the_measured_faster_rung():
+    for d, want in ((64, "wgmma"), (128, "wgmma"), (256, "mma"), (96, "mma")):
+        if d == 256:  # mma cannot take D = 256: the error names its register limit
+            with pytest.raises(ValueError, match="strategy 'mma'"):
+                tessel.flash_attention.compile(*specs(d, "f16"), specs(d, "f16")[1],
+                                               target="cuda")
+            continue
+        q, kv = specs(d, "f16")
+        k = tessel.flash_attention.compile(q, kv, kv, target="cuda")
+        assert k.launch_metadata["strategy"] == want, d
+    meta = tessel.flash_attention.compile(*specs(128, "bf16"), specs(128, "bf16")[1],
+                                          target="cuda").launch_metadata
+    assert meta["config"] == dict(block_m=128, block_n=128, warps=8, stages=2)
+    assert meta["shared_bytes"] == (128 + 2 * 2 * 128) * 128 * 2 + 1024
+
+
 def test_launch_metadata_has_run_time_sizes():
     q, kv = specs(128, "bf16")
-    k = tessel.flash_attention.compile(q, kv, kv, causal=True, return_lse=True, target="cuda")
+    k = tessel.flash_attention.compile(q, kv, kv, causal=True, return_lse=True, target="cuda",
+                                       strategy="mma")
     meta = k.launch_metadata
     assert meta["strategy"] == "mma" and meta["block"] == [256, 1, 1]
     assert meta["config"] == dict(block_m=128, block_n=64, warps=8, stages=3)
@@ -153,7 +173,7 @@ def test_bshd_is_strides_only():
     k2 = tessel.flash_attention.compile(q2, kv2, kv2, target="cuda")
     assert k1.launch_metadata["shared_bytes"] == k2.launch_metadata["shared_bytes"]
     assert 'layout = "bshd"' in k1.ir("tessel")
-    count = lambda ptx: len(re.findall(r"mma\.sync", ptx))  # noqa: E731
+    count = lambda ptx: len(re.findall(r"mma\.sync|wgmma\.mma_async", ptx))  # noqa: E731
     assert count(k1.ptx) == count(k2.ptx)
 
 
@@ -181,7 +201,7 @@ def test_bad_options():
         tessel.flash_attention.compile(f, f, f, target="cuda")
     with pytest.raises(ValueError, match="keeps 192 registers per thread live"):
         tessel.flash_attention.compile(*specs(128, "f16")[:1], specs(128, "f16")[1],
-                                       specs(128, "f16")[1], target="cuda",
+                                       specs(128, "f16")[1], target="cuda", strategy="mma",
                                        config={"block_n": 128})
     with pytest.raises(ValueError, match="head dimension 256 .* the limit is 160"):
         q256, kv256 = specs(256, "bf16")

@@ -146,11 +146,22 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
     copyRows(sV, vOff, skv, kvTile, r0, e.add(e.idx(vBytes / 2), stageElems));
   };
 
-  // Prologue: Q, then the first stages - 1 key tiles, one group each.
+  // With 3 or more stages the key loop overlaps one tile's softmax with
+  // the tensor cores (see `overlappedLoop`); it then reads two stages at a
+  // time, so a refilled tile is needed stages - 2 iterations later (else
+  // stages - 1).
+  bool overlap = cfg.stages >= 3;
+
+  // Prologue: Q, then the first stages - 1 key tiles, one group each. The
+  // overlapped loop always computes tile 0 (zero-filled past Skv and fully
+  // masked when the block sees no key), so that tile is always copied.
   copyRows(sQ, qOff, sq, qTile, qBase, e.idx(0));
   Value lastGroup = commitCopies(e);
   for (int64_t s = 0; s < cfg.stages - 1; ++s) {
-    e.when(e.lt(e.idx(s), range.all), [&] { copyKV(e.idx(s), e.idx(s)); });
+    if (overlap && s == 0)
+      copyKV(e.idx(0), e.idx(0));
+    else
+      e.when(e.lt(e.idx(s), range.all), [&] { copyKV(e.idx(s), e.idx(s)); });
     lastGroup = commitCopies(e);
   }
 
@@ -203,17 +214,19 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
                          Value rescale[2]) {
     SmallVector<Value> scores[2]; // [half][nb][k]
     for (int64_t half = 0; half < 2; ++half) {
-      Value limit = masked && causal ? e.add(rows[half], shift) : Value();
+      // Column c of the tile is hidden when c >= the row's first hidden
+      // key (Skv, or its diagonal + 1 when causal) - keyBase - col2: one
+      // signed compare with a constant per score.
+      Value visible;
+      if (masked) {
+        Value end = causal ? e.smin(skv, e.add(e.add(rows[half], shift), e.idx(1))) : skv;
+        visible = e.sub(e.sub(end, keyBase), acc.col2);
+      }
       for (int64_t nb = 0; nb < n / 8; ++nb)
         for (int64_t kk = 0; kk < 2; ++kk) {
           Value x = wgmma::element(e, s, wgmma::accumulatorRegister(nb, half, kk));
-          if (masked) {
-            Value col = e.add(keyBase, e.add(e.idx(nb * 8 + kk), acc.col2));
-            Value hidden = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, col, skv);
-            if (causal)
-              hidden = e.lor(hidden, e.slt(limit, col));
-            x = e.pick(hidden, negInf(e), x);
-          }
+          if (masked)
+            x = e.pick(e.sle(visible, e.idx(nb * 8 + kk)), negInf(e), x);
           scores[half].push_back(x);
         }
       state[half] = softmax.update(e, state[half], scores[half], rescale[half]);
@@ -271,8 +284,75 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
     return SmallVector<Value>(loop.getResults());
   };
 
-  SmallVector<Value> state = keyLoop(e.idx(0), range.full, init, /*masked=*/false);
-  state = keyLoop(range.full, range.all, state, /*masked=*/true);
+  // The FA3 intra-warpgroup pipeline: iteration j issues S_j = Q K_j^T
+  // and O += P_{j-1} V_{j-1} as two groups, waits for the first, computes
+  // the softmax of S_j while the second runs, then waits for it and
+  // rescales O. Tile 0's softmax comes before the loop, the last P V after.
+  // Iteration j reads stages j and j - 1; the barrier at its top proves
+  // stage j - 2 free (every warpgroup waited for P_{j-2} V_{j-2}), which it
+  // refills with tile j + stages - 2.
+  auto waitTile = [&](int64_t pending) {
+    waitCopies(e, lastGroup, pending);
+    NVVM::FenceProxyOp::create(b, loc, NVVM::ProxyKind::async_shared,
+                               NVVM::SharedSpaceAttr::get(b.getContext(),
+                                                          NVVM::SharedSpace::shared_cta));
+    gpu::BarrierOp::create(b, loc);
+  };
+  // Loop state: O, P (n / 16 fragments), (max, sum) of row halves 0, 1.
+  int64_t numP = n / 16;
+  auto overlappedLoop = [&](Value lb, Value ub, ValueRange initState, bool masked) {
+    auto loop = scf::ForOp::create(b, loc, lb, ub, e.idx(1), initState);
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value j = loop.getInductionVar();
+    ValueRange st = loop.getRegionIterArgs();
+    // Tile j has landed once at most stages - 3 younger groups are pending
+    // (one fewer than the plain loop: this iteration's refill comes later).
+    waitTile(cfg.stages - 3);
+    Value stage = e.rem(j, e.idx(cfg.stages));
+    Value prevStage = e.rem(e.add(j, e.idx(cfg.stages - 1)), e.idx(cfg.stages));
+    Value s = issueScores(stage);
+    SmallVector<Value> prevP(st.begin() + 1, st.begin() + 1 + numP);
+    Value accO = issueValues(st[0], prevP, prevStage);
+    Value next = e.add(j, e.idx(cfg.stages - 2));
+    e.when(e.lt(next, range.all), [&] { copyKV(next, e.rem(next, e.idx(cfg.stages))); });
+    commitCopies(e);
+    wgmma::waitGroups(e, 1);
+    SoftmaxRow state[2] = {{st[1 + numP], st[3 + numP]}, {st[2 + numP], st[4 + numP]}};
+    Value rescale[2];
+    SmallVector<Value> p = softmaxTile(s, e.mul(j, e.idx(n)), masked, state, rescale);
+    wgmma::waitGroups(e, 0);
+    SmallVector<Value> yield{scaleAccumulatorRows(e, accO, d, rescale[0], rescale[1])};
+    yield.append(p);
+    yield.append({state[0].max, state[1].max, state[0].sum, state[1].sum});
+    scf::YieldOp::create(b, loc, yield);
+    return SmallVector<Value>(loop.getResults());
+  };
+
+  SmallVector<Value> state;
+  if (overlap) {
+    // Tile 0 (and Q): stages - 2 younger groups.
+    waitTile(cfg.stages - 2);
+    Value s = issueScores(e.idx(0));
+    wgmma::waitGroups(e, 0);
+    SoftmaxRow rows0[2] = {start, start};
+    Value unused[2];
+    SmallVector<Value> p = softmaxTile(s, e.idx(0), /*masked=*/true, rows0, unused);
+    SmallVector<Value> st{init[0]};
+    st.append(p);
+    st.append({rows0[0].max, rows0[1].max, rows0[0].sum, rows0[1].sum});
+    st = overlappedLoop(e.idx(1), range.full, st, /*masked=*/false);
+    st = overlappedLoop(e.umax(range.full, e.idx(1)), range.all, st, /*masked=*/true);
+    Value last = e.sub(e.umax(range.all, e.idx(1)), e.idx(1));
+    Value accO = issueValues(st[0], ArrayRef<Value>(st).slice(1, numP),
+                             e.rem(last, e.idx(cfg.stages)));
+    wgmma::waitGroups(e, 0);
+    state = {accO};
+    state.append(st.begin() + 1 + numP, st.end());
+  } else {
+    state = keyLoop(e.idx(0), range.full, init, /*masked=*/false);
+    state = keyLoop(range.full, range.all, state, /*masked=*/true);
+  }
 
   // Epilogue: O / l and LSE, rows inside Sq only.
   Value firstLane = e.eq(acc.col2, e.idx(0));
