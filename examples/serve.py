@@ -5,8 +5,9 @@ embeddings, grouped-query attention with head_dim 128, SwiGLU MLP) generates
 for several prompts of different lengths, each forked into --samples
 sequences that share the prompt's KV blocks (parallel sampling):
 
-- prefill: all prompts' projections in one `tessel.gemm` per weight, causal
-  `tessel.flash_attention` per prompt ([1, H, S, D]), and the prompts' keys and
+- prefill: all prompts' projections in one `tessel.gemm` per weight, one causal
+  `tessel.flash_attention_varlen` for all prompts (packed [T, H, D], offsets
+  from the prompt lengths), and the prompts' keys and
   values written into the paged cache with `tessel.paged_kv_write`
   (`PagedKVCache.append_slots` + `write`);
 - fork: every prompt's sequence is forked into n samples (no copy); the first
@@ -313,7 +314,7 @@ class TesselModel:
 
     def forward(self, tokens, positions, slots, lengths=None, batch=None):
         """One step for T tokens: prefill (lengths = tokens per prompt, causal
-        flash attention per prompt) or decode (batch: one token per sequence,
+        varlen flash attention over the packed prompts) or decode (batch: one token per sequence,
         paged attention). Returns float32 logits of each prompt's / sequence's
         last token."""
         cfg, xp, kv = self.cfg, self.xp, self.kv
@@ -329,14 +330,13 @@ class TesselModel:
             q, k, v = (xp.cast(a, self.dtype) for a in (q, k, v))
             kv.write(slots, k, v, layer=i)  # tessel.paged_kv_write
             if batch is None:
-                outs, start = [], 0
-                for n in lengths:
-                    qs, ks, vs = (xp.transpose(a[start:start + n], (1, 0, 2))[None] for a in (q, k, v))
-                    o = self.prof("flash_attention", lambda: tessel.flash_attention(
-                        qs, ks, vs, causal=True, target=self.target))
-                    outs.append(xp.transpose(o[0], (1, 0, 2)))
-                    start += n
-                o = xp.cat(outs)
+                # All prompts in one call, packed as they are ([T, H, D]);
+                # the offsets stay on the host, so checking them reads
+                # nothing back from the GPU.
+                cu = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+                longest = int(max(lengths))
+                o = self.prof("flash_attention_varlen", lambda: tessel.flash_attention_varlen(
+                    q, k, v, cu, cu, longest, longest, causal=True, target=self.target))
             else:
                 o = kv.attention(q, batch, layer=i)  # tessel.paged_attention
             x = x + self.gemm(o.reshape(-1, hq * d), w["wo"])

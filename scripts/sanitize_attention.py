@@ -7,7 +7,8 @@
 Covers the edges (lengths not multiples of the tiles, Sq > Skv with fully
 masked rows, one key), GQA, both layouts, LSE, on both rungs (mma and
 wgmma, or those named: `python scripts/sanitize_attention.py wgmma`); checks
-each result against the float64 reference so a silent out-of-bounds read shows up as a wrong value too."""
+each result against the float64 reference so a silent out-of-bounds read
+shows up as a wrong value too."""
 
 import sys
 

@@ -96,6 +96,8 @@ def ConvertTesselToGPU : Pass<"convert-tessel-to-gpu", "::mlir::ModuleOp"> {
            "regtile/pipelined: outputs per thread along N (0: default 8)">,
     Option<"warpgroups", "warpgroups", "int64_t", /*default=*/"0",
            "wgmma: 128-thread warpgroups along M (0: default 2)">,
+    Option<"splitK", "split-k", "int64_t", /*default=*/"0",
+           "mma/wgmma: K parts reduced by a second kernel (0: default 1, no split)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -122,6 +124,28 @@ def TesselCheckTypes : Pass<"tessel-check-types"> {
     Tessel's host pipelines run this pass first, so such a type in a result,
     a block argument or an attribute (a function's signature) is reported as
     an error. Tessel ops check their own operands in their verifiers.
+  }];
+}
+
+def TesselFinalizeKernels : Pass<"tessel-finalize-kernels", "::mlir::ModuleOp"> {
+  let summary = "Kernel ABI details the GPU-to-NVVM conversion cannot express";
+  let description = [{
+    Runs at the end of `tessel-gpu-to-nvvm`, once kernels are `llvm.func`s
+    whose bare-pointer arguments match their `gpu.launch_func` operands one
+    to one (the conversion drops `llvm.byval` from `gpu.func` arguments and
+    rejects `nvvm.grid_constant` there):
+
+    - Tensor maps by value. A TMA tensor map reaches a kernel as a 128-byte
+      parameter (PTX `.param .align 64 .b8 [128]`) whose address is the
+      descriptor's: in LLVM a `ptr byval([128 x i8]) align 64` argument marked
+      `nvvm.grid_constant`. The host side describes each map as an
+      `nvgpu.tma.create.descriptor` cast to `!llvm.ptr` (lib/GPU/Tma.h); the
+      kernel argument fed by such a launch operand gets those attributes.
+    - Register budgets. ptxas ignores `setmaxnreg` unless it knows the
+      register count at entry; a kernel that contains `nvvm.setmaxregister`
+      and no `nvvm.minctasm` gets `nvvm.minctasm = 1` (with the block size
+      the conversion already gives as `nvvm.maxntid`, as CUTLASS's launch
+      bounds do).
   }];
 }
 

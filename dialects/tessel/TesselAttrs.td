@@ -20,14 +20,23 @@ def Tessel_GemmConfigAttr : Tessel_Attr<"GemmConfig", "gemm_config"> {
     of the same name, and then the strategy's default, so one module can
     hold several gemms lowered differently.
 
-    - `strategy`: `naive`, `smem`, `regtile`, `pipelined`, `mma` or `wgmma`;
+    - `strategy`: `naive`, `smem`, `regtile`, `pipelined`, `mma`, `wgmma` or
+      `wgmma_tma` (wgmma fed by TMA through an mbarrier ring, a producer
+      warpgroup beside the consumer ones; rows of A and B must be multiples
+      of 16 bytes);
     - `block_m`, `block_n`, `block_k`: the thread block's output tile and the
       depth of one K step;
-    - `warps_m`, `warps_n` (`mma`), `warpgroups` (`wgmma`): how the block's
-      tile is split among warps;
-    - `stages` (`mma`, `wgmma`): depth of the cp.async ring;
-    - `group_m` (`mma`, `wgmma`): block rows swept together for L2 reuse;
-    - `thread_m`, `thread_n` (`regtile`, `pipelined`): outputs per thread.
+    - `warps_m`, `warps_n` (`mma`), `warpgroups` (`wgmma`, `wgmma_tma`: the
+      consumer warpgroups): how the block's tile is split among warps;
+    - `stages` (`mma`, `wgmma`, `wgmma_tma`): depth of the cp.async or TMA
+      ring;
+    - `group_m` (`mma`, `wgmma`, `wgmma_tma`): block rows swept together for
+      L2 reuse;
+    - `thread_m`, `thread_n` (`regtile`, `pipelined`): outputs per thread;
+    - `split_k` (`mma`, `wgmma`): K cut into this many parts, one thread
+      block each, whose f32 partial sums go to a workspace that a second
+      kernel reduces (then applies alpha, beta * C and the output type); for
+      skinny products whose output tiles alone leave most SMs idle.
 
     Each value is checked here against a hard bound (so no later size
     computation can overflow); whether a combination fits the hardware
@@ -51,7 +60,8 @@ def Tessel_GemmConfigAttr : Tessel_Attr<"GemmConfig", "gemm_config"> {
     DefaultValuedParameter<"int64_t", "0">:$stages,
     DefaultValuedParameter<"int64_t", "0">:$group_m,
     DefaultValuedParameter<"int64_t", "0">:$thread_m,
-    DefaultValuedParameter<"int64_t", "0">:$thread_n
+    DefaultValuedParameter<"int64_t", "0">:$thread_n,
+    DefaultValuedParameter<"int64_t", "0">:$split_k
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -150,6 +150,75 @@ def Tessel_FlashAttentionOp : Tessel_DpsOp<"flash_attention"> {
 }
 
 //===----------------------------------------------------------------------===//
+// flash_attention_varlen
+//===----------------------------------------------------------------------===//
+
+def Tessel_FlashAttentionVarlenOp : Tessel_DpsOp<"flash_attention_varlen"> {
+  let summary = "Exact softmax attention over a packed batch of variable-length sequences";
+  let description = [{
+    flash-attn's `flash_attn_varlen_func`: the sequences of a batch are packed
+    along one token dimension, `Q [total_q, Hq, D]`, `K [total_k, Hkv, D]` and
+    `V [total_k, Hkv, Dv]`, and `cu_seqlens_q` / `cu_seqlens_k` (i32,
+    `[B + 1]`) hold the cumulative lengths: sequence `b` is rows
+    `cu_seqlens_q[b] .. cu_seqlens_q[b + 1]` of Q (and of `O [total_q, Hq, Dv]`)
+    against rows `cu_seqlens_k[b] .. cu_seqlens_k[b + 1]` of K and V.
+
+    Per sequence the semantics are exactly those of `tessel.flash_attention`:
+    query head `h` reads key/value head `h / (Hq / Hkv)`; `causal` is
+    bottom-right aligned per sequence (query `i` sees keys
+    `j <= i + Sk_b - Sq_b`); a row that sees no key (a zero-length key
+    sequence, or causal with `Sq_b > Sk_b`) gets `O = 0` and `LSE = -inf`;
+    `scale` defaults to `1 / sqrt(D)`. A zero-length query sequence writes
+    nothing.
+
+    `LSE` (f32, optional second init) is `[Hq, total_q]`, flash-attn's varlen
+    layout (heads first), not the `[B, Hq, Sq]` of `tessel.flash_attention`.
+
+    `max_seqlen_q` and `max_seqlen_k` (index) bound the sequences' lengths;
+    the GPU lowering sizes its grid by `max_seqlen_q`. The contents of
+    `cu_seqlens_*` and the bounds are run-time data the op does not check:
+    `cu[0] = 0`, non-decreasing, `cu[B]` at most the packed length, every
+    length at most its `max_seqlen` (the Python API validates them). Rows of
+    `O` past `cu_seqlens_q[B]` are not written.
+
+    An optional `config` (`#tessel.attention_config<...>`) says how the GPU
+    lowering builds this op's kernel; other lowerings ignore it.
+
+    Example:
+
+    ```mlir
+    %o, %lse = tessel.flash_attention_varlen %q, %k, %v, %cu_q, %cu_k, %max_q, %max_k
+        into %o0, %lse0 {causal}
+        : tensor<300x8x64xf16>, tensor<500x2x64xf16>, tensor<500x2x64xf16>,
+          tensor<5xi32>, tensor<5xi32> into tensor<300x8x64xf16>, tensor<8x300xf32>
+        -> tensor<300x8x64xf16>, tensor<8x300xf32>
+    ```
+  }];
+  let arguments = (ins Tessel_Shaped:$q, Tessel_Shaped:$k, Tessel_Shaped:$v,
+                       Tessel_Shaped:$cu_seqlens_q, Tessel_Shaped:$cu_seqlens_k,
+                       Index:$max_seqlen_q, Index:$max_seqlen_k,
+                       Tessel_Shaped:$out, Optional<Tessel_Shaped>:$lse,
+                       UnitAttr:$causal, OptionalAttr<F32Attr>:$scale,
+                       OptionalAttr<Tessel_AttentionConfigAttr>:$config);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $cu_seqlens_q `,` $cu_seqlens_k `,` $max_seqlen_q `,`
+    $max_seqlen_k `into` $out (`,` $lse^)? attr-dict `:` type($q) `,` type($k)
+    `,` type($v) `,` type($cu_seqlens_q) `,` type($cu_seqlens_k) `into`
+    type($out) (`,` type($lse)^)? (`->` type($results)^)?
+  }];
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(), /*start=*/7,
+                                         /*length=*/getLse() ? 2 : 1);
+    }
+    /// The score scale: the `scale` attribute, else 1/sqrt(D).
+    float getScaleValue();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // paged_attention
 //===----------------------------------------------------------------------===//
 

@@ -54,9 +54,11 @@ void tessel::buildTesselGPUToNVVMPipeline(OpPassManager &pm) {
   // (statically shaped) operand, which is what the Python runtime passes.
   // Vector ops go last: convert-gpu-to-nvvm first maps the workgroup memory
   // space to an NVVM address space. convert-nvvm-to-llvm turns the NVVM ops
-  // with no LLVM intrinsic (wgmma) into inline PTX.
+  // with no LLVM intrinsic (wgmma) into inline PTX. Tensor-map arguments
+  // become by-value grid constants once the kernels are llvm.funcs.
   addTextual(pm, "gpu.module(convert-nvgpu-to-nvvm,lower-affine,convert-scf-to-cf,"
                  "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=true},"
                  "convert-vector-to-llvm,convert-nvvm-to-llvm,canonicalize,cse,"
-                 "reconcile-unrealized-casts)");
+                 "reconcile-unrealized-casts),"
+                 "tessel-finalize-kernels");
 }

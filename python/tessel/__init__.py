@@ -10,7 +10,8 @@ the first time something has to be compiled (a call whose kernel is in the
 disk cache never loads them).
 """
 
-from .api import copy_blocks, flash_attention, gemm, paged_attention, paged_kv_write
+from .api import (autotune, copy_blocks, flash_attention, flash_attention_varlen, gemm,
+                  paged_attention, paged_kv_write)
 from .kvcache import PagedKVCache
 from .signature import Spec
 
@@ -31,5 +32,6 @@ def parse(text: str, ctx=None):
     return parse_module(text, ctx)
 
 
-__all__ = ["PagedKVCache", "Spec", "context", "copy_blocks", "flash_attention", "gemm", "paged_attention",
+__all__ = ["PagedKVCache", "Spec", "autotune", "context", "copy_blocks", "flash_attention",
+           "flash_attention_varlen", "gemm", "paged_attention",
            "paged_kv_write", "parse", "__version__"]

@@ -6,6 +6,7 @@ definitions (ops/) to the compilers (compiler/)."""
 from __future__ import annotations
 
 from .ops import flash_attention as _fa
+from .ops import flash_attention_varlen as _fav
 from .ops import gemm as _gemm
 from .ops import paged as _paged
 from .ops._base import OpDef
@@ -76,8 +77,29 @@ class Operation:
         return f"<tessel op {self.__name__}>"
 
 
+def autotune(op: Operation, *args, force: bool = False, **kwargs):
+    """Times `op`'s candidate GPU configurations for these arrays or Specs
+    (static sizes) on the current GPU and stores the fastest correct one in
+    the disk cache, where `strategy="auto"` finds it (`force`: tune again
+    even if a choice is stored). Returns the autotune Result: `strategy`,
+    `config`, `timings`, `dropped`, `cached`."""
+    from .compiler.cuda.autotune import autotune as run
+
+    if not isinstance(op, Operation):
+        raise TypeError(f"argument 'op': expected a tessel op such as tessel.gemm, got "
+                        f"{type(op).__name__}")
+    for k in ("strategy", "config", "target"):
+        if k in kwargs:
+            raise ValueError(f"argument '{k}': autotune chooses it; leave it out")
+    arrays, options = op._def.bind(args, kwargs)
+    op._def.check_call(arrays, options)
+    sig = op._def.signature(**arrays, **options)
+    return run(op._def, sig, options, force=force)
+
+
 gemm = Operation(_gemm.Gemm(), _gemm.DOC)
 flash_attention = Operation(_fa.FlashAttention(), _fa.DOC)
+flash_attention_varlen = Operation(_fav.FlashAttentionVarlen(), _fav.DOC)
 paged_attention = Operation(_paged.PagedAttention(), _paged.PAGED_ATTENTION_DOC)
 paged_kv_write = Operation(_paged.PagedKVWrite(), _paged.PAGED_KV_WRITE_DOC)
 copy_blocks = Operation(_paged.CopyBlocks(), _paged.COPY_BLOCKS_DOC)

@@ -36,13 +36,35 @@ def flash_attention(q, k, v, *, causal=False, scale=None):
         i = np.arange(sq)[:, None]
         j = np.arange(skv)[None, :]
         s = np.where(j <= i + (skv - sq), s, -np.inf)
-    m = s.max(axis=-1, keepdims=True)
+    m = s.max(axis=-1, keepdims=True, initial=-np.inf)  # Skv = 0: no key, -inf
     visible = np.isfinite(m)
     m = np.where(visible, m, 0.0)
     p = np.exp(s - m)
     l = p.sum(axis=-1, keepdims=True)
     o = np.where(visible, np.einsum("bhij,bhjd->bhid", p, v) / np.where(visible, l, 1), 0.0)
     lse = np.where(visible, m + np.log(np.where(visible, l, 1)), -np.inf)[..., 0]
+    return o, lse
+
+
+def flash_attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, *, causal=False, scale=None):
+    """Packed sequences ([total, H, D], cumulative offsets [B + 1]); returns
+    (o [total_q, Hq, Dv], lse [Hq, total_q]) in float64. Rows past
+    cu_seqlens_q[B], which the op does not write, are zero / -inf here."""
+    q, k, v = _f64(q), _f64(k), _f64(v)
+    cu_q, cu_k = np.asarray(cu_seqlens_q), np.asarray(cu_seqlens_k)
+    scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else scale
+    o = np.zeros(q.shape[:2] + v.shape[2:])
+    lse = np.full((q.shape[1], q.shape[0]), -np.inf)
+    for b in range(len(cu_q) - 1):
+        q0, q1, k0, k1 = int(cu_q[b]), int(cu_q[b + 1]), int(cu_k[b]), int(cu_k[b + 1])
+        if q1 == q0:
+            continue
+        # [S, H, D] -> [1, H, S, D]
+        ob, lb = flash_attention(q[q0:q1].transpose(1, 0, 2)[None],
+                                 k[k0:k1].transpose(1, 0, 2)[None],
+                                 v[k0:k1].transpose(1, 0, 2)[None], causal=causal, scale=scale)
+        o[q0:q1] = ob[0].transpose(1, 0, 2)
+        lse[:, q0:q1] = lb[0]
     return o, lse
 
 

@@ -285,6 +285,20 @@ def check_score_range(scale: float, queries: np.ndarray, keys: np.ndarray,
                          "smaller scale or smaller inputs")
 
 
+def check_length_bound(name: str, value: Any) -> int:
+    """A run-time length bound (an int >= 0 that the kernels index with 32
+    bits: below 2^31)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"argument '{name}': expected a non-negative int, got "
+                        f"{short_repr(value)} ({type(value).__name__})")
+    v = int(value)
+    if v < 0:
+        raise ValueError(f"argument '{name}': is negative ({v}); a length bound must be >= 0")
+    if v >= 2**31:
+        raise ValueError(f"argument '{name}': {v} is not below 2^31")
+    return v
+
+
 def check_target(target: str) -> str:
     if not isinstance(target, str) or target not in TARGETS:
         raise ValueError(f"argument 'target': expected one of {', '.join(TARGETS)}, got {short_repr(target)}")
@@ -295,7 +309,9 @@ def check_target(target: str) -> str:
 class Arg:
     """One argument of the compiled function. role: 'in' (read), 'out'
     (created by the call and returned), 'inout' (a caller's array updated in
-    place)."""
+    place), 'size' (a non-negative integer passed by value, an `index` in the
+    IR: a run-time size such as a length bound; its spec is Spec((), int64)
+    and its value is not part of the signature)."""
 
     name: str
     spec: Spec
@@ -324,6 +340,11 @@ class Signature:
             if a.name == name:
                 return a
         raise KeyError(name)
+
+    @property
+    def arrays(self) -> tuple[Arg, ...]:
+        """The array arguments (every role but 'size')."""
+        return tuple(a for a in self.args if a.role != "size")
 
     @property
     def outputs(self) -> tuple[Arg, ...]:

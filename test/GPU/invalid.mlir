@@ -1,6 +1,6 @@
 // RUN: tessel-opt %s -split-input-file -verify-diagnostics -tessel-test-kernel-blocks
 
-// expected-error @+1 {{@f (tessel.test_block = "warp_reduction"): unknown block; expected one of warp_reduce, online_softmax, tile_copy, mma, wgmma_rs, split_range, rasterize, for_each_tile}}
+// expected-error @+1 {{@f (tessel.test_block = "warp_reduction"): unknown block; expected one of warp_reduce, online_softmax, tile_copy, mma, wgmma_rs, split_range, rasterize, for_each_tile, tma_load, tma_store, pipeline}}
 func.func @f(%in: memref<32xf32>, %out: memref<2xf32>) attributes {tessel.test_block = "warp_reduction"} {
   return
 }
@@ -188,5 +188,96 @@ func.func @f(%out: memref<10xi32>) attributes {tessel.test_block = "for_each_til
 
 // expected-error @+1 {{@wgmma_rs_bad_n (tessel.test_block = "wgmma_rs"): expected arguments (memref<64x16xT>, memref<16xNxT>, memref<64xNxf32>) with T f16 or bf16 and N 64 or 128, got (memref<64x16xf16>, memref<16x32xf16>, memref<64x32xf32>)}}
 func.func @wgmma_rs_bad_n(%a: memref<64x16xf16>, %b: memref<16x32xf16>, %d: memref<64x32xf32>) attributes {tessel.test_block = "wgmma_rs"} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{@f (tessel.test_block = "tma_load"): layout "swizzle16" is not one of plain, swizzle128, swizzle64, swizzle32}}
+func.func @f(%src: memref<16x64xf16>, %out: memref<1024xf16>) attributes {tessel.test_block = "tma_load", tessel.test_options = {rows = 16, cols = 64, layout = "swizzle16"}} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{cols (32) must be a positive multiple of the 128-byte swizzle row (64 elements)}}
+func.func @f(%src: memref<16x64xf16>, %out: memref<512xf16>) attributes {tessel.test_block = "tma_load", tessel.test_options = {rows = 16, cols = 32}} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{box extents must be in [1, 256], got [300, 64]}}
+func.func @f(%src: memref<300x64xf16>, %out: memref<19200xf16>) attributes {tessel.test_block = "tma_load", tessel.test_options = {rows = 300, cols = 64}} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{the box's inner extent (4 x 2 bytes) must be a multiple of 16 bytes}}
+func.func @f(%src: memref<16x64xf16>, %out: memref<64xf16>) attributes {tessel.test_block = "tma_load", tessel.test_options = {rows = 16, cols = 4, layout = "plain"}} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{threads (100) must be a multiple of 32 in [32, 1024]}}
+func.func @f(%src: memref<16x64xf16>, %out: memref<1024xf16>) attributes {tessel.test_block = "tma_load", tessel.test_options = {rows = 16, cols = 64, threads = 100}} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{@f (tessel.test_block = "tma_load"): the output has 512 elements; the tile has 1024}}
+func.func @f(%src: memref<16x64xf16>, %out: memref<512xf16>) attributes {tessel.test_block = "tma_load", tessel.test_options = {rows = 16, cols = 64}} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{@f (tessel.test_block = "tma_load"): expected arguments (memref<RxCxT>, memref<NxT>) with T a 1-, 2- or 4-byte integer or float, got (memref<16x64xf16>, memref<1024xf32>)}}
+func.func @f(%src: memref<16x64xf16>, %out: memref<1024xf32>) attributes {tessel.test_block = "tma_load", tessel.test_options = {rows = 16, cols = 64}} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{@f (tessel.test_block = "tma_store"): expected arguments (memref<RxCxT>, memref<RxCxT>) with T a 1-, 2- or 4-byte integer or float, got (memref<16x64xf16>, memref<16x32xf16>)}}
+func.func @f(%src: memref<16x64xf16>, %dst: memref<16x32xf16>) attributes {tessel.test_block = "tma_store", tessel.test_options = {rows = 16, cols = 64}} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{@f (tessel.test_block = "pipeline"): stages (0) must be in [1, 8]}}
+func.func @f(%src: memref<56x32xf32>, %out: memref<8x32xf32>) attributes {tessel.test_block = "pipeline", tessel.test_options = {stages = 0}} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{register count 236 must be a multiple of 8 in [24, 256]}}
+func.func @f(%src: memref<56x32xf32>, %out: memref<8x32xf32>) attributes {tessel.test_block = "pipeline", tessel.test_options = {consumer_registers = 236}} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{producer_registers (240) must not exceed consumer_registers (232)}}
+func.func @f(%src: memref<56x32xf32>, %out: memref<8x32xf32>) attributes {tessel.test_block = "pipeline", tessel.test_options = {producer_registers = 240}} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{@f (tessel.test_block = "pipeline"): expected arguments (memref<TxCxf32>, memref<RxCxf32>) with R in [1, 256] dividing T, C a multiple of 4 in [4, 256] and R x C a multiple of 128, got (memref<50x32xf32>, memref<8x32xf32>)}}
+func.func @f(%src: memref<50x32xf32>, %out: memref<8x32xf32>) attributes {tessel.test_block = "pipeline"} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{the ring needs 262288 bytes of shared memory; the limit is 232448}}
+func.func @f(%src: memref<1024x256xf32>, %out: memref<256x256xf32>) attributes {tessel.test_block = "pipeline", tessel.test_options = {stages = 1}} {
   return
 }

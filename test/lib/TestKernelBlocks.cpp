@@ -9,11 +9,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "GPU/KernelBuilder.h"
+#include "GPU/Mbarrier.h"
 #include "GPU/MmaSync.h"
 #include "GPU/Reduce.h"
 #include "GPU/SmemLayout.h"
 #include "GPU/TileCopy.h"
 #include "GPU/TileScheduler.h"
+#include "GPU/Tma.h"
+#include "GPU/WarpRole.h"
 #include "GPU/Wgmma.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -602,6 +605,284 @@ LogicalResult buildWgmmaRegA(BlockTest &t) {
 }
 
 //===----------------------------------------------------------------------===//
+// tma_load, tma_store: one box per swizzle column block, by TMA through an
+// mbarrier into a swizzled (or plain) shared tile; tma_load copies the raw
+// tile out, tma_store writes it back with a TMA store.
+//===----------------------------------------------------------------------===//
+
+struct TmaTile {
+  SmemLayout layout = SmemLayout::padded(0, 0, 0, 0);
+  tma::TensorMapOptions options;
+  SmallVector<int64_t> box; // one column block
+  int64_t blocks = 1;       // column blocks (boxes) per tile
+  int64_t row0 = 0, col0 = 0;
+  int64_t threads = 128;
+  bool swizzled() const { return options.swizzleBytes != 0; }
+};
+
+/// The options shared by tma_load and tma_store.
+FailureOr<TmaTile> tmaTileOptions(BlockTest &t, Type elt) {
+  FailureOr<StringRef> layoutName = t.string("layout", "swizzle128");
+  FailureOr<int64_t> rows = t.integer("rows", std::nullopt);
+  FailureOr<int64_t> cols = t.integer("cols", std::nullopt);
+  FailureOr<int64_t> row0 = t.integer("row0", 0), col0 = t.integer("col0", 0);
+  FailureOr<int64_t> threads = t.integer("threads", 128);
+  if (failed(layoutName) || failed(rows) || failed(cols) || failed(row0) || failed(col0) ||
+      failed(threads) || failed(t.noOtherOptions()))
+    return failure();
+  int64_t swizzle = llvm::StringSwitch<int64_t>(*layoutName)
+                        .Case("plain", 0)
+                        .Case("swizzle128", 128)
+                        .Case("swizzle64", 64)
+                        .Case("swizzle32", 32)
+                        .Default(-1);
+  if (swizzle < 0)
+    return t.error() << "layout \"" << *layoutName
+                     << "\" is not one of plain, swizzle128, swizzle64, swizzle32";
+  int64_t elemBytes = elt.getIntOrFloatBitWidth() / 8;
+  TmaTile tile;
+  tile.options.swizzleBytes = swizzle;
+  int64_t atom = swizzle ? swizzle / elemBytes : *cols;
+  if (swizzle && (*cols < 1 || *cols % atom))
+    return t.error() << "cols (" << *cols << ") must be a positive multiple of the " << swizzle
+                     << "-byte swizzle row (" << atom << " elements)";
+  tile.box = {*rows, atom};
+  std::string why = tma::boxError(tile.box, elemBytes, tile.options);
+  if (!why.empty())
+    return t.error() << why;
+  if (*threads < 32 || *threads > 1024 || *threads % 32)
+    return t.error() << "threads (" << *threads << ") must be a multiple of 32 in [32, 1024]";
+  tile.layout = swizzle ? SmemLayout::swizzled(*rows, *cols, elemBytes, swizzle)
+                        : SmemLayout::padded(*rows, *cols, elemBytes, 0);
+  tile.blocks = *cols / atom;
+  tile.row0 = *row0;
+  tile.col0 = *col0;
+  tile.threads = *threads;
+  return tile;
+}
+
+/// Thread 0 arms the barrier and issues one load per column block; every
+/// thread waits. `tileAddress`: 1024-byte aligned.
+void tmaLoadTile(KernelBuilder &e, const TmaTile &tile, Value map, Value tileAddress, Value bar,
+                 Value tid) {
+  e.when(e.eq(tid, e.idx(0)), [&] {
+    tma::prefetch(e, map);
+    int64_t bytes = tile.blocks * tma::boxBytes(tile.box, tile.layout.elemBytes);
+    mbarrier::arriveExpectTx(e, bar, e.i32(bytes));
+    int64_t blockBytes = tma::boxBytes(tile.box, tile.layout.elemBytes);
+    for (int64_t j = 0; j < tile.blocks; ++j)
+      tma::load(e, map, e.add(tileAddress, e.idx(j * blockBytes)),
+                {e.idx(tile.row0), e.idx(tile.col0 + j * tile.box[1])}, bar);
+  });
+  mbarrier::waitParity(e, bar, e.i32(0));
+}
+
+/// `args` checks for (memref<RxCxT>, memref<...xT>) with T of 1, 2 or 4 bytes.
+FailureOr<Type> tmaArgs(BlockTest &t, StringRef expected, bool sameShape) {
+  Type elt;
+  if (failed(t.args(expected, [&](ArrayRef<MemRefType> ts) {
+        if (ts.size() != 2 || ts[0].getRank() != 2)
+          return false;
+        elt = ts[0].getElementType();
+        if (!isa<IntegerType, FloatType>(elt) || ts[1].getElementType() != elt)
+          return false;
+        unsigned bits = elt.getIntOrFloatBitWidth();
+        if (bits != 8 && bits != 16 && bits != 32)
+          return false;
+        return sameShape ? ts[1].getShape() == ts[0].getShape() : ts[1].getRank() == 1;
+      })))
+    return failure();
+  return elt;
+}
+
+/// Shared bytes of the tile, the slack to align it and the barrier.
+int64_t tmaSharedBytes(const TmaTile &tile) { return 1024 + tile.layout.bytes() + 16; }
+
+LogicalResult buildTmaLoad(BlockTest &t) {
+  FailureOr<Type> elt = tmaArgs(t, "(memref<RxCxT>, memref<NxT>) with T a 1-, 2- or 4-byte "
+                                   "integer or float", /*sameShape=*/false);
+  if (failed(elt))
+    return failure();
+  FailureOr<TmaTile> tile = tmaTileOptions(t, *elt);
+  if (failed(tile))
+    return failure();
+  int64_t outElems = cast<MemRefType>(t.arg(1).getType()).getDimSize(0);
+  if (outElems != tile->layout.elems())
+    return t.error() << "the output has " << outElems << " elements; the tile has "
+                     << tile->layout.elems();
+
+  KernelBuilder &e = t.begin();
+  Value src = t.arg(0), out = t.arg(1);
+  Value map = tma::describe(e.b, e.loc, src, tile->box, tile->options);
+  gpu::LaunchOp launch = t.launch(1, 1, tile->threads, tmaSharedBytes(*tile));
+  Value tid = launch.getThreadIds().x;
+  SmemArena arena(e);
+  arena.alignTo(1024);
+  Value raw = arena.view({tile->layout.elems()}, *elt, 0);
+  Value bar = mbarrier::pointer(e, e.add(arena.originAddress(), e.idx(tile->layout.bytes())));
+  Value elems = e.idx(tile->layout.elems()), step = e.idx(tile->threads);
+
+  // -1 first, so that a box element TMA failed to write (or zero-fill)
+  // shows; those writes must be ordered before the async proxy's.
+  Attribute minusOne = isa<FloatType>(*elt) ? Attribute(FloatAttr::get(*elt, -1.0))
+                                            : Attribute(IntegerAttr::get(*elt, -1));
+  Value sentinel = arith::ConstantOp::create(e.b, e.loc, cast<TypedAttr>(minusOne));
+  e.loop(tid, elems, step, [&](Value i) { e.store(sentinel, raw, i); });
+  e.when(e.eq(tid, e.idx(0)), [&] {
+    mbarrier::init(e, bar, 1);
+    mbarrier::fenceInit(e);
+  });
+  tma::fenceSharedToAsync(e);
+  gpu::BarrierOp::create(e.b, e.loc);
+  tmaLoadTile(e, *tile, map, arena.originAddress(), bar, tid);
+  e.loop(tid, elems, step, [&](Value i) { e.store(e.load(raw, i), out, i); });
+  t.end(launch);
+  return success();
+}
+
+LogicalResult buildTmaStore(BlockTest &t) {
+  FailureOr<Type> elt = tmaArgs(t, "(memref<RxCxT>, memref<RxCxT>) with T a 1-, 2- or 4-byte "
+                                   "integer or float", /*sameShape=*/true);
+  if (failed(elt))
+    return failure();
+  FailureOr<TmaTile> tile = tmaTileOptions(t, *elt);
+  if (failed(tile))
+    return failure();
+
+  KernelBuilder &e = t.begin();
+  Value src = t.arg(0), dst = t.arg(1);
+  Value loadMap = tma::describe(e.b, e.loc, src, tile->box, tile->options);
+  Value storeMap = tma::describe(e.b, e.loc, dst, tile->box, tile->options);
+  gpu::LaunchOp launch = t.launch(1, 1, tile->threads, tmaSharedBytes(*tile));
+  Value tid = launch.getThreadIds().x;
+  SmemArena arena(e);
+  arena.alignTo(1024);
+  Value bar = mbarrier::pointer(e, e.add(arena.originAddress(), e.idx(tile->layout.bytes())));
+  e.when(e.eq(tid, e.idx(0)), [&] {
+    mbarrier::init(e, bar, 1);
+    mbarrier::fenceInit(e);
+  });
+  gpu::BarrierOp::create(e.b, e.loc);
+  tmaLoadTile(e, *tile, loadMap, arena.originAddress(), bar, tid);
+  // The loaded tile goes straight back out: async proxy to async proxy,
+  // ordered by the barrier wait above.
+  e.when(e.eq(tid, e.idx(0)), [&] {
+    int64_t blockBytes = tma::boxBytes(tile->box, tile->layout.elemBytes);
+    for (int64_t j = 0; j < tile->blocks; ++j)
+      tma::store(e, storeMap, e.add(arena.originAddress(), e.idx(j * blockBytes)),
+                 {e.idx(tile->row0), e.idx(tile->col0 + j * tile->box[1])});
+    tma::commitStores(e);
+    tma::waitStores(e, 0);
+  });
+  t.end(launch);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// pipeline: warpgroup 0 (setmaxnreg dec) streams the K tiles of `src`
+// through an N-stage MbarrierRing by TMA, one elected lane issuing; the
+// consumer warpgroup (setmaxnreg inc) sums them, releasing each stage.
+//===----------------------------------------------------------------------===//
+
+LogicalResult buildPipeline(BlockTest &t) {
+  FailureOr<int64_t> stages = t.integer("stages", 2);
+  FailureOr<int64_t> producerRegs = t.integer("producer_registers", 40);
+  FailureOr<int64_t> consumerRegs = t.integer("consumer_registers", 232);
+  if (failed(stages) || failed(producerRegs) || failed(consumerRegs) ||
+      failed(t.noOtherOptions()))
+    return failure();
+  if (*stages < 1 || *stages > 8)
+    return t.error() << "stages (" << *stages << ") must be in [1, 8]";
+  for (int64_t regs : {*producerRegs, *consumerRegs})
+    if (std::string why = maxRegistersError(regs); !why.empty())
+      return t.error() << why;
+  if (*producerRegs > *consumerRegs)
+    return t.error() << "producer_registers (" << *producerRegs
+                     << ") must not exceed consumer_registers (" << *consumerRegs << ")";
+  Type f32 = Float32Type::get(t.ctx());
+  int64_t rows = 0, cols = 0, total = 0;
+  if (failed(t.args("(memref<TxCxf32>, memref<RxCxf32>) with R in [1, 256] dividing T, C a "
+                    "multiple of 4 in [4, 256] and R x C a multiple of 128",
+                    [&](ArrayRef<MemRefType> ts) {
+                      if (ts.size() != 2 || ts[0].getRank() != 2 || ts[1].getRank() != 2)
+                        return false;
+                      total = ts[0].getDimSize(0);
+                      rows = ts[1].getDimSize(0);
+                      cols = ts[1].getDimSize(1);
+                      return rows >= 1 && rows <= 256 && total % rows == 0 && cols % 4 == 0 &&
+                             cols >= 4 && cols <= 256 && (rows * cols) % 128 == 0 &&
+                             is(ts[0], {total, cols}, f32) && is(ts[1], {rows, cols}, f32);
+                    })))
+    return failure();
+  int64_t tiles = total / rows, tileBytes = rows * cols * 4;
+  int64_t perThread = rows * cols / kWarpgroupThreads;
+  int64_t ringBytes = llvm::alignTo(*stages * tileBytes, 8);
+  int64_t sharedBytes = 128 + ringBytes + MbarrierRing::bytes(*stages);
+  if (sharedBytes > 227 * 1024)
+    return t.error() << "the ring needs " << sharedBytes
+                     << " bytes of shared memory; the limit is " << 227 * 1024;
+
+  KernelBuilder &e = t.begin();
+  OpBuilder &b = e.b;
+  Value src = t.arg(0), out = t.arg(1);
+  Value map = tma::describe(b, e.loc, src, {rows, cols}, {});
+  gpu::LaunchOp launch = t.launch(1, 1, 2 * kWarpgroupThreads, sharedBytes);
+  Value tid = launch.getThreadIds().x;
+  SmemArena arena(e);
+  arena.alignTo(128);
+  Value ringData = arena.view({*stages * rows * cols}, f32, 0);
+  MbarrierRing ring(e, e.add(arena.originAddress(), e.idx(ringBytes)), *stages,
+                    /*consumerArrivals=*/kWarpgroupThreads);
+  ring.init(e.eq(tid, e.idx(0)));
+  WarpgroupIds ids = WarpgroupIds::of(e, tid);
+  splitRoles(
+      e, ids.warpgroup,
+      [&] {
+        setMaxRegisters(e, *producerRegs, /*increase=*/false);
+        // One warp produces; its elected lane issues everything.
+        e.when(e.eq(e.div(ids.thread, e.idx(32)), e.idx(0)), [&] {
+          e.when(electOneLane(e), [&] {
+            tma::prefetch(e, map);
+            e.loop(e.idx(tiles), [&](Value k) {
+              RingSlot slot = ring.slot(k);
+              ring.producerAcquire(slot);
+              ring.producerExpect(slot, e.i32(tileBytes));
+              Value dst = e.add(arena.originAddress(), e.mul(slot.stage, e.idx(tileBytes)));
+              tma::load(e, map, dst, {e.mul(k, e.idx(rows)), e.idx(0)}, ring.full(slot));
+            });
+          });
+        });
+      },
+      [&](Value) {
+        setMaxRegisters(e, *consumerRegs, /*increase=*/true);
+        SmallVector<Value> init(perThread, e.f32(0));
+        auto loop = scf::ForOp::create(b, e.loc, e.idx(0), e.idx(tiles), e.idx(1), init);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(loop.getBody());
+          RingSlot slot = ring.slot(loop.getInductionVar());
+          ring.consumerWait(slot);
+          Value base = e.mul(slot.stage, e.idx(rows * cols));
+          SmallVector<Value> next;
+          for (int64_t j = 0; j < perThread; ++j) {
+            Value i = e.add(ids.thread, e.idx(j * kWarpgroupThreads));
+            next.push_back(
+                e.fadd(loop.getRegionIterArgs()[j], e.load(ringData, e.add(base, i))));
+          }
+          ring.consumerRelease(slot);
+          scf::YieldOp::create(b, e.loc, next);
+        }
+        for (int64_t j = 0; j < perThread; ++j) {
+          Value i = e.add(ids.thread, e.idx(j * kWarpgroupThreads));
+          e.store(loop.getResult(j), out,
+                  ValueRange{e.div(i, e.idx(cols)), e.rem(i, e.idx(cols))});
+        }
+      });
+  t.end(launch);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // split_range, rasterize, for_each_tile: the tile scheduler, one thread per
 // block.
 //===----------------------------------------------------------------------===//
@@ -705,6 +986,8 @@ constexpr Block kBlocks[] = {
     {"wgmma_rs", buildWgmmaRegA},
     {"split_range", buildSplitRange},     {"rasterize", buildRasterize},
     {"for_each_tile", buildForEachTile},
+    {"tma_load", buildTmaLoad},           {"tma_store", buildTmaStore},
+    {"pipeline", buildPipeline},
 };
 
 struct TestKernelBlocks

@@ -59,6 +59,24 @@ def TestKernelBlocks : Pass<"tessel-test-kernel-blocks", "::mlir::ModuleOp"> {
       one-thread blocks; block b writes b to out[t] for each tile t of its
       forEachTile walk (first b, stride the grid size).
 
+    - `tma_load` (src: memref<RxCxT>, out: memref<NxT>, T of 1, 2 or 4
+      bytes; `rows`, `cols` (required), `layout` = "swizzle128" | "swizzle64"
+      | "swizzle32" | "plain", `row0` = 0, `col0` = 0 (either may be negative
+      or run past the end: TMA zero-fills), `threads` = 128): a tensor map of
+      `src` with boxes rows x (one swizzle row, or cols when plain); the
+      shared tile is filled with -1, thread 0 arms an mbarrier with the
+      tile's bytes and loads one box per column block; after the wait the
+      raw tile (N = rows x cols, SmemLayout order) is copied to `out`.
+    - `tma_store` (src, dst: memref<RxCxT>; the options of tma_load): the
+      tile is loaded as in tma_load and stored back to `dst` at the same
+      coordinates by TMA (clipped at dst's edges), one bulk group.
+    - `pipeline` (src: memref<TxCxf32>, out: memref<RxCxf32>; `stages` = 2,
+      `producer_registers` = 40, `consumer_registers` = 232): 256 threads;
+      warpgroup 0 (setmaxnreg dec) has one elected lane stream the T / R
+      tiles of src through an MbarrierRing of `stages` stages by TMA;
+      warpgroup 1 (setmaxnreg inc) waits for each stage, adds it to its
+      registers and releases it; out = the sum of the tiles.
+
     wgmma is exercised through the GEMM tests (convert-tessel-to-gpu
     strategy=wgmma), not here.
   }];

@@ -14,7 +14,7 @@ import tessel
 from tessel.compiler import cache, clear_cache
 
 S = tessel.Spec
-RUNGS = ["naive", "smem", "regtile", "pipelined", "mma", "wgmma"]
+RUNGS = ["naive", "smem", "regtile", "pipelined", "mma", "wgmma", "wgmma_tma"]
 RUNG_DTYPES = [(r, d) for r in RUNGS for d in ("f32", "f16", "bf16") if d != "f32" or "mma" not in r]
 
 
@@ -58,6 +58,16 @@ def test_compile_exposes_ptx_ir_and_metadata(rung, dtype):
         assert f"wgmma.mma_async.sync.aligned.m64n128k16.f32.{dtype}.{dtype}" in k.ptx
         assert "fence.proxy.async.shared::cta" in k.ptx and "cp.async" in k.ptx
         assert "ldmatrix" not in k.ptx
+    if rung == "wgmma_tma":
+        for piece in ("nvgpu.tma.create.descriptor", "nvvm.cp.async.bulk.tensor.shared.cluster",
+                      "nvvm.mbarrier.try_wait.parity", "nvvm.setmaxregister",
+                      "nvvm.wgmma.mma_async"):
+            assert piece in gpu_ir, piece
+        assert "nvgpu.device_async_copy" not in gpu_ir
+        assert meta["block"] == [384, 1, 1]
+        assert f"wgmma.mma_async.sync.aligned.m64n128k16.f32.{dtype}.{dtype}" in k.ptx
+        # A and B as 128-byte tensor maps by value
+        assert k.ptx.count(".param .align 64 .b8") == 2 and ".minnctapersm 1" in k.ptx
 
 
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
@@ -71,7 +81,9 @@ def test_mma_unaligned_k_falls_back_to_plain_loads(ta, tb):
 @pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
 @pytest.mark.parametrize("rung,dtype", RUNG_DTYPES)
 def test_ptxas_assembles_every_rung(rung, dtype, tmp_path, record_property):
-    k = tessel.gemm.compile(S((127, 255), dtype), S((255, 129), dtype), alpha=0.5,
+    # wgmma_tma needs rows of a multiple of 8 elements (TMA)
+    k_, n_ = (256, 136) if rung == "wgmma_tma" else (255, 129)
+    k = tessel.gemm.compile(S((127, k_), dtype), S((k_, n_), dtype), alpha=0.5,
                             target="cuda", strategy=rung)
     ptx = tmp_path / "k.ptx"
     ptx.write_text(k.ptx)
@@ -81,6 +93,8 @@ def test_ptxas_assembles_every_rung(rung, dtype, tmp_path, record_property):
     # C7514: ptxas serialized the wgmmas, having found a group in flight where
     # it could not prove the accumulators untouched.
     assert "C7514" not in proc.stderr, proc.stderr
+    # C7508: setmaxnreg ignored (wgmma_tma's producer/consumer split)
+    assert "C7508" not in proc.stderr, proc.stderr
     regs = re.search(r"Used (\d+) registers", proc.stderr)
     spills = re.search(r"(\d+) bytes spill stores", proc.stderr)
     assert regs, proc.stderr
@@ -119,6 +133,37 @@ def test_ptxas_assembles_wgmma_shapes(config, tmp_path):
                            str(tmp_path / "k.cubin")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "C7514" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
+@pytest.mark.parametrize("config", [dict(), dict(block_n=128),
+                                    dict(block_m=64, block_n=128, warpgroups=1, stages=2),
+                                    dict(block_k=128, block_n=128, stages=3)],
+                         ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "default")
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
+def test_ptxas_wgmma_tma_without_spills(config, ta, tb, tmp_path):
+    a = S((2, 520, 1000) if ta else (2, 1000, 520), "bf16")
+    b = S((2, 704, 520) if tb else (2, 520, 704), "bf16")
+    k = tessel.gemm.compile(a, b, transpose_a=ta, transpose_b=tb, target="cuda",
+                            strategy="wgmma_tma", config=config)
+    (tmp_path / "k.ptx").write_text(k.ptx)
+    proc = subprocess.run(["ptxas", "-arch=sm_90a", "-v", str(tmp_path / "k.ptx"), "-o",
+                           str(tmp_path / "k.cubin")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for warning in ("C7514", "C7508"):
+        assert warning not in proc.stderr, proc.stderr
+    spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", proc.stderr)
+    assert spills and all(x == ("0", "0") for x in spills), proc.stderr
+
+
+def test_wgmma_tma_refuses_rows_tma_cannot_read():
+    with pytest.raises(ValueError, match="argument 'b': strategy 'wgmma_tma' loads it by TMA, "
+                                         "which needs rows of a multiple of 8 elements"):
+        tessel.gemm.compile(S((64, 64), "f16"), S((64, 60), "f16"), target="cuda",
+                            strategy="wgmma_tma")
+    with pytest.raises(ValueError, match="'wgmma_tma' needs f16 or bf16 inputs"):
+        tessel.gemm.compile(S((64, 64), "f32"), S((64, 64), "f32"), target="cuda",
+                            strategy="wgmma_tma")
 
 
 def test_pipeline_errors_keep_the_head_of_long_notes():

@@ -81,10 +81,20 @@ def test_ptxas_every_paged_kernel(kind, dtype, d, bs, tmp_path, record_property)
 
 
 @pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
-@pytest.mark.parametrize("hq,hkv", [(8, 8), (32, 8), (8, 1), (32, 1), (64, 8)])
+@pytest.mark.parametrize("hq,hkv", [(8, 8), (32, 8), (8, 1), (32, 1), (24, 1), (64, 1), (64, 8)])
 def test_ptxas_group_sizes(hq, hkv, tmp_path):
     for strategy in ("v1", "v2"):
         assemble(attention("f16", 128, 16, strategy, hq, hkv), tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
+@pytest.mark.parametrize("dtype,d", [("bf16", 64), ("f16", 128), ("bf16", 256)])
+def test_ptxas_mqa_row_tiles(dtype, d, tmp_path):
+    """Groups above 16 heads: two row tiles per block up to D = 128 (one at
+    256), without spills."""
+    for strategy in ("v1", "v2"):
+        regs = assemble(attention(dtype, d, 16, strategy, 32, 1), tmp_path)
+        assert max(regs) <= 255
 
 
 def test_v2_workspace_and_grids_are_expressions_of_the_call():
@@ -129,9 +139,15 @@ def test_strategy_heuristic():
     assert recipes.choose_strategy(256, 1024, 8, 4) == "v1"
     assert recipes.choose_strategy(4, 512, 8, 4) == "v1"  # one partition: nothing to split
     assert recipes.choose_strategy(None, 16384, 8, 4) == "v1"
-    assert recipes.choose_partition(4, 16384, 8, 4) == 512
+    assert recipes.choose_partition(4, 16384, 8, 4) == 1024  # 512 blocks at 1024: > a wave
+    assert recipes.choose_partition(2, 4096, 8, 4) == 512  # 64 blocks at 1024: < a wave
+    assert recipes.choose_partition(64, 4096, 1, 32) == 1024  # MQA: 256 blocks
     assert recipes.choose_partition(16, 16384, 8, 4) == 1024  # 4096 blocks at 512: > 8 waves
     assert recipes.choose_partition(128, 65536, 8, 4) > 512
+    # MQA: 32 heads are one block per kv head up to D = 128, two at 256.
+    assert [recipes.head_blocks(g, d) for g, d in ((8, 128), (32, 128), (24, 64), (64, 128),
+                                                   (32, 256))] == [1, 1, 1, 2, 2]
+    assert recipes.choose_strategy(64, 4096, 1, 32) == "v2"  # 64 blocks: split
 
 
 def test_bad_options():

@@ -216,3 +216,151 @@ def test_torch_inputs_against_sdpa(dtype, rung):
                                               attn_mask=mask)
         err = (o.float() - want).abs().max().item() / max(1.0, want.abs().max().item())
         assert err <= TOL[dtype], (sq, skv, hq, hkv, causal, err)
+
+
+# ---------------------------------------------------------------------------
+# tessel.flash_attention_varlen: the packed batch on the same kernel.
+
+# Mixed lengths {0, 1, 17, 100, 128, 1000}: (query lengths, key lengths) per
+# batch, with Sq < Sk, Sq > Sk (fully masked causal rows), zero-length query
+# and key sequences and tile edges in one call.
+VARLEN_BATCHES = [
+    ([0, 1, 17, 100, 128, 1000], [1000, 17, 1, 128, 100, 0]),
+    ([17, 17, 1000, 1], [17, 1000, 100, 1]),
+    ([128, 0, 100], [128, 128, 100]),
+    ([1000], [1000]),
+]
+
+
+def varlen_inputs(lq, lk, hq, hkv, d, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    cq = np.concatenate([[0], np.cumsum(lq)]).astype(np.int32)
+    ck = np.concatenate([[0], np.cumsum(lk)]).astype(np.int32)
+    q = rng.standard_normal((int(cq[-1]), hq, d)).astype(DTYPES[dtype])
+    k = rng.standard_normal((int(ck[-1]), hkv, d)).astype(DTYPES[dtype])
+    v = rng.standard_normal((int(ck[-1]), hkv, d)).astype(DTYPES[dtype])
+    return q, k, v, cq, ck
+
+
+def run_varlen(q, k, v, cq, ck, **kw):
+    return tessel.flash_attention_varlen(q, k, v, cq, ck, int(np.diff(cq).max()),
+                                         int(np.diff(ck).max()), target="cuda", **kw)
+
+
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+@pytest.mark.parametrize("batch", range(len(VARLEN_BATCHES)))
+@pytest.mark.parametrize("d,dtype", [(64, "f16"), (128, "bf16"), (64, "bf16"), (128, "f16")])
+def test_varlen_against_reference(d, dtype, batch, causal):
+    lq, lk = VARLEN_BATCHES[batch]
+    q, k, v, cq, ck = varlen_inputs(lq, lk, 4, 2, d, dtype, seed=batch)
+    o, lse = run_varlen(q, k, v, cq, ck, causal=causal, return_lse=True)
+    assert o.shape == q.shape and lse.shape == (4, q.shape[0])
+    check(o, lse, *R.flash_attention_varlen(q, k, v, cq, ck, causal=causal), dtype)
+
+
+@pytest.mark.parametrize("hq,hkv", [(4, 4), (4, 2), (8, 2), (16, 2), (8, 1)],
+                         ids=["mha", "gqa2", "gqa4", "gqa8", "mqa"])
+def test_varlen_gqa_mqa(hq, hkv):
+    q, k, v, cq, ck = varlen_inputs([100, 1, 17, 0], [17, 128, 100, 1], hq, hkv, 128, "f16")
+    for causal in (False, True):
+        o, lse = run_varlen(q, k, v, cq, ck, causal=causal, return_lse=True)
+        check(o, lse, *R.flash_attention_varlen(q, k, v, cq, ck, causal=causal), "f16")
+
+
+def test_varlen_zero_length_sequences_are_nan_free():
+    # Sk = 0 with Sq > 0 (zeros, -inf), Sq = 0 (nothing), causal Sq > Sk.
+    q, k, v, cq, ck = varlen_inputs([5, 0, 300, 1], [0, 7, 20, 0], 2, 1, 64, "f16")
+    o, lse = run_varlen(q, k, v, cq, ck, causal=True, return_lse=True)
+    o, lse = np.asarray(o, np.float64), np.asarray(lse)
+    assert not np.isnan(o).any() and not np.isnan(lse).any()
+    np.testing.assert_array_equal(o[:5], 0)
+    assert np.isneginf(lse[:, :5]).all()
+    check(o, lse, *R.flash_attention_varlen(q, k, v, cq, ck, causal=True), "f16")
+
+
+def test_varlen_one_compile_for_every_batch_composition():
+    from tessel.compiler import clear_cache, cuda
+
+    clear_cache()
+    for seed, (lq, lk) in enumerate(VARLEN_BATCHES):
+        q, k, v, cq, ck = varlen_inputs(lq, lk, 4, 2, 64, "f16", seed=seed)
+        o = run_varlen(q, k, v, cq, ck, causal=True)
+        check(o, None, *R.flash_attention_varlen(q, k, v, cq, ck, causal=True), "f16")
+    kernels = [kern for kern in cuda._kernels.values()
+               if kern.signature.op == "flash_attention_varlen"]
+    assert len(kernels) == 1
+    assert kernels[0].signature.arg("q").spec.shape == (None, 4, 64)
+
+
+def test_varlen_loose_bound_matches():
+    # max_seqlen_q above every length: the extra query tiles return at once.
+    q, k, v, cq, ck = varlen_inputs([17, 100], [100, 17], 2, 2, 64, "f16")
+    o = tessel.flash_attention_varlen(q, k, v, cq, ck, 1000, 1000, causal=True, target="cuda")
+    check(o, None, *R.flash_attention_varlen(q, k, v, cq, ck, causal=True), "f16")
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+def test_varlen_torch_against_sdpa_per_sequence(dtype):
+    import torch
+    import torch.nn.functional as F
+
+    tdt = {"f16": torch.float16, "bf16": torch.bfloat16}[dtype]
+    g = torch.Generator(device="cuda").manual_seed(0)
+    lq, lk = [1000, 0, 1, 17, 128, 100], [1000, 5, 100, 17, 1, 128]
+    for hq, hkv, d, causal in [(8, 2, 128, True), (4, 4, 64, False), (8, 1, 64, True)]:
+        cq = torch.tensor(np.concatenate([[0], np.cumsum(lq)]), dtype=torch.int32, device="cuda")
+        ck = torch.tensor(np.concatenate([[0], np.cumsum(lk)]), dtype=torch.int32, device="cuda")
+        q = torch.randn(int(cq[-1]), hq, d, device="cuda", dtype=tdt, generator=g)
+        k = torch.randn(int(ck[-1]), hkv, d, device="cuda", dtype=tdt, generator=g)
+        v = torch.randn(int(ck[-1]), hkv, d, device="cuda", dtype=tdt, generator=g)
+        o, lse = tessel.flash_attention_varlen(q, k, v, cq, ck, max(lq), max(lk), causal=causal,
+                                               return_lse=True, target="cuda")
+        assert isinstance(o, torch.Tensor) and o.dtype == tdt and o.device == q.device
+        assert not torch.isnan(o).any() and not torch.isnan(lse).any()
+        rep = hq // hkv
+        for b in range(len(lq)):
+            q0, q1, k0, k1 = (int(x) for x in (cq[b], cq[b + 1], ck[b], ck[b + 1]))
+            if q1 == q0:
+                continue
+            sq, sk = q1 - q0, k1 - k0
+            tq = q[q0:q1].transpose(0, 1).float()
+            tk = k[k0:k1].transpose(0, 1).float().repeat_interleave(rep, 0)
+            tv = v[k0:k1].transpose(0, 1).float().repeat_interleave(rep, 0)
+            mask = torch.ones(sq, sk, dtype=torch.bool, device="cuda")
+            if causal:  # bottom-right aligned, per sequence
+                i = torch.arange(sq, device="cuda")[:, None]
+                j = torch.arange(sk, device="cuda")[None, :]
+                mask = j <= i + (sk - sq)
+            seen = mask.any(-1)  # SDPA gives NaN for rows that see no key
+            got = o[q0:q1].transpose(0, 1).float()
+            if sk:
+                want = F.scaled_dot_product_attention(tq, tk, tv, attn_mask=mask)
+                err = (got[:, seen] - want[:, seen]).abs().max().item() if seen.any() else 0.0
+                assert err <= TOL[dtype] * max(1.0, want[:, seen].abs().max().item()), (b, err)
+                s = (tq @ tk.transpose(-1, -2)) / np.sqrt(d)
+                want_lse = torch.logsumexp(s.masked_fill(~mask, float("-inf")), -1)
+                lerr = (lse[:, q0:q1][:, seen] - want_lse[:, seen]).abs().max().item() \
+                    if seen.any() else 0.0
+                assert lerr <= LSE_TOL[dtype], (b, lerr)
+            assert (got[:, ~seen] == 0).all()
+            assert torch.isneginf(lse[:, q0:q1][:, ~seen]).all()
+
+
+def test_varlen_device_offsets_checked_and_validated_path():
+    import torch
+
+    q, k, v, cq, ck = varlen_inputs([17, 100], [100, 17], 2, 2, 64, "f16")
+    tq, tk, tv = (torch.as_tensor(x.astype(np.float16)).cuda() for x in (q, k, v))
+    bad = torch.tensor([0, 17, 200], dtype=torch.int32, device="cuda")
+    with pytest.raises(ValueError, match="cu_seqlens_q"):
+        tessel.flash_attention_varlen(tq, tk, tv, bad, torch.as_tensor(ck).cuda(), 100, 100,
+                                      target="cuda")
+    # The validated path (host copies checked by the caller) reads nothing back.
+    kernel = tessel.flash_attention_varlen.compile(tq, tk, tv, torch.as_tensor(cq).cuda(),
+                                                   torch.as_tensor(ck).cuda(), 100, 100,
+                                                   causal=True, target="cuda")
+    args = dict(q=tq, k=tk, v=tv, cu_seqlens_q=torch.as_tensor(cq).cuda(),
+                cu_seqlens_k=torch.as_tensor(ck).cuda(), max_seqlen_q=100, max_seqlen_k=100)
+    kernel.opdef.check_values(kernel.signature, dict(args, cu_seqlens_q=cq, cu_seqlens_k=ck))
+    o = kernel.run_validated(args)
+    check(o.cpu().numpy(), None, *R.flash_attention_varlen(q, k, v, cq, ck, causal=True), "f16")

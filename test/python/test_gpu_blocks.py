@@ -381,6 +381,103 @@ BY_ID = {c.id: c for c in CASES}
 assert len(BY_ID) == len(CASES)
 
 
+# --------------------------------------------------------------------------
+# tma_load, tma_store, pipeline (TMA through mbarriers; tensor-map parameters)
+# --------------------------------------------------------------------------
+
+def _tile_values(rng, shape, dtype):
+    if np.issubdtype(np.dtype(dtype), np.integer):
+        return rng.integers(-100, 100, shape).astype(dtype)
+    # Distinct nonzero values: a misplaced or missing element shows.
+    return (rng.permutation(np.prod(shape)).reshape(shape) % 1000 + 1).astype(dtype)
+
+
+def _window(src, row0, col0, rows, cols):
+    """The rows x cols window of src at (row0, col0), zeros outside src."""
+    want = np.zeros((rows, cols), src.dtype)
+    r = np.arange(rows) + row0
+    c = np.arange(cols) + col0
+    rm, cm = (r >= 0) & (r < src.shape[0]), (c >= 0) & (c < src.shape[1])
+    want[np.ix_(rm, cm)] = src[np.ix_(r[rm], c[cm])]
+    return want
+
+
+def _tma_load(name, dtype, shape, rows, cols, layout, row0=0, col0=0, threads=128) -> Case:
+    eb = np.dtype(dtype).itemsize
+    swizzle = 0 if layout == "plain" else int(layout[len("swizzle"):])
+
+    def inputs(rng):
+        return {"src": _tile_values(rng, shape, dtype)}
+
+    def check(i, o):
+        tile = _window(i["src"], row0, col0, rows, cols)
+        want = np.empty(rows * cols, dtype)
+        for r in range(rows):
+            for c in range(cols):
+                at = swizzled_offset(r, c, rows, eb, swizzle) if swizzle else r * cols + c
+                want[at] = tile[r, c]
+        bad = np.flatnonzero(o["out"] != want)
+        assert bad.size == 0, (f"{bad.size} of {want.size} elements differ; first at {bad[:8]}: "
+                               f"got {o['out'][bad[:8]]}, want {want[bad[:8]]}")
+
+    options = {"layout": layout, "rows": rows, "cols": cols, "row0": row0, "col0": col0}
+    if threads != 128:
+        options["threads"] = threads
+    return Case(f"tma_load_{name}", "tma_load",
+                [Arg("src", shape, dtype), Arg("out", (rows * cols,), dtype, out=True)],
+                inputs, check, options, threads=threads)
+
+
+def _tma_store(name, dtype, shape, rows, cols, layout, row0=0, col0=0) -> Case:
+    def inputs(rng):
+        return {"src": _tile_values(rng, shape, dtype)}
+
+    def check(i, o):
+        src, got = i["src"], o["dst"]
+        fill = (np.isnan(got) if np.issubdtype(np.dtype(dtype), np.floating) else got == -77)
+        inside = np.zeros(shape, bool)
+        inside[max(row0, 0):max(row0 + rows, 0), max(col0, 0):max(col0 + cols, 0)] = True
+        np.testing.assert_array_equal(got[inside], src[inside])
+        assert fill[~inside].all(), "the store wrote outside its box"
+
+    return Case(f"tma_store_{name}", "tma_store",
+                [Arg("src", shape, dtype), Arg("dst", shape, dtype, out=True)], inputs, check,
+                {"layout": layout, "rows": rows, "cols": cols, "row0": row0, "col0": col0},
+                threads=128)
+
+
+def _pipeline(tiles, rows, cols, stages) -> Case:
+    def inputs(rng):
+        return {"src": rng.standard_normal((tiles * rows, cols)).astype(np.float32)}
+
+    def check(i, o):
+        want = i["src"].astype(np.float64).reshape(tiles, rows, cols).sum(axis=0)
+        np.testing.assert_allclose(o["out"], want, rtol=1e-5, atol=1e-5)
+
+    return Case(f"pipeline_{tiles}x{rows}x{cols}_s{stages}", "pipeline",
+                [Arg("src", (tiles * rows, cols), np.float32),
+                 Arg("out", (rows, cols), np.float32, out=True)],
+                inputs, check, {"stages": stages}, threads=256)
+
+
+CASES += [
+    # the box inside, then overhanging the ends (zero fill), negative origins
+    _tma_load("f16_swizzle128", np.float16, (64, 128), 16, 128, "swizzle128", row0=8),
+    _tma_load("f16_swizzle128_edges", np.float16, (40, 104), 16, 128, "swizzle128", row0=30,
+              col0=-8),
+    _tma_load("bf16_swizzle64", BF16, (24, 64), 24, 64, "swizzle64", col0=8),
+    _tma_load("f32_swizzle32", np.float32, (20, 40), 16, 16, "swizzle32", row0=-3, col0=28),
+    _tma_load("i8_swizzle128", np.int8, (40, 256), 16, 256, "swizzle128", row0=32, threads=64),
+    _tma_load("f16_plain", np.float16, (16, 72), 8, 64, "plain", col0=16),
+    _tma_store("f16_swizzle128", np.float16, (40, 136), 16, 128, "swizzle128", row0=8, col0=8),
+    _tma_store("f32_clipped", np.float32, (20, 40), 16, 32, "swizzle128", row0=10, col0=16),
+    # one stage; a ring that wraps several times (parity flips); deeper
+    _pipeline(3, 8, 32, 1), _pipeline(7, 8, 32, 3), _pipeline(12, 16, 64, 4),
+]
+BY_ID = {c.id: c for c in CASES}
+assert len(BY_ID) == len(CASES)
+
+
 @dataclass
 class Compiled:
     ptx: str
@@ -390,17 +487,27 @@ class Compiled:
     shared_bytes: int
     arg_order: list  # function argument index of each kernel parameter
     gpu_ir: str
+    entry: dict  # the artifact's kernel entry
+
+    @property
+    def tensormaps(self) -> int:
+        return sum(kind == "tensormap" for kind, _ in self.entry["params"])
 
 
 def _launch(module: ir.Module) -> dict:
     """The one launch, read as the compiler's artifact reader reads it (the
-    test pass's kernels take only function arguments, as bare pointers)."""
+    test pass's kernels take function arguments, as bare pointers or as
+    tensor maps of them)."""
     (k,) = artifact.launches(module)
     for kind, expr in k["params"]:
-        assert kind == "ptr" and expr[0] == "ptr", f"kernel parameter {expr} is not an argument"
+        arg = expr["ptr"] if kind == "tensormap" else expr
+        assert kind in ("ptr", "tensormap") and arg[0] == "ptr", (
+            f"kernel parameter {expr} is not an argument")
     grid = [g[1] for g in k["grid"]]  # constants: the blocks' launches are static
     return {"kernel": k["name"], "grid": grid, "block": k["block"],
-            "shared_bytes": k["shared_bytes"], "arg_order": [e[1] for _, e in k["params"]]}
+            "shared_bytes": k["shared_bytes"],
+            "arg_order": [(e["ptr"] if kind == "tensormap" else e)[1] for kind, e in k["params"]],
+            "entry": k}
 
 
 @functools.lru_cache(maxsize=None)
@@ -426,7 +533,9 @@ def test_lowers_to_ptx(case_id):
     assert ".target sm_90a" in k.ptx and f".entry {k.kernel}(" in k.ptx
     assert sorted(k.arg_order) == list(range(len(case.args)))
     assert k.block == [case.threads, 1, 1]
-    assert k.ptx.count(".param .u64") == len(case.args)  # bare pointers
+    # bare pointers, and tensor maps by value
+    assert k.ptx.count(".param .u64") == len(case.args) - k.tensormaps
+    assert k.ptx.count(".param .align 64 .b8") == k.tensormaps
     assert ".extern" not in k.ptx  # no libdevice calls left unresolved
 
 
@@ -441,6 +550,14 @@ def _expect_in_ir(case: Case, ir_text: str) -> None:
         "rasterize": [],
         "for_each_tile": ["scf.for", "gpu.grid_dim  x"],
         "tile_copy": ["gpu.dynamic_shared_memory", "nvgpu.device_async_create_group"],
+        "tma_load": ["nvvm.cp.async.bulk.tensor.shared.cluster.global", "nvvm.mbarrier.init",
+                     "nvvm.mbarrier.arrive.expect_tx", "nvvm.mbarrier.try_wait.parity",
+                     "nvvm.fence.proxy", "nvgpu.tma.create.descriptor"],
+        "tma_store": ["nvvm.cp.async.bulk.tensor.shared.cluster.global",
+                      "nvvm.cp.async.bulk.tensor.global.shared.cta",
+                      "nvvm.cp.async.bulk.commit.group", "nvvm.cp.async.bulk.wait_group"],
+        "pipeline": ["nvvm.setmaxregister  decrease 40", "nvvm.setmaxregister  increase 232",
+                     "nvvm.elect.sync", "nvvm.mbarrier.arrive ", "nvvm.prefetch tensormap"],
     }[case.block]
     if case.block == "tile_copy":
         aligned = case.options.get("aligned", True)
@@ -471,6 +588,8 @@ def test_ptxas_assembles(case_id, tmp_path):
     assert proc.returncode == 0, proc.stderr
     spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", proc.stderr)
     assert spills and all(s == ("0", "0") for s in spills), proc.stderr
+    # setmaxnreg honoured (tessel-finalize-kernels gives the launch bounds)
+    assert "C7508" not in proc.stderr, proc.stderr
 
 
 def test_swizzle_model_is_a_permutation():
@@ -510,10 +629,21 @@ def test_block_on_gpu(case_id):
             host[a.name] = np.ascontiguousarray(inputs[a.name], dtype=a.dtype)
             assert host[a.name].shape == a.shape
     buffers = {name: DeviceBuffer.from_host(arr) for name, arr in host.items()}
-    module = Module(k.ptx, k.kernel)
-    module.launch(k.grid, k.block, k.shared_bytes,
-                  [_pointer(buffers[case.args[i].name]) for i in k.arg_order])
-    module.synchronize()
+    if k.tensormaps:
+        # The runtime's own path: tensor maps encoded from the artifact entry.
+        from tessel.runtime import driver
+        from tessel.runtime.kernel import Program
+
+        program = Program({"ptx": k.ptx, "kernels": [k.entry],
+                           "arg_names": [a.name for a in case.args]})
+        run = program.prepare(tuple(a.shape for a in case.args), 0)
+        run([_pointer(buffers[a.name]) for a in case.args], 0)
+        driver.synchronize(0, k.kernel)
+    else:
+        module = Module(k.ptx, k.kernel)
+        module.launch(k.grid, k.block, k.shared_bytes,
+                      [_pointer(buffers[case.args[i].name]) for i in k.arg_order])
+        module.synchronize()
     outputs = {a.name: buffers[a.name].to_host(np.empty(a.shape, a.dtype))
                for a in case.args if a.out}
     case.check(inputs, outputs)

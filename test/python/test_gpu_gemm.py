@@ -1,6 +1,10 @@
 """tessel.gemm on the GPU against numpy/torch. Skipped without a GPU."""
 
 import itertools
+import json
+import os
+import subprocess
+import sys
 
 import ml_dtypes
 import numpy as np
@@ -23,16 +27,26 @@ def check(got, want, dtype):
     assert err <= TOL[dtype], f"relative error {err:.3g} > {TOL[dtype]}"
 
 
-RUNGS = ("naive", "smem", "regtile", "pipelined", "mma", "wgmma")
+RUNGS = ("naive", "smem", "regtile", "pipelined", "mma", "wgmma", "wgmma_tma")
 RUNG_DTYPES = [(r, d) for r in RUNGS for d in DTYPES if d != "f32" or "mma" not in r]
 
 
+def tma_refuses(rung, *operands) -> bool:
+    """wgmma_tma loads rows by TMA: their lengths must be multiples of 8."""
+    return rung == "wgmma_tma" and any(x.shape[-1] % 8 for x in operands)
+
+
 @pytest.mark.parametrize("rung,dtype", RUNG_DTYPES)
-@pytest.mark.parametrize("m,n,k", SHAPES + [(256, 192, 4096), (130, 260, 72)])
+@pytest.mark.parametrize("m,n,k", SHAPES + [(256, 192, 4096), (130, 260, 72), (1, 8, 8),
+                                            (33, 40, 24), (129, 136, 264)])
 def test_shapes(rung, dtype, m, n, k):
     rng = np.random.default_rng(m + n + k)
     a = rng.standard_normal((m, k)).astype(DTYPES[dtype])
     b = rng.standard_normal((k, n)).astype(DTYPES[dtype])
+    if tma_refuses(rung, a, b):
+        with pytest.raises(ValueError, match="strategy 'wgmma_tma' loads it by TMA"):
+            tessel.gemm(a, b, target="cuda", strategy=rung)
+        return
     check(tessel.gemm(a, b, target="cuda", strategy=rung), R.gemm(a, b), dtype)
 
 
@@ -41,13 +55,66 @@ def test_shapes(rung, dtype, m, n, k):
 @pytest.mark.parametrize("k", [90, 96])
 def test_transposes_alpha_beta_batched(rung, ta, tb, k):
     rng = np.random.default_rng(3)
-    bsz, m, n = 3, 65, 47 if k == 90 else 48
+    # wgmma_tma: rows of A^T are M long, so M is a multiple of 8 there.
+    bsz, m, n = 3, 72 if rung == "wgmma_tma" else 65, 47 if k == 90 else 48
     a = rng.standard_normal((bsz, k, m) if ta else (bsz, m, k)).astype(np.float16)
     b = rng.standard_normal((bsz, n, k) if tb else (bsz, k, n)).astype(np.float16)
     c = rng.standard_normal((bsz, m, n)).astype(np.float32)
-    got = tessel.gemm(a, b, c, alpha=0.5, beta=-1.5, transpose_a=ta, transpose_b=tb,
-                      out_dtype=np.float32, target="cuda", strategy=rung)
-    check(got, R.gemm(a, b, c, alpha=0.5, beta=-1.5, transpose_a=ta, transpose_b=tb), "f32")
+    run = lambda: tessel.gemm(a, b, c, alpha=0.5, beta=-1.5, transpose_a=ta,  # noqa: E731
+                              transpose_b=tb, out_dtype=np.float32, target="cuda", strategy=rung)
+    if tma_refuses(rung, a, b):
+        with pytest.raises(ValueError, match="strategy 'wgmma_tma' loads it by TMA"):
+            run()
+        return
+    check(run(), R.gemm(a, b, c, alpha=0.5, beta=-1.5, transpose_a=ta, transpose_b=tb), "f32")
+
+
+# wgmma_tma: one or two consumer warpgroups, 2 to 6 stages, K not a multiple
+# of the tile (TMA zero-fills), batches, every transpose, alpha/beta/C.
+WGMMA_TMA_CONFIGS = [
+    dict(),
+    dict(block_n=128),
+    dict(block_m=64, block_n=128, warpgroups=1, stages=2),
+    dict(block_m=128, block_n=64, stages=6, group_m=1),
+    dict(block_k=128, block_n=128, stages=3),
+]
+
+
+@pytest.mark.parametrize("config", WGMMA_TMA_CONFIGS,
+                         ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "default")
+@pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
+def test_wgmma_tma_configs(config, ta, tb):
+    rng = np.random.default_rng(13)
+    bsz, m, n, k = 2, 200, 136, 264
+    a = rng.standard_normal((bsz, k, m) if ta else (bsz, m, k)).astype(BF16)
+    b = rng.standard_normal((bsz, n, k) if tb else (bsz, k, n)).astype(BF16)
+    c = rng.standard_normal((bsz, m, n)).astype(np.float32)
+    got = tessel.gemm(a, b, c, alpha=2.0, beta=0.25, transpose_a=ta, transpose_b=tb,
+                      out_dtype=np.float32, target="cuda", strategy="wgmma_tma", config=config)
+    check(got, R.gemm(a, b, c, alpha=2.0, beta=0.25, transpose_a=ta, transpose_b=tb), "f16")
+
+
+def test_wgmma_tma_torch_and_cupy():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(17)
+    a = rng.standard_normal((300, 520)).astype(np.float16)
+    b = rng.standard_normal((520, 264)).astype(np.float16)
+    want = R.gemm(a, b)
+    got = tessel.gemm(torch.from_numpy(a).cuda(), torch.from_numpy(b).cuda(), target="cuda",
+                      strategy="wgmma_tma")
+    assert isinstance(got, torch.Tensor) and got.is_cuda
+    check(got.float().cpu().numpy(), want, "f16")
+    # A misaligned view: TMA needs a 16-byte aligned base; the error names it.
+    flat = torch.from_numpy(a).cuda().reshape(-1)[1:1 + 300 * 520].reshape(300, 520)
+    with pytest.raises(ValueError, match="argument 'a' .*not 16-byte aligned"):
+        tessel.gemm(flat, torch.from_numpy(b).cuda(), target="cuda", strategy="wgmma_tma")
+    try:
+        import cupy
+    except ImportError:
+        return
+    got = tessel.gemm(cupy.asarray(a), cupy.asarray(b), target="cuda", strategy="wgmma_tma")
+    assert isinstance(got, cupy.ndarray)
+    check(cupy.asnumpy(got).astype(np.float32), want, "f16")
 
 
 # Tile shapes the built-in table or a user may pick: one to four
@@ -292,3 +359,80 @@ def test_two_devices_from_two_threads():
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+# split-K: K parts into an f32 workspace, then the reduction kernel applies
+# alpha, beta * C and the output type. K is never a multiple of block-k
+# here, so the last part is the shorter one and is masked.
+SPLIT_CASES = [(rung, split, dtype) for rung in ("mma", "wgmma") for split in (2, 3, 8)
+               for dtype in ("f16", "bf16")]
+
+
+@pytest.mark.parametrize("rung,split,dtype", SPLIT_CASES)
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_split_k_alpha_beta_c_transposes(rung, split, dtype, ta, tb):
+    rng = np.random.default_rng(split)
+    m, n, k = 70, 200, 1000
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(DTYPES[dtype])
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(DTYPES[dtype])
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    config = dict(split_k=split)
+    if rung == "wgmma":
+        config.update(block_m=64, block_n=128, warpgroups=1)
+    kernel = tessel.gemm.compile(a, b, c, alpha=0.75, beta=-0.5, transpose_a=ta, transpose_b=tb,
+                                 target="cuda", strategy=rung, config=config)
+    assert len(kernel.kernels) == 2 and kernel.launch_metadata["grid"][2] == split
+    got = kernel(a, b, c)
+    check(got, R.gemm(a, b, c, alpha=0.75, beta=-0.5, transpose_a=ta, transpose_b=tb), dtype)
+
+
+@pytest.mark.parametrize("rung,split", [("mma", 3), ("wgmma", 8)])
+def test_split_k_batched_and_run_time_m(rung, split):
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((3, 33, 777)).astype(np.float16)
+    b = rng.standard_normal((3, 777, 96)).astype(np.float16)
+    got = tessel.gemm(a, b, out_dtype=np.float32, target="cuda", strategy=rung,
+                      config=dict(split_k=split))
+    check(got, R.gemm(a, b), "f32")
+    k = tessel.gemm.compile(tessel.Spec((None, 4100), "bf16"), tessel.Spec((4100, 64), "bf16"),
+                            target="cuda", strategy=rung, config=dict(split_k=split))
+    bb = rng.standard_normal((4100, 64)).astype(BF16)
+    for m in (1, 17, 300):
+        aa = rng.standard_normal((m, 4100)).astype(BF16)
+        check(k(aa, bb), R.gemm(aa, bb), "bf16")
+
+
+@pytest.mark.parametrize("m", [1, 16, 64, 128, 256, 512])
+@pytest.mark.parametrize("n,k", [(4096, 4096), (4096, 14336)])
+def test_serving_shapes_from_the_table(m, n, k):
+    """The skinny classes' tiles and split-K, as the functional call picks them."""
+    torch = pytest.importorskip("torch")
+    a = torch.randn(m, k, device="cuda", dtype=torch.float16)
+    b = torch.randn(k, n, device="cuda", dtype=torch.float16)
+    got = tessel.gemm(a, b, target="cuda")
+    check(got.float().cpu().numpy(), (a.double() @ b.double()).cpu().numpy(), "f16")
+
+
+def test_auto_tunes_once_stores_and_is_right(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    from tessel.compiler.cuda import autotune
+
+    monkeypatch.setenv("TESSEL_CACHE_DIR", str(tmp_path))
+    autotune.clear()
+    a = torch.randn(16, 4096, device="cuda", dtype=torch.float16)
+    b = torch.randn(4096, 4096, device="cuda", dtype=torch.float16)
+    got = tessel.gemm(a, b, target="cuda", strategy="auto")
+    check(got.float().cpu().numpy(), (a.double() @ b.double()).cpu().numpy(), "f16")
+    result = tessel.autotune(tessel.gemm, a, b)
+    assert result.cached and result.timings and result.strategy in ("mma", "wgmma")
+    entries = [p for p in tmp_path.glob("*.json")
+               if json.loads(p.read_text()).get("kind") == "autotune"]
+    assert len(entries) == 1
+    # Another process reads the entry: no timing, no progress line.
+    code = ("import torch, tessel; a = torch.randn(9, 4096, device='cuda', dtype=torch.float16);"
+            "b = torch.randn(4096, 4096, device='cuda', dtype=torch.float16);"
+            "tessel.gemm(a, b, target='cuda', strategy='auto'); torch.cuda.synchronize()")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "TESSEL_CACHE_DIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert "tessel autotune" not in proc.stderr

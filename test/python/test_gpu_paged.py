@@ -54,7 +54,11 @@ LENS = [0, 1, 15, 16, 17, 1000]
 @pytest.mark.parametrize("strategy", ["v1", "v2"])
 @pytest.mark.parametrize("dtype", ["f16", "bf16"])
 @pytest.mark.parametrize("d,bs,hq,hkv", [(128, 16, 8, 2), (64, 8, 4, 4), (256, 32, 8, 1),
-                                         (128, 32, 32, 8), (64, 16, 32, 1), (256, 8, 16, 2)])
+                                         (128, 32, 32, 8), (64, 16, 32, 1), (256, 8, 16, 2),
+                                         # two row tiles per block: full, partial,
+                                         # two blocks per kv head; D = 256 keeps one
+                                         (128, 16, 32, 1), (128, 16, 24, 1), (128, 16, 64, 1),
+                                         (256, 16, 32, 1)])
 def test_decode_matches_reference(strategy, dtype, d, bs, hq, hkv):
     rng = np.random.default_rng(d + bs + hq)
     args = decode_inputs(rng, dtype, LENS, d, bs, hq, hkv)

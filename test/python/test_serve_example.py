@@ -29,7 +29,10 @@ def test_serve_cpu(dtype, capsys):
     calls = {name: n for (_, name), n in result["op_calls"].items()}
     # one copy_blocks per layer in the first decode step: the samples share
     # each prompt's partially filled last block
-    assert {"gemm", "flash_attention", "paged_kv_write", "paged_attention", "copy_blocks"} <= set(calls)
+    assert {"gemm", "flash_attention_varlen", "paged_kv_write", "paged_attention",
+            "copy_blocks"} <= set(calls)
+    # one packed call per layer for all prompts
+    assert result["op_calls"][("prefill", "flash_attention_varlen")] == 1
     assert result["op_calls"][("decode 1", "copy_blocks")] == 1
     assert ("decode", "copy_blocks") not in result["op_calls"]
     assert all(len(t) == 4 for t in result["tokens"])  # first token + 3 decode steps

@@ -67,11 +67,12 @@ LogicalResult checkGemmGrid(GemmOp op, const GemmConfig &cfg) {
     return ShapedType::isDynamic(size) ? int64_t(0) : llvm::divideCeil(size, tile);
   };
   int64_t gx = blocks(d.getDimSize(r - 1), cfg.blockN), gy = blocks(d.getDimSize(r - 2), cfg.blockM);
-  int64_t gz = r == 3 ? blocks(d.getDimSize(0), 1) : 1;
+  int64_t gz = (r == 3 ? blocks(d.getDimSize(0), 1) : 1) * cfg.splitK;
   if (gx > (int64_t(1) << 31) - 1 || gy > 65535 || gz > 65535)
     return op.emitOpError() << "needs a grid of " << gx << " x " << gy << " x " << gz
-                            << " thread blocks (N / block-n, M / block-m, batch); CUDA's limits "
-                               "are 2^31 - 1 x 65535 x 65535";
+                            << " thread blocks (N / block-n, M / block-m, batch"
+                            << (cfg.splitK > 1 ? " x split-k" : "")
+                            << "); CUDA's limits are 2^31 - 1 x 65535 x 65535";
   return success();
 }
 
@@ -84,7 +85,7 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
         [&] { return anchor->emitError() << "convert-tessel-to-gpu: "; },
         &getContext(), StringRef(strategy), int64_t(blockM), int64_t(blockN), int64_t(blockK),
         int64_t(warpsM), int64_t(warpsN), int64_t(warpgroups), int64_t(stages), int64_t(groupM),
-        int64_t(threadM), int64_t(threadN));
+        int64_t(threadM), int64_t(threadN), int64_t(splitK));
     if (!attr)
       return failure();
     return attr;
@@ -96,22 +97,32 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
     FailureOr<GemmConfig> cfg = configureGemm(op, defaults);
     if (failed(cfg))
       return failure();
-    if (cfg->strategy == GemmStrategy::Mma || cfg->strategy == GemmStrategy::Wgmma) {
-      bool wgmma = cfg->strategy == GemmStrategy::Wgmma;
+    if (cfg->strategy == GemmStrategy::Mma || cfg->strategy == GemmStrategy::Wgmma ||
+        cfg->strategy == GemmStrategy::WgmmaTma) {
+      StringRef name = cfg->strategy == GemmStrategy::Mma     ? "mma"
+                       : cfg->strategy == GemmStrategy::Wgmma ? "wgmma"
+                                                              : "wgmma_tma";
       Type elt = cast<MemRefType>(op.getA().getType()).getElementType();
       if (!elt.isF16() && !elt.isBF16())
-        return op.emitOpError() << "strategy '" << (wgmma ? "wgmma" : "mma")
-                                << "' needs f16 or bf16 inputs, got " << elt;
-      int64_t bytes = wgmma ? wgmmaSharedBytes(op, *cfg) : mmaSharedBytes(op, *cfg);
+        return op.emitOpError() << "strategy '" << name << "' needs f16 or bf16 inputs, got "
+                                << elt;
+      int64_t bytes = cfg->strategy == GemmStrategy::Mma     ? mmaSharedBytes(op, *cfg)
+                      : cfg->strategy == GemmStrategy::Wgmma ? wgmmaSharedBytes(op, *cfg)
+                                                             : wgmmaTmaSharedBytes(op, *cfg);
       if (bytes > kMaxDynamicSharedBytes)
-        return op.emitOpError() << "strategy '" << (wgmma ? "wgmma" : "mma") << "' needs "
-                                << bytes << " bytes of shared memory; the limit is "
+        return op.emitOpError() << "strategy '" << name << "' needs " << bytes
+                                << " bytes of shared memory; the limit is "
                                 << kMaxDynamicSharedBytes;
+      if (cfg->strategy == GemmStrategy::WgmmaTma)
+        if (std::string why = wgmmaTmaOperandError(op); !why.empty())
+          return op.emitOpError() << "strategy 'wgmma_tma': " << why;
     }
     if (failed(checkGemmGrid(op, *cfg)))
       return failure();
     OpBuilder b(op);
     GemmShape shape = prepareGemm(b, op, *cfg);
+    if (cfg->splitK > 1)
+      shape.workspace = allocWorkspace(b, op, *cfg, shape);
     switch (cfg->strategy) {
     case GemmStrategy::Mma:
       emitMmaGemm(b, op, *cfg, shape);
@@ -119,12 +130,19 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
     case GemmStrategy::Wgmma:
       emitWgmmaGemm(b, op, *cfg, shape);
       break;
+    case GemmStrategy::WgmmaTma:
+      emitWgmmaTmaGemm(b, op, *cfg, shape);
+      break;
     case GemmStrategy::RegTile:
     case GemmStrategy::Pipelined:
       emitRegTileGemm(b, op, *cfg, shape);
       break;
     default:
       emitSimtGemm(b, op, *cfg, shape);
+    }
+    if (shape.workspace) {
+      emitSplitKReduction(b, op, *cfg, shape);
+      freeWorkspace(b, op, shape);
     }
     op.erase();
     return success();
@@ -149,8 +167,10 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
                              "memref form (run one-shot-bufferize first)";
         return signalPassFailure();
       }
+      // Scalar operands (flash_attention_varlen's length bounds) have no layout.
       if (llvm::any_of(op->getOperandTypes(), [](Type t) {
-            return !cast<MemRefType>(t).getLayout().isIdentity();
+            auto m = dyn_cast<MemRefType>(t);
+            return m && !m.getLayout().isIdentity();
           })) {
         op->emitOpError() << "convert-tessel-to-gpu needs identity-layout memrefs";
         return signalPassFailure();
@@ -166,6 +186,8 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
       else if (auto attention = dyn_cast<FlashAttentionOp>(op))
         lowered = usesWgmma(attention) ? lowerFlashAttentionWgmma(attention)
                                        : lowerFlashAttention(attention);
+      else if (auto varlen = dyn_cast<FlashAttentionVarlenOp>(op))
+        lowered = lowerFlashAttentionVarlen(varlen);
       else
         llvm_unreachable("every tessel op has a GPU lowering");
       if (failed(lowered))

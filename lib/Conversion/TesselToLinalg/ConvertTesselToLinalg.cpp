@@ -176,6 +176,62 @@ struct FlashAttentionLowering : MemrefFormPattern<FlashAttentionOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// flash_attention_varlen: the same rows, per packed sequence.
+//===----------------------------------------------------------------------===//
+
+struct FlashAttentionVarlenLowering : MemrefFormPattern<FlashAttentionVarlenOp> {
+  using MemrefFormPattern::MemrefFormPattern;
+  void lower(FlashAttentionVarlenOp op, Emitter &e) const override {
+    OpBuilder &b = e.b;
+    Location loc = e.loc;
+    Value q = op.getQ(), k = op.getK(), v = op.getV(), cuQ = op.getCuSeqlensQ(),
+          cuK = op.getCuSeqlensK(), out = op.getOut(), lse = op.getLse();
+    Value batch = e.sub(e.dim(cuQ, 0), e.idx(1));
+    Value hq = e.dim(q, 1), hd = e.dim(q, 2), hkv = e.dim(k, 1), dv = e.dim(v, 2);
+    Value group = arith::DivUIOp::create(b, loc, hq, hkv);
+    Value scale = e.f32(op.getScaleValue());
+    // No key sequence is longer than the packed keys.
+    Value scratch = e.alloc(b.getF32Type(), {e.dim(k, 0)});
+
+    e.loop(batch, [&](Value bi) {
+      Value q0 = e.toIndex(e.load(cuQ, bi)), k0 = e.toIndex(e.load(cuK, bi));
+      Value b1 = e.add(bi, e.idx(1));
+      Value sq = e.sub(e.toIndex(e.load(cuQ, b1)), q0);
+      Value skv = e.sub(e.toIndex(e.load(cuK, b1)), k0);
+      // Bottom-right causal alignment per sequence: query i sees keys
+      // j <= i + (Sk_b - Sq_b).
+      Value shift = arith::SubIOp::create(b, loc, skv, sq);
+      e.loop(hq, [&](Value h) {
+        Value hk = arith::DivUIOp::create(b, loc, h, group);
+        e.loop(sq, [&](Value i) {
+          Value qi = e.add(q0, i);
+          Value n = skv;
+          if (op.getCausal()) {
+            Value lim = arith::AddIOp::create(b, loc, i, shift);
+            lim = arith::AddIOp::create(b, loc, lim, e.idx(1));
+            lim = arith::MaxSIOp::create(b, loc, lim, e.idx(0));
+            n = arith::MinSIOp::create(b, loc, lim, skv);
+          }
+          Value rowLse = e.softmaxRow(
+              n, dv, scratch,
+              [&](Value j) {
+                Value kj = e.add(k0, j);
+                Value s = e.dot(hd, [&](Value d) { return e.loadF32(q, {qi, h, d}); },
+                                [&](Value d) { return e.loadF32(k, {kj, hk, d}); });
+                return arith::MulFOp::create(b, loc, s, scale).getResult();
+              },
+              [&](Value j, Value d) { return e.loadF32(v, {e.add(k0, j), hk, d}); },
+              [&](Value d, Value o) { e.store(o, out, {qi, h, d}); });
+          if (lse)
+            e.store(rowLse, lse, {h, qi});
+        });
+      });
+    });
+    memref::DeallocOp::create(b, loc, scratch);
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // paged_attention: the same row, keys gathered through the block table.
 //===----------------------------------------------------------------------===//
 
@@ -304,6 +360,7 @@ struct ConvertTesselToLinalg
 } // namespace
 
 void mlir::tessel::populateTesselToLinalgConversionPatterns(RewritePatternSet &patterns) {
-  patterns.add<GemmLowering, FlashAttentionLowering, PagedAttentionLowering,
+  patterns.add<GemmLowering, FlashAttentionLowering, FlashAttentionVarlenLowering,
+               PagedAttentionLowering,
                PagedKVWriteLowering, CopyBlocksLowering>(patterns.getContext());
 }

@@ -1,5 +1,6 @@
 """python -m tessel.bench gemm: TFLOP/s of each rung and dtype next to
-torch.matmul (cuBLAS) in the same process on the same GPU.
+torch.matmul (cuBLAS) in the same process on the same GPU, then the serving
+shapes (`--serving`: those alone).
 python -m tessel.bench paged: GB/s of the paged KV-cache kernels next to the
 device copy rate (bench/paged.py).
 python -m tessel.bench attention: tessel.flash_attention next to torch SDPA's
@@ -44,14 +45,14 @@ def bench_gemm(sizes, rungs, dtypes):
             flops = 2 * n ** 3
             t_torch = _time(lambda: torch.matmul(a, b))
             for rung in rungs:
-                if rung in ("mma", "wgmma") and dtype == "f32":
+                if rung in ("mma", "wgmma", "wgmma_tma") and dtype == "f32":
                     continue
                 iters = 3 if (rung == "naive" and n >= 4096) else 10
                 kernel = tessel.gemm.compile(a, b, target="cuda", strategy=rung)
                 t = _time(lambda: kernel(a, b), warmup=1, iters=iters)
                 row = dict(dtype=dtype, n=n, rung=rung, tflops=flops / t / 1e12,
                            torch_tflops=flops / t_torch / 1e12, ratio=t_torch / t)
-                if rung in ("mma", "wgmma", "pipelined"):
+                if rung in ("mma", "wgmma", "wgmma_tma", "pipelined"):
                     # The functional call: run-time M, one kernel per size class.
                     t_dyn = _time(lambda: tessel.gemm(a, b, target="cuda", strategy=rung),
                                   warmup=1, iters=iters)
@@ -65,6 +66,51 @@ def bench_gemm(sizes, rungs, dtypes):
     return dict(device=driver.device_name(), torch=torch.__version__, rows=rows)
 
 
+# Decode/prefill products: M tokens against a layer's weights (N, K).
+SERVING_M = (1, 16, 64, 128, 256, 512)
+SERVING_NK = ((4096, 4096), (14336, 4096), (4096, 14336), (128256, 4096))
+
+
+def bench_serving(dtypes=("f16", "bf16"), auto=False):
+    """The skinny serving GEMMs through the functional call (run-time M, the
+    table's skinny classes; with `auto`, strategy="auto" too): TFLOP/s, the
+    ratio to torch.matmul and the geometric mean of the ratios."""
+    import math
+
+    import torch
+
+    import tessel
+    from tessel.runtime import driver
+
+    tdt = {"f16": torch.float16, "bf16": torch.bfloat16}
+    rows = []
+    for dtype in dtypes:
+        for n, k in SERVING_NK:
+            b = torch.randn(k, n, device="cuda", dtype=tdt[dtype])
+            for m in SERVING_M:
+                a = torch.randn(m, k, device="cuda", dtype=tdt[dtype])
+                flops = 2 * m * n * k
+                t_torch = _time(lambda: torch.matmul(a, b))
+                t = _time(lambda: tessel.gemm(a, b, target="cuda"))
+                row = dict(dtype=dtype, m=m, n=n, k=k, tflops=flops / t / 1e12,
+                           torch_tflops=flops / t_torch / 1e12, ratio=t_torch / t)
+                extra = ""
+                if auto:
+                    t_auto = _time(lambda: tessel.gemm(a, b, target="cuda", strategy="auto"))
+                    row["auto_ratio"] = t_torch / t_auto
+                    extra = f"  auto {row['auto_ratio']:.3f}"
+                rows.append(row)
+                print(f"{dtype:>5} M={m:>4} N={n:>6} K={k:>5} {row['tflops']:8.2f} TFLOP/s  "
+                      f"torch {row['torch_tflops']:8.2f}  ratio {row['ratio']:.3f}{extra}",
+                      flush=True)
+    geo = {key: math.exp(sum(math.log(r[key]) for r in rows) / len(rows))
+           for key in ("ratio", "auto_ratio") if rows and key in rows[0]}
+    for key, v in geo.items():
+        print(f"serving: geometric mean of {key} {v:.3f} over {len(rows)} shapes")
+    return dict(device=driver.device_name(), torch=torch.__version__, rows=rows,
+                geomean=geo)
+
+
 def bench_attention(dtypes=("f16", "bf16"), head_dims=(64, 128), seqs=(1024, 4096, 16384),
                     tokens=32768, heads=16, strategies=("mma", "wgmma")):
     """TFLOP/s (4 B H S^2 D, halved when causal) of each strategy for B S =
@@ -76,6 +122,8 @@ def bench_attention(dtypes=("f16", "bf16"), head_dims=(64, 128), seqs=(1024, 409
 
     import tessel
     from tessel.runtime import driver
+
+    from . import fa4
 
     tdt = {"f16": torch.float16, "bf16": torch.bfloat16}
     rows = []
@@ -97,6 +145,8 @@ def bench_attention(dtypes=("f16", "bf16"), head_dims=(64, 128), seqs=(1024, 409
                                         q, k, v, is_causal=causal))
                         except RuntimeError:
                             torch_time[name] = None
+                    # FA4 JIT-compiles per shape class: the target head dim only.
+                    torch_time["fa4"] = fa4.attention(q, k, v, causal, _time) if d == 128 else None
                     for strategy in strategies:
                         kernel = tessel.flash_attention.compile(q, k, v, causal=causal,
                                                                 target="cuda", strategy=strategy)
@@ -111,8 +161,10 @@ def bench_attention(dtypes=("f16", "bf16"), head_dims=(64, 128), seqs=(1024, 409
                         print(f"{dtype:>5} D={d:<3} S={s:<5} B={b:<3} causal={causal!s:<5} "
                               f"{strategy:<6} {row['tflops']:7.1f} TFLOP/s  "
                               f"flash {fmt(row['flash_ratio'])}  "
-                              f"cudnn {fmt(row['cudnn_ratio'])}", flush=True)
-    return dict(device=driver.device_name(), torch=torch.__version__, rows=rows)
+                              f"cudnn {fmt(row['cudnn_ratio'])}  fa4 {fmt(row['fa4_ratio'])}",
+                              flush=True)
+    return dict(device=driver.device_name(), torch=torch.__version__, rows=rows,
+                fa4=fa4.available(), fa4_why_not=dict(fa4.why_not))
 
 
 def sweep(spec: str, n: int, dtype: str):
@@ -247,10 +299,7 @@ def startup():
 
 
 def plot(result, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for ax, dtype in zip(axes, ("f32", "f16", "bf16")):
@@ -271,11 +320,75 @@ def plot(result, path):
     fig.savefig(path)
 
 
+def plot_attention(result, path):
+    """TFLOP/s against sequence length, one panel per (dtype, head dim, causal)."""
+    plt = _pyplot()
+    rows = result["rows"]
+    panels = sorted({(r["dtype"], r["head_dim"], r["causal"]) for r in rows})
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4), squeeze=False)
+    for ax, (dtype, d, causal) in zip(axes[0], panels):
+        sel = sorted((r for r in rows if (r["dtype"], r["head_dim"], r["causal"]) ==
+                      (dtype, d, causal)), key=lambda r: r["seq"])
+        seqs = [r["seq"] for r in sel]
+        for key, label in (("tflops", "tessel"), ("flash_tflops", "SDPA flash"),
+                           ("cudnn_tflops", "SDPA cuDNN"), ("fa4_tflops", "FA4")):
+            ys = [r.get(key) for r in sel]
+            if any(y is not None for y in ys):
+                ax.plot(seqs, [float("nan") if y is None else y for y in ys], marker="o",
+                        label=label)
+        ax.set_title(f"{dtype} D={d}{' causal' if causal else ''}")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("sequence length")
+        ax.set_ylabel("TFLOP/s")
+        ax.legend()
+    fig.suptitle(result["device"])
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def plot_paged(result, path):
+    """GB/s of each paged row as a fraction of the device copy rate."""
+    plt = _pyplot()
+    rows = result["rows"]
+    labels = [_paged_label(r) for r in rows]
+    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(rows)), 4))
+    ax.bar(range(len(rows)), [r["of_copy"] for r in rows], label="tessel")
+    fa4 = [r.get("fa4_of_copy") for r in rows]
+    if any(x is not None for x in fa4):
+        ax.plot(range(len(rows)), [float("nan") if x is None else x for x in fa4], "k^",
+                label="FA4")
+    ax.axhline(1.0, color="gray", linestyle="--")
+    ax.set_xticks(range(len(rows)), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel(f"fraction of copy rate ({result['copy_gbs']:.0f} GB/s)")
+    ax.set_title(result["device"])
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def _paged_label(r):
+    if r["op"] == "paged_attention":
+        return (f"{r['seqs']}x{r['context']} {r['hq']}/{r['hkv']} bs{r['block_size']} "
+                f"{r['strategy']}{'' if r['forced'] else '*'}")
+    return f"{r['op']} {r.get('tokens', r.get('pairs'))}"
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit("--plot needs matplotlib (pip install matplotlib)") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def main():
     parser = argparse.ArgumentParser(prog="python -m tessel.bench")
     parser.add_argument("what", choices=["gemm", "attention", "paged", "startup"])
     parser.add_argument("--sizes", default="1024,2048,4096,8192")
-    parser.add_argument("--rungs", default="naive,smem,regtile,pipelined,mma,wgmma")
+    parser.add_argument("--rungs", default="naive,smem,regtile,pipelined,mma,wgmma,wgmma_tma")
     parser.add_argument("--dtypes", default="f32,f16,bf16")
     parser.add_argument("--strategies", default="mma,wgmma",
                         help="attention: the flash_attention strategies to time")
@@ -286,6 +399,10 @@ def main():
                         help="time these configurations at --sweep-size instead")
     parser.add_argument("--sweep-size", type=int, default=4096)
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--serving", action="store_true",
+                        help="gemm: only the serving shapes (M tokens x layer weights)")
+    parser.add_argument("--auto", action="store_true",
+                        help="gemm serving shapes: also time strategy='auto' (tunes first)")
     args = parser.parse_args()
     if args.what in ("attention", "paged", "startup"):
         if args.what == "attention":
@@ -305,6 +422,8 @@ def main():
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(result, f, indent=1)
+        if args.plot and args.what != "startup":
+            (plot_attention if args.what == "attention" else plot_paged)(result, args.plot)
         return
     if args.sweep:
         result = {"sweep": [row for dtype in args.dtypes.split(",")
@@ -313,8 +432,16 @@ def main():
             with open(args.json, "w") as f:
                 json.dump(result, f, indent=1)
         return
+    serving_dtypes = [d for d in args.dtypes.split(",") if d in ("f16", "bf16")]
+    if args.serving:
+        result = bench_serving(serving_dtypes, args.auto)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(result, f, indent=1)
+        return
     result = bench_gemm([int(s) for s in args.sizes.split(",")], args.rungs.split(","),
                         args.dtypes.split(","))
+    result["serving"] = bench_serving(serving_dtypes, args.auto)
     result["overheads"] = overheads()
     print(f"device: {result['device']}; torch {result['torch']}")
     print("overheads:", json.dumps(result["overheads"]))

@@ -26,7 +26,8 @@ def build_module(opdef: OpDef, sig: Signature, ctx):
 
     with ctx, ir.Location.name(f"tessel.{sig.op}"):
         module = ir.Module.create()
-        types = [ir.Type.parse(a.spec.mlir) for a in sig.args]
+        types = [ir.IndexType.get() if a.role == "size" else ir.Type.parse(a.spec.mlir)
+                 for a in sig.args]
         with ir.InsertionPoint(module.body):
             f = func.FuncOp(kernel_name(sig), ir.FunctionType.get(types, []))
             f.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
@@ -34,7 +35,7 @@ def build_module(opdef: OpDef, sig: Signature, ctx):
             with ir.InsertionPoint(block):
                 values = {a.name: block.arguments[i] for i, a in enumerate(sig.args)}
                 results = opdef.build(sig, values)
-                inits = [a for a in sig.args if a.role != "in"]
+                inits = [a for a in sig.args if a.role in ("out", "inout")]
                 for result, init in zip(results, inits):
                     bufferization.materialize_in_destination(
                         result.type, result, values[init.name])

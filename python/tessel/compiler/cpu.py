@@ -92,8 +92,11 @@ class CPUKernel:
         self.opdef.check_values(self.signature, host)
         outputs = {a.name: np.zeros(a.spec.shape, a.spec.dtype) for a in self.signature.outputs}
         host.update(outputs)
-        descs = [_descriptor(host[a.name]) for a in self.signature.args]
-        self._engine.invoke(kernel_name(self.signature), *[ctypes.pointer(ctypes.pointer(d)) for d in descs])
+        # Arrays as pointers to memref descriptors, sizes by value.
+        packed = [ctypes.pointer(ctypes.c_int64(int(arrays[a.name]))) if a.role == "size"
+                  else ctypes.pointer(ctypes.pointer(_descriptor(host[a.name])))
+                  for a in self.signature.args]
+        self._engine.invoke(kernel_name(self.signature), *packed)
         if not outputs:
             return None
         values = [outputs[a.name] for a in self.signature.outputs]
@@ -106,6 +109,11 @@ def prepare_host_arrays(sig: Signature, arrays: dict) -> dict:
     C-contiguous numpy arrays, since a copy would silently drop the update."""
     host = {}
     for a in sig.args:
+        if a.role == "size":
+            if a.name not in arrays or arrays[a.name] is None:
+                raise ValueError(f"argument '{a.name}': missing (this kernel was compiled with it)")
+            host[a.name] = arrays[a.name]
+            continue
         if a.role == "out":
             continue
         x = arrays.get(a.name)
@@ -128,7 +136,7 @@ def prepare_host_arrays(sig: Signature, arrays: dict) -> dict:
     inouts = [a.name for a in sig.args if a.role == "inout"]
     for i, n in enumerate(inouts):
         for m in sig.args:
-            if m.name != n and (m.role == "in" or m.name in inouts[i + 1:]) and \
+            if m.name != n and m.role != "size" and (m.role == "in" or m.name in inouts[i + 1:]) and \
                     np.shares_memory(host[n], host[m.name]):
                 raise ValueError(f"argument '{n}': overlaps argument '{m.name}'; "
                                  "in-place arguments must not alias other arguments")

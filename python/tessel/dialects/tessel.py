@@ -13,6 +13,7 @@ from ._tessel_ops_gen import *  # noqa: F401,F403
 from ._tessel_ops_gen import (
     CopyBlocksOp,
     FlashAttentionOp,
+    FlashAttentionVarlenOp,
     GemmOp,
     PagedAttentionOp,
     PagedKVWriteOp,
@@ -49,6 +50,18 @@ def flash_attention(q, k, v, out, *, lse=None, causal=False, scale=None, layout=
     res = _tensor_results(out, lse)
     op = FlashAttentionOp(res, q, k, v, out, lse=lse, causal=causal, scale=scale,
                           layout=layout, config=config, loc=loc, ip=ip)
+    return _value_or_op(op, res)
+
+
+def flash_attention_varlen(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k,
+                           out, *, lse=None, causal=False, scale=None, config=None, loc=None,
+                           ip=None):
+    """`tessel.flash_attention_varlen`; returns O, or (O, LSE) when `lse` is given (tensor
+    form). `max_seqlen_q` / `max_seqlen_k` are index values."""
+    res = _tensor_results(out, lse)
+    op = FlashAttentionVarlenOp(res, q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+                                max_seqlen_k, out, lse=lse, causal=causal, scale=scale,
+                                config=config, loc=loc, ip=ip)
     return _value_or_op(op, res)
 
 

@@ -154,12 +154,27 @@ class Library:
         return fn
 
 
-def launcher(fn: Function, grid, block, shared_bytes: int, nargs: int):
+def _tensormap_slots(params, wide):
+    """64-byte aligned 128-byte buffers for the tensor-map parameters `wide`
+    (indices), pointed to from `params`: (owner, [(index, address)])."""
+    raw = ctypes.create_string_buffer(128 * len(wide) + 64)
+    base = (ctypes.addressof(raw) + 63) & ~63
+    slots = [(i, base + 128 * n) for n, i in enumerate(wide)]
+    for i, address in slots:
+        params[i] = address
+    return raw, slots
+
+
+def launcher(fn: Function, grid, block, shared_bytes: int, nargs: int, wide=()):
     """A launch function for one geometry: `launch(values, stream)` with one
-    64-bit slot value per kernel parameter. The argument block is allocated
-    once and filled under a lock (the driver copies it during cuLaunchKernel)."""
+    64-bit slot value per kernel parameter, except for the parameters `wide`
+    (indices: 128-byte CUtensorMaps passed by value), whose values are their
+    128 bytes. The argument block is allocated once and filled under a lock
+    (the driver copies it during cuLaunchKernel)."""
     fn.allow_shared(shared_bytes)
     values, params = _argument_block(nargs)
+    maps, map_slots = _tensormap_slots(params, list(wide)) if wide else (None, ())
+    memmove = ctypes.memmove
     address = ctypes.addressof(params)
     lock = threading.Lock()
     drv = _driver()
@@ -170,6 +185,11 @@ def launcher(fn: Function, grid, block, shared_bytes: int, nargs: int):
 
     def launch(slot_values, stream):
         with lock:
+            if map_slots:
+                slot_values = list(slot_values)
+                for i, slot in map_slots:
+                    memmove(slot, slot_values[i], 128)
+                    slot_values[i] = 0
             values[:nargs] = slot_values
             err = launch_kernel(handle, gx, gy, gz, bx, by, bz, shared_bytes, stream, address, 0)
             if err[0] != ok:
@@ -181,7 +201,7 @@ def launcher(fn: Function, grid, block, shared_bytes: int, nargs: int):
         if err[0] != ok:
             _check(err, f"launching kernel {fn.name}")
 
-    launch.keep = params  # only its address is captured
+    launch.keep = (params, maps)  # only their addresses are captured
     return launch
 
 

@@ -5,8 +5,14 @@ nothing of MLIR or the compiler: the artifact is plain data.
 
 Expressions (grid dimensions, scalar parameters) are nested lists over the
 call's arguments in signature order: ["const", v], ["dim", arg, d] (size d
-of argument arg), ["ptr", arg], and ["add"|"sub"|"mul"|"div"|"ceildiv"|
+of argument arg), ["ptr", arg], ["arg", arg] (the value of a size argument:
+an integer passed by value, whose "shape" in the launcher's shapes tuple is
+(value,) so that prepared launches are keyed by it too), and ["add"|"sub"|"mul"|"div"|"ceildiv"|
 "rem"|"min"|"max", x, y].
+
+Tensor maps (["tensormap", encoding], see runtime/tensormap.py) are encoded
+per call from the argument's pointer, cached per pointer for given sizes,
+and passed as 128 bytes by value.
 
 Workspaces (artifact "workspaces": [{"bytes": expression}]) are scratch
 buffers a call needs between its kernels (split-K partial results): the
@@ -41,6 +47,9 @@ def compile_expr(e):
     if kind == "ptr":
         arg = int(e[1])
         return lambda ptrs, shapes: ptrs[arg]
+    if kind == "arg":
+        arg = int(e[1])
+        return lambda ptrs, shapes: shapes[arg][0]
     if kind in _BINARY:
         fn, x, y = _BINARY[kind], compile_expr(e[1]), compile_expr(e[2])
         return lambda ptrs, shapes: fn(x(ptrs, shapes), y(ptrs, shapes))
@@ -68,14 +77,36 @@ class KernelEntry:
         self.shared_bytes = int(entry["shared_bytes"])
         self.grid = [compile_expr(g) for g in entry["grid"]]
         self.kinds = [p[0] for p in entry["params"]]
-        self.params = [compile_expr(p[1]) for p in entry["params"]]
-        if "tensormap" in self.kinds:
-            raise NotImplementedError(f"kernel {self.name}: CUtensorMap parameters are "
-                                      "passed through runtime.tensormap (not yet wired)")
+        # Tensor maps (runtime/tensormap.py): the base pointer per call, the
+        # dims and strides per shapes.
+        self.tensormaps = {}
+        self.params = []
+        for i, (kind, value) in enumerate(entry["params"]):
+            if kind == "tensormap":
+                self.tensormaps[i] = (value, compile_expr(value["ptr"]),
+                                      [compile_expr(d) for d in value["dims"]],
+                                      [compile_expr(s) for s in value["strides"]])
+                self.params.append(None)
+            else:
+                self.params.append(compile_expr(value))
         # Parameters that are pointers are filled per call; the others only
         # depend on the sizes.
-        self.pointer_args = [int(p[1][1]) if p[1][0] == "ptr" else None
+        self.pointer_args = [int(p[1][1]) if p[0] != "tensormap" and p[1][0] == "ptr" else None
                              for p in entry["params"]]
+
+    def encoders(self, shapes, names=None) -> dict:
+        """index -> tensormap.Encoder for calls with these shapes; `names`:
+        the call's argument names, for errors."""
+        from . import tensormap
+
+        out = {}
+        for i, (spec, ptr, dims, strides) in self.tensormaps.items():
+            arg = spec["ptr"][1] if spec["ptr"][0] == "ptr" else None
+            spec = dict(spec, arg=(names[arg] if names and arg is not None and arg < len(names)
+                                   else f"#{arg}"))
+            out[i] = tensormap.Encoder(spec, ptr, [d((), shapes) for d in dims],
+                                       [s((), shapes) for s in strides])
+        return out
 
 
 class Program:
@@ -93,6 +124,7 @@ class Program:
         self.workspaces = [compile_expr(w["bytes"]) for w in artifact.get("workspaces", [])]
         self._prepared: dict = {}
         self._lock = threading.Lock()
+        self.arg_names = artifact.get("arg_names")  # for tensor-map errors, when known
 
     def prepare(self, shapes: tuple, device: int):
         """A launch function `run(ptrs, stream)` for calls with these argument
@@ -110,16 +142,21 @@ class Program:
                                  "limits are 2^31 - 1 x 65535 x 65535")
             if min(grid) <= 0:
                 continue  # nothing to do for an empty range (e.g. M = 0)
-            fixed = [None if arg is not None else _slot(kind, p((), shapes))
+            fixed = [None if arg is not None or kind == "tensormap" else _slot(kind, p((), shapes))
                      for kind, p, arg in zip(k.kinds, k.params, k.pointer_args)]
             library = self.libraries.get(k.module, self.library)
             launch = driver.launcher(library.function(k.name, device), grid, k.block,
-                                     k.shared_bytes, len(k.params))
-            steps.append((launch, fixed, k.pointer_args))
+                                     k.shared_bytes, len(k.params), wide=sorted(k.tensormaps))
+            steps.append((launch, fixed, k.pointer_args,
+                          list(k.encoders(shapes, self.arg_names).items())))
 
         def run(ptrs, stream):
-            for launch, fixed, pointer_args in steps:
-                launch([ptrs[a] if f is None else f for f, a in zip(fixed, pointer_args)], stream)
+            for launch, fixed, pointer_args, maps in steps:
+                values = [ptrs[a] if f is None and a is not None else f
+                          for f, a in zip(fixed, pointer_args)]
+                for i, encoder in maps:
+                    values[i] = encoder(ptrs)
+                launch(values, stream)
 
         with self._lock:
             if len(self._prepared) > 1024:
@@ -170,6 +207,8 @@ class Launcher:
         run-time sizes)."""
         self.program = program
         self.args = list(args)
+        if program.arg_names is None:
+            program.arg_names = [a[0] for a in self.args]
         self.inputs = [a for a in self.args if a[1] != "out"]
         self.outputs = [a for a in self.args if a[1] == "out"]
         self.output_shapes = output_shapes
@@ -177,7 +216,9 @@ class Launcher:
 
     def _device(self, given: dict) -> tuple[int, str, object]:
         device, first, out_kind, like = None, None, "numpy", None
-        for name, _, _ in self.inputs:
+        for name, role, _ in self.inputs:
+            if role == "size":
+                continue
             x = given[name]
             k = rt.kind(x)
             d = rt.device_of(x, k)
@@ -200,6 +241,9 @@ class Launcher:
         keep, ptrs_by_name, shapes_by_name, write_back = [], {}, {}, []
         for name, role, _ in self.inputs:
             x = given[name]
+            if role == "size":
+                ptrs_by_name[name], shapes_by_name[name] = 0, (int(x),)
+                continue
             k = rt.kind(x)
             if role == "inout" and (k in ("torch", "cupy", "cai") and not _contiguous(x, k)
                                     or k == "numpy" and not (x.flags.c_contiguous and

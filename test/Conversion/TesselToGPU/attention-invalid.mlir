@@ -78,3 +78,28 @@ func.func @shared_memory(%q: memref<1x2x64x128xf16>) {
   tessel.flash_attention %q, %q, %q into %q {config = #tessel.attention_config<stages = 8>} : memref<1x2x64x128xf16>, memref<1x2x64x128xf16>, memref<1x2x64x128xf16> into memref<1x2x64x128xf16>
   return
 }
+
+// -----
+
+// flash_attention_varlen shares the kernel and its configuration checks.
+func.func @varlen_f32(%q: memref<?x2x64xf32>, %cu: memref<?xi32>, %m: index) {
+  // expected-error @+1 {{convert-tessel-to-gpu: strategy 'mma': needs f16 or bf16 inputs, got 'f32'}}
+  tessel.flash_attention_varlen %q, %q, %q, %cu, %cu, %m, %m into %q : memref<?x2x64xf32>, memref<?x2x64xf32>, memref<?x2x64xf32>, memref<?xi32>, memref<?xi32> into memref<?x2x64xf32>
+  return
+}
+
+// -----
+
+func.func @varlen_config(%q: memref<?x2x64xf16>, %cu: memref<?xi32>, %m: index) {
+  // expected-error @+1 {{strategy 'mma': block_m (96) must be a multiple of 16 x warps (128)}}
+  tessel.flash_attention_varlen %q, %q, %q, %cu, %cu, %m, %m into %q {config = #tessel.attention_config<block_m = 96>} : memref<?x2x64xf16>, memref<?x2x64xf16>, memref<?x2x64xf16>, memref<?xi32>, memref<?xi32> into memref<?x2x64xf16>
+  return
+}
+
+// -----
+
+func.func @varlen_dynamic_heads(%q: memref<?x?x64xf16>, %cu: memref<?xi32>, %m: index) {
+  // expected-error @+1 {{strategy 'mma': the head counts of 'q' and 'k' must be static}}
+  tessel.flash_attention_varlen %q, %q, %q, %cu, %cu, %m, %m into %q : memref<?x?x64xf16>, memref<?x?x64xf16>, memref<?x?x64xf16>, memref<?xi32>, memref<?xi32> into memref<?x?x64xf16>
+  return
+}

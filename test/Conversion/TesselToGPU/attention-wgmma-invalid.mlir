@@ -86,3 +86,11 @@ func.func @shared_memory(%q: memref<1x2x64x128xf16>) {
   tessel.flash_attention %q, %q, %q into %q {config = #tessel.attention_config<strategy = "wgmma", stages = 4>} : memref<1x2x64x128xf16>, memref<1x2x64x128xf16>, memref<1x2x64x128xf16> into memref<1x2x64x128xf16>
   return
 }
+
+// -----
+
+func.func @varlen(%q: memref<?x2x64xf16>, %cu: memref<?xi32>, %m: index) {
+  // expected-error @+1 {{convert-tessel-to-gpu: strategy 'wgmma' has no packed (varlen) form yet; use strategy 'mma'}}
+  tessel.flash_attention_varlen %q, %q, %q, %cu, %cu, %m, %m into %q {config = #tessel.attention_config<strategy = "wgmma">} : memref<?x2x64xf16>, memref<?x2x64xf16>, memref<?x2x64xf16>, memref<?xi32>, memref<?xi32> into memref<?x2x64xf16>
+  return
+}

@@ -27,6 +27,12 @@
 // RUN: %not tessel-opt %s -convert-tessel-to-gpu="strategy=wgmma block-m=256" 2>&1 | FileCheck %s --check-prefix=WACC
 // RUN: %not tessel-opt %s -convert-tessel-to-gpu="strategy=wgmma stages=2" 2>&1 | FileCheck %s --check-prefix=WSTAGES
 // RUN: %not tessel-opt %s -convert-tessel-to-gpu="strategy=wgmma block-m=256 warpgroups=4 stages=3" 2>&1 | FileCheck %s --check-prefix=WREGS
+// RUN: %not tessel-opt %s -convert-tessel-to-gpu="strategy=wgmma_tma stages=1" 2>&1 | FileCheck %s --check-prefix=TSTAGES
+// RUN: %not tessel-opt %s -convert-tessel-to-gpu="strategy=wgmma_tma block-m=192 block-n=64 warpgroups=3" 2>&1 | FileCheck %s --check-prefix=TWG
+// RUN: %not tessel-opt %s -convert-tessel-to-gpu="strategy=wgmma_tma block-m=512 warpgroups=8" 2>&1 | FileCheck %s --check-prefix=TTHREADS
+// TSTAGES: strategy 'wgmma_tma': stages must be at least 2 (one stage loading while one is multiplied), got 1
+// TWG: strategy 'wgmma_tma': 3 consumer warpgroups need 89088 registers at 232 each; the register file holds 65536 (at most 2 consumers)
+// TTHREADS: strategy 'wgmma_tma': 8 warpgroups is 1152 threads per block; the limit is 1024
 // THREADS: 2048 threads per block exceeds the limit of 1024
 // WARPS: 16 threads is not a whole number of 32-thread warps
 // SHARED: shared-memory tiles need 65536 bytes; the static shared-memory limit is 49152
@@ -40,7 +46,7 @@
 // MACC: a 128 x 64 warp tile needs 256 f32 accumulator registers per thread; the limit is 128
 // MSTAGES: stages must be at least 2, got 1
 // MSHARED: strategy 'mma' needs 1089536 bytes of shared memory; the limit is 232448
-// WGONLY: warpgroups applies to strategy 'wgmma' only, not 'mma'
+// WGONLY: warpgroups applies to strategies 'wgmma' and 'wgmma_tma' only, not 'mma'
 // WWARPS: strategy 'wgmma': warps-n does not apply; the block is split into warpgroups along M
 // HUGEWG: warpgroups = 4611686018427387904 is outside [0, 8] (0: the default)
 // HUGEWARPS: warps_m = 4611686018427387904 is outside [0, 32] (0: the default)
@@ -56,7 +62,7 @@
 // WSTAGES: stages must be at least 3 (one stage loading, one multiplied, one still read by the previous wgmma group), got 2
 
 func.func @f16(%a: memref<128x64xf16>, %b: memref<64x128xf16>, %d: memref<128x128xf32>) {
-  // expected-error @+1 {{convert-tessel-to-gpu: unknown strategy 'fast'; expected naive, smem, regtile, pipelined, mma or wgmma}}
+  // expected-error @+1 {{convert-tessel-to-gpu: unknown strategy 'fast'; expected naive, smem, regtile, pipelined, mma, wgmma or wgmma_tma}}
   tessel.gemm %a, %b into %d : memref<128x64xf16>, memref<64x128xf16> into memref<128x128xf32>
   return
 }

@@ -48,11 +48,14 @@ func.func @v2(%q: memref<4x8x64xbf16>, %kc: memref<64x32x1x64xbf16>, %vc: memref
 // -----
 
 // Without a strategy the static sizes choose: 1 sequence, 16384 tokens -> v2.
-// A group of 32 query heads (MQA) takes two 16-row head tiles per kv head.
+// A group of 32 query heads (MQA) is one block per kv head (two 16-row tiles
+// sharing each K/V fragment), so its shared memory holds a 32-row Q tile.
 // CHECK-LABEL: func @default_split
 // CHECK: memref.alloc
-// CHECK: %[[X:.*]] = arith.muli %c1{{.*}}, %c2
+// CHECK: %[[SMEM:.*]] = arith.constant 113152 : i32
+// CHECK: %[[X:.*]] = arith.muli %c1{{.*}}, %c1
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[X]], {{.*}} = %c1{{.*}}, {{.*}} = %c32
+// CHECK-SAME: dynamic_shared_memory_size %[[SMEM]]
 func.func @default_split(%q: memref<1x32x128xf16>, %kc: memref<1024x16x1x128xf16>, %vc: memref<1024x16x1x128xf16>,
               %bt: memref<1x1024xi32>, %lens: memref<1xi32>, %o: memref<1x32x128xf16>) {
   tessel.paged_attention %q, %kc, %vc, %bt, %lens into %o

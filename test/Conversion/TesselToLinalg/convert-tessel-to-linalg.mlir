@@ -37,6 +37,41 @@ func.func @flash_attention(%q: memref<1x8x16x32xf16>, %k: memref<1x2x24x32xf16>,
 
 // -----
 
+// One row per (sequence, query head, query): sequence b's rows start at
+// cu_q[b] / cu_k[b], its lengths are the differences, and the causal limit
+// uses its own Sk_b - Sq_b. LSE is [Hq, total_q].
+// CHECK-LABEL: func @flash_attention_varlen
+// CHECK-SAME: (%[[Q:[a-z0-9]+]]: memref<?x8x64xf16>, %[[K:[a-z0-9]+]]: memref<?x2x64xf16>, %[[CQ:[a-z0-9]+]]: memref<?xi32>, %[[CK:[a-z0-9]+]]: memref<?xi32>
+// CHECK: %[[NB:.*]] = arith.subi %{{.*}}, %c1
+// CHECK: %[[SCRATCH:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK: scf.for %[[B:.*]] = %c0 to %[[NB]]
+// CHECK: %[[Q0R:.*]] = memref.load %[[CQ]][%[[B]]]
+// CHECK: %[[Q0:.*]] = arith.index_cast %[[Q0R]]
+// CHECK: %[[K0R:.*]] = memref.load %[[CK]][%[[B]]]
+// CHECK: %[[K0:.*]] = arith.index_cast %[[K0R]]
+// CHECK: %[[SQ:.*]] = arith.subi %{{.*}}, %[[Q0]]
+// CHECK: %[[SK:.*]] = arith.subi %{{.*}}, %[[K0]]
+// CHECK: %[[SHIFT:.*]] = arith.subi %[[SK]], %[[SQ]]
+// CHECK: scf.for %[[H:.*]] =
+// CHECK: %[[HK:.*]] = arith.divui %[[H]]
+// CHECK: scf.for %[[I:.*]] = %c0 to %[[SQ]]
+// CHECK: %[[QI:.*]] = arith.addi %[[Q0]], %[[I]]
+// CHECK: arith.addi %[[I]], %[[SHIFT]]
+// CHECK: %[[N:.*]] = arith.minsi %{{.*}}, %[[SK]]
+// CHECK: scf.for %[[J:.*]] = %c0 to %[[N]]
+// CHECK: %[[KJ:.*]] = arith.addi %[[K0]], %[[J]]
+// CHECK: memref.load %[[K]][%[[KJ]], %[[HK]], %{{.*}}]
+// CHECK: memref.load %[[Q]][%[[QI]], %[[H]], %{{.*}}]
+// CHECK: math.log
+// CHECK: memref.store %{{.*}}, %{{.*}}[%[[H]], %[[QI]]] : memref<8x?xf32>
+// CHECK: memref.dealloc %[[SCRATCH]]
+func.func @flash_attention_varlen(%q: memref<?x8x64xf16>, %k: memref<?x2x64xf16>, %cq: memref<?xi32>, %ck: memref<?xi32>, %mq: index, %mk: index, %o: memref<?x8x64xf16>, %l: memref<8x?xf32>) {
+  tessel.flash_attention_varlen %q, %k, %k, %cq, %ck, %mq, %mk into %o, %l {causal} : memref<?x8x64xf16>, memref<?x2x64xf16>, memref<?x2x64xf16>, memref<?xi32>, memref<?xi32> into memref<?x8x64xf16>, memref<8x?xf32>
+  return
+}
+
+// -----
+
 // CHECK-LABEL: func @paged_attention
 // CHECK-SAME: %[[BT:[a-z0-9]+]]: memref<4x32xi32>, %[[LENS:[a-z0-9]+]]: memref<4xi32>
 // CHECK: scf.for %[[S:.*]] =

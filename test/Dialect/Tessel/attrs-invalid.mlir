@@ -1,7 +1,7 @@
 // RUN: tessel-opt %s -split-input-file -verify-diagnostics
 
 func.func @unknown_strategy(%a: memref<64x64xf16>, %d: memref<64x64xf32>) {
-  // expected-error @+1 {{unknown strategy 'fast'; expected naive, smem, regtile, pipelined, mma or wgmma}}
+  // expected-error @+1 {{unknown strategy 'fast'; expected naive, smem, regtile, pipelined, mma, wgmma or wgmma_tma}}
   tessel.gemm %a, %a into %d {config = #tessel.gemm_config<strategy = "fast">} : memref<64x64xf16>, memref<64x64xf16> into memref<64x64xf32>
   return
 }
@@ -11,6 +11,14 @@ func.func @unknown_strategy(%a: memref<64x64xf16>, %d: memref<64x64xf32>) {
 func.func @negative(%a: memref<64x64xf16>, %d: memref<64x64xf32>) {
   // expected-error @+1 {{block_k = -8 is outside [0, 16384] (0: the default)}}
   tessel.gemm %a, %a into %d {config = #tessel.gemm_config<block_k = -8>} : memref<64x64xf16>, memref<64x64xf16> into memref<64x64xf32>
+  return
+}
+
+// -----
+
+func.func @split_k_bound(%a: memref<64x64xf16>, %d: memref<64x64xf32>) {
+  // expected-error @+1 {{split_k = 2000 is outside [0, 1024] (0: the default)}}
+  tessel.gemm %a, %a into %d {config = #tessel.gemm_config<strategy = "mma", split_k = 2000>} : memref<64x64xf16>, memref<64x64xf16> into memref<64x64xf32>
   return
 }
 

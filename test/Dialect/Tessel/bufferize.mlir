@@ -47,3 +47,16 @@ func.func @attention(%q: tensor<1x4x16x32xf16>, %o: tensor<1x4x16x32xf16>, %l: t
   %p = tessel.paged_attention %pq, %kc, %kc, %bt, %lens into %po : tensor<4x8x64xf16>, tensor<128x16x2x64xf16>, tensor<128x16x2x64xf16>, tensor<4x32xi32>, tensor<4xi32> into tensor<4x8x64xf16> -> tensor<4x8x64xf16>
   return %r#0, %r#1, %p : tensor<1x4x16x32xf16>, tensor<1x4x16xf32>, tensor<4x8x64xf16>
 }
+
+// -----
+
+// The length bounds stay index operands; O and LSE are written in place.
+// CHECK-LABEL: func @varlen
+// CHECK-SAME: %[[MQ:[a-z0-9]+]]: index, %[[MK:[a-z0-9]+]]: index, %[[O:[a-z0-9]+]]: memref<?x4x32xf16>, %[[L:[a-z0-9]+]]: memref<4x?xf32>
+// CHECK-NOT: memref.copy
+// CHECK: tessel.flash_attention_varlen %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[MQ]], %[[MK]] into %[[O]], %[[L]] : memref<?x4x32xf16>
+// CHECK: return %[[O]], %[[L]]
+func.func @varlen(%q: tensor<?x4x32xf16>, %k: tensor<?x4x32xf16>, %cu: tensor<3xi32>, %mq: index, %mk: index, %o: tensor<?x4x32xf16>, %l: tensor<4x?xf32>) -> (tensor<?x4x32xf16>, tensor<4x?xf32>) {
+  %r:2 = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o, %l : tensor<?x4x32xf16>, tensor<?x4x32xf16>, tensor<?x4x32xf16>, tensor<3xi32>, tensor<3xi32> into tensor<?x4x32xf16>, tensor<4x?xf32> -> tensor<?x4x32xf16>, tensor<4x?xf32>
+  return %r#0, %r#1 : tensor<?x4x32xf16>, tensor<4x?xf32>
+}

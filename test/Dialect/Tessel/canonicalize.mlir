@@ -85,3 +85,36 @@ func.func @dead_tensor_form(%q: tensor<1x2x16x32xf32>, %o: tensor<1x2x16x32xf32>
   tessel.gemm %a, %a into %d : memref<4x4xf32>, memref<4x4xf32> into memref<4x4xf32>
   return
 }
+
+// -----
+
+// max_seqlen_q = 0: every query sequence is empty, nothing is written.
+// CHECK-LABEL: func @varlen_no_queries
+// CHECK-SAME: %[[O:[a-z0-9]+]]: tensor<0x4x32xf16>, %[[L:[a-z0-9]+]]: tensor<4x0xf32>
+// CHECK-NOT: tessel.flash_attention_varlen
+// CHECK: return %[[O]], %[[L]]
+func.func @varlen_no_queries(%q: tensor<0x4x32xf16>, %k: tensor<9x4x32xf16>, %cu: tensor<3xi32>, %mk: index, %o: tensor<0x4x32xf16>, %l: tensor<4x0xf32>) -> (tensor<0x4x32xf16>, tensor<4x0xf32>) {
+  %zero = arith.constant 0 : index
+  %r:2 = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %zero, %mk into %o, %l : tensor<0x4x32xf16>, tensor<9x4x32xf16>, tensor<9x4x32xf16>, tensor<3xi32>, tensor<3xi32> into tensor<0x4x32xf16>, tensor<4x0xf32> -> tensor<0x4x32xf16>, tensor<4x0xf32>
+  return %r#0, %r#1 : tensor<0x4x32xf16>, tensor<4x0xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @varlen_no_queries_memref
+// CHECK-NOT: tessel.flash_attention_varlen
+func.func @varlen_no_queries_memref(%q: memref<5x4x32xf16>, %cu: memref<3xi32>, %mk: index, %o: memref<5x4x32xf16>) {
+  %zero = arith.constant 0 : index
+  tessel.flash_attention_varlen %q, %q, %q, %cu, %cu, %zero, %mk into %o : memref<5x4x32xf16>, memref<5x4x32xf16>, memref<5x4x32xf16>, memref<3xi32>, memref<3xi32> into memref<5x4x32xf16>
+  return
+}
+
+// -----
+
+// A run-time bound keeps the op.
+// CHECK-LABEL: func @varlen_kept
+// CHECK: tessel.flash_attention_varlen
+func.func @varlen_kept(%q: tensor<5x4x32xf16>, %cu: tensor<3xi32>, %m: index, %o: tensor<5x4x32xf16>) -> tensor<5x4x32xf16> {
+  %r = tessel.flash_attention_varlen %q, %q, %q, %cu, %cu, %m, %m into %o : tensor<5x4x32xf16>, tensor<5x4x32xf16>, tensor<5x4x32xf16>, tensor<3xi32>, tensor<3xi32> into tensor<5x4x32xf16> -> tensor<5x4x32xf16>
+  return %r : tensor<5x4x32xf16>
+}

@@ -320,3 +320,140 @@ func.func @copy_too_large(%m: memref<4611686018427387904x2xi64>, %kc: memref<32x
   tessel.copy_blocks %m into %kc, %kc : memref<4611686018427387904x2xi64> into memref<32x8x2x64xf32>, memref<32x8x2x64xf32>
   return
 }
+
+// -----
+
+func.func @fav_rank(%q: tensor<1x300x8x64xf16>, %k: tensor<500x2x64xf16>, %cu: tensor<5xi32>, %o: tensor<300x8x64xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{operand 'q' must have rank 3, got rank 4}}
+  %r = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o : tensor<1x300x8x64xf16>, tensor<500x2x64xf16>, tensor<500x2x64xf16>, tensor<5xi32>, tensor<5xi32> into tensor<300x8x64xf16> -> tensor<300x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @fav_cu_rank(%q: tensor<300x8x64xf16>, %k: tensor<500x2x64xf16>, %cu: tensor<5x1xi32>, %o: tensor<300x8x64xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{operand 'cu_seqlens_q' must have rank 1, got rank 2}}
+  %r = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o : tensor<300x8x64xf16>, tensor<500x2x64xf16>, tensor<500x2x64xf16>, tensor<5x1xi32>, tensor<5x1xi32> into tensor<300x8x64xf16> -> tensor<300x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @fav_dtype(%q: tensor<300x8x64xf16>, %k: tensor<500x2x64xbf16>, %cu: tensor<5xi32>, %o: tensor<300x8x64xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{operand 'k' has element type 'bf16' but 'q' has 'f16'; they must match}}
+  %r = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o : tensor<300x8x64xf16>, tensor<500x2x64xbf16>, tensor<500x2x64xbf16>, tensor<5xi32>, tensor<5xi32> into tensor<300x8x64xf16> -> tensor<300x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @fav_cu_type(%q: tensor<300x8x64xf16>, %k: tensor<500x2x64xf16>, %cu: tensor<5xi64>, %o: tensor<300x8x64xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{operand 'cu_seqlens_q' must have element type 'i32', got 'i64'}}
+  %r = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o : tensor<300x8x64xf16>, tensor<500x2x64xf16>, tensor<500x2x64xf16>, tensor<5xi64>, tensor<5xi64> into tensor<300x8x64xf16> -> tensor<300x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @fav_cu_short(%q: tensor<300x8x64xf16>, %k: tensor<500x2x64xf16>, %cu: tensor<1xi32>, %o: tensor<300x8x64xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{operand 'cu_seqlens_q' holds 1 offsets; it needs batch + 1 >= 2}}
+  %r = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o : tensor<300x8x64xf16>, tensor<500x2x64xf16>, tensor<500x2x64xf16>, tensor<1xi32>, tensor<1xi32> into tensor<300x8x64xf16> -> tensor<300x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @fav_cu_lengths(%q: tensor<300x8x64xf16>, %k: tensor<500x2x64xf16>, %cu: tensor<5xi32>, %cuk: tensor<4xi32>, %o: tensor<300x8x64xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{number of offsets (batch + 1) mismatch: 'cu_seqlens_k' has 4 (dimension 0) but 'cu_seqlens_q' has 5 (dimension 0)}}
+  %r = tessel.flash_attention_varlen %q, %k, %k, %cu, %cuk, %mq, %mk into %o : tensor<300x8x64xf16>, tensor<500x2x64xf16>, tensor<500x2x64xf16>, tensor<5xi32>, tensor<4xi32> into tensor<300x8x64xf16> -> tensor<300x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @fav_heads(%q: tensor<300x6x64xf16>, %k: tensor<500x4x64xf16>, %cu: tensor<5xi32>, %o: tensor<300x6x64xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{query heads of 'q' (6) must be a multiple of the key/value heads of 'k' (4)}}
+  %r = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o : tensor<300x6x64xf16>, tensor<500x4x64xf16>, tensor<500x4x64xf16>, tensor<5xi32>, tensor<5xi32> into tensor<300x6x64xf16> -> tensor<300x6x64xf16>
+  return
+}
+
+// -----
+
+func.func @fav_head_dim(%q: tensor<300x8x64xf16>, %k: tensor<500x2x32xf16>, %cu: tensor<5xi32>, %o: tensor<300x8x64xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{head dimension mismatch: 'k' has 32 (dimension 2) but 'q' has 64 (dimension 2)}}
+  %r = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o : tensor<300x8x64xf16>, tensor<500x2x32xf16>, tensor<500x2x32xf16>, tensor<5xi32>, tensor<5xi32> into tensor<300x8x64xf16> -> tensor<300x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @fav_kv_len(%q: tensor<300x8x64xf16>, %k: tensor<500x2x64xf16>, %v: tensor<499x2x64xf16>, %cu: tensor<5xi32>, %o: tensor<300x8x64xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{packed key length mismatch: 'v' has 499 (dimension 0) but 'k' has 500 (dimension 0)}}
+  %r = tessel.flash_attention_varlen %q, %k, %v, %cu, %cu, %mq, %mk into %o : tensor<300x8x64xf16>, tensor<500x2x64xf16>, tensor<499x2x64xf16>, tensor<5xi32>, tensor<5xi32> into tensor<300x8x64xf16> -> tensor<300x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @fav_out_len(%q: tensor<300x8x64xf16>, %k: tensor<500x2x64xf16>, %cu: tensor<5xi32>, %o: tensor<301x8x64xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{packed query length mismatch: 'out' has 301 (dimension 0) but 'q' has 300 (dimension 0)}}
+  %r = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o : tensor<300x8x64xf16>, tensor<500x2x64xf16>, tensor<500x2x64xf16>, tensor<5xi32>, tensor<5xi32> into tensor<301x8x64xf16> -> tensor<301x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @fav_lse_shape(%q: tensor<300x8x64xf16>, %k: tensor<500x2x64xf16>, %cu: tensor<5xi32>, %o: tensor<300x8x64xf16>, %l: tensor<300x8xf32>, %mq: index, %mk: index) {
+  // expected-error @+1 {{query heads mismatch: 'lse' has 300 (dimension 0) but 'q' has 8 (dimension 1)}}
+  %r:2 = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o, %l : tensor<300x8x64xf16>, tensor<500x2x64xf16>, tensor<500x2x64xf16>, tensor<5xi32>, tensor<5xi32> into tensor<300x8x64xf16>, tensor<300x8xf32> -> tensor<300x8x64xf16>, tensor<300x8xf32>
+  return
+}
+
+// -----
+
+func.func @fav_lse_rank(%q: tensor<300x8x64xf16>, %k: tensor<500x2x64xf16>, %cu: tensor<5xi32>, %o: tensor<300x8x64xf16>, %l: tensor<1x8x300xf32>, %mq: index, %mk: index) {
+  // expected-error @+1 {{operand 'lse' must have rank 2, got rank 3}}
+  %r:2 = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o, %l : tensor<300x8x64xf16>, tensor<500x2x64xf16>, tensor<500x2x64xf16>, tensor<5xi32>, tensor<5xi32> into tensor<300x8x64xf16>, tensor<1x8x300xf32> -> tensor<300x8x64xf16>, tensor<1x8x300xf32>
+  return
+}
+
+// -----
+
+func.func @fav_lse_type(%q: tensor<300x8x64xf16>, %k: tensor<500x2x64xf16>, %cu: tensor<5xi32>, %o: tensor<300x8x64xf16>, %l: tensor<8x300xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{operand 'lse' must have element type 'f32', got 'f16'}}
+  %r:2 = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o, %l : tensor<300x8x64xf16>, tensor<500x2x64xf16>, tensor<500x2x64xf16>, tensor<5xi32>, tensor<5xi32> into tensor<300x8x64xf16>, tensor<8x300xf16> -> tensor<300x8x64xf16>, tensor<8x300xf16>
+  return
+}
+
+// -----
+
+func.func @fav_scale(%q: tensor<300x8x64xf16>, %k: tensor<500x2x64xf16>, %cu: tensor<5xi32>, %o: tensor<300x8x64xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{scale must be finite and positive, got 0}}
+  %r = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o {scale = 0.0 : f32} : tensor<300x8x64xf16>, tensor<500x2x64xf16>, tensor<500x2x64xf16>, tensor<5xi32>, tensor<5xi32> into tensor<300x8x64xf16> -> tensor<300x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @fav_mixed(%q: tensor<300x8x64xf16>, %k: tensor<500x2x64xf16>, %cu: tensor<5xi32>, %o: memref<300x8x64xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{mixes tensor and memref operands}}
+  tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o : tensor<300x8x64xf16>, tensor<500x2x64xf16>, tensor<500x2x64xf16>, tensor<5xi32>, tensor<5xi32> into memref<300x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @fav_too_large(%q: memref<8x1x8xf16>, %k: memref<4611686018427387904x1x8xf16>, %cu: memref<5xi32>, %o: memref<8x1x8xf16>, %mq: index, %mk: index) {
+  // expected-error @+1 {{operand 'k' of type 'memref<4611686018427387904x1x8xf16>' is too large}}
+  tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o : memref<8x1x8xf16>, memref<4611686018427387904x1x8xf16>, memref<4611686018427387904x1x8xf16>, memref<5xi32>, memref<5xi32> into memref<8x1x8xf16>
+  return
+}
+
+// -----
+
+func.func @fav_negative_max(%q: tensor<300x8x64xf16>, %k: tensor<500x2x64xf16>, %cu: tensor<5xi32>, %o: tensor<300x8x64xf16>, %mk: index) {
+  %mq = arith.constant -1 : index
+  // expected-error @+1 {{operand 'max_seqlen_q' is -1; a length bound must be >= 0}}
+  %r = tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %mq, %mk into %o : tensor<300x8x64xf16>, tensor<500x2x64xf16>, tensor<500x2x64xf16>, tensor<5xi32>, tensor<5xi32> into tensor<300x8x64xf16> -> tensor<300x8x64xf16>
+  return
+}

@@ -60,3 +60,18 @@ func.func @copy_blocks_tensor(%m: tensor<3x2xi64>, %kc: tensor<32x8x2x64xf32>, %
   %r:2 = tessel.copy_blocks %m into %kc, %vc : tensor<3x2xi64> into tensor<32x8x2x64xf32>, tensor<32x8x2x64xf32> -> tensor<32x8x2x64xf32>, tensor<32x8x2x64xf32>
   return %r#0, %r#1 : tensor<32x8x2x64xf32>, tensor<32x8x2x64xf32>
 }
+
+// CHECK-LABEL: func @flash_attention_varlen
+// CHECK-SAME: (%[[Q:.*]]: tensor<?x8x64xf16>, %[[K:.*]]: tensor<?x2x64xf16>, %[[CQ:.*]]: tensor<?xi32>, %[[CK:.*]]: tensor<?xi32>, %[[MQ:.*]]: index, %[[MK:.*]]: index
+// CHECK: %{{.*}}:2 = tessel.flash_attention_varlen %[[Q]], %[[K]], %[[K]], %[[CQ]], %[[CK]], %[[MQ]], %[[MK]] into %{{.*}}, %{{.*}} {causal, config = #tessel.attention_config<block_m = 64>} : tensor<?x8x64xf16>, tensor<?x2x64xf16>, tensor<?x2x64xf16>, tensor<?xi32>, tensor<?xi32> into tensor<?x8x64xf16>, tensor<8x?xf32> -> tensor<?x8x64xf16>, tensor<8x?xf32>
+func.func @flash_attention_varlen(%q: tensor<?x8x64xf16>, %k: tensor<?x2x64xf16>, %cq: tensor<?xi32>, %ck: tensor<?xi32>, %mq: index, %mk: index, %o: tensor<?x8x64xf16>, %l: tensor<8x?xf32>) -> (tensor<?x8x64xf16>, tensor<8x?xf32>) {
+  %r:2 = tessel.flash_attention_varlen %q, %k, %k, %cq, %ck, %mq, %mk into %o, %l {causal, config = #tessel.attention_config<block_m = 64>} : tensor<?x8x64xf16>, tensor<?x2x64xf16>, tensor<?x2x64xf16>, tensor<?xi32>, tensor<?xi32> into tensor<?x8x64xf16>, tensor<8x?xf32> -> tensor<?x8x64xf16>, tensor<8x?xf32>
+  return %r#0, %r#1 : tensor<?x8x64xf16>, tensor<8x?xf32>
+}
+
+// CHECK-LABEL: func @flash_attention_varlen_memref
+// CHECK: tessel.flash_attention_varlen %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} into %{{.*}} : memref<300x4x32xbf16>
+func.func @flash_attention_varlen_memref(%q: memref<300x4x32xbf16>, %k: memref<500x4x32xbf16>, %cu: memref<3xi32>, %m: index, %o: memref<300x4x32xbf16>) {
+  tessel.flash_attention_varlen %q, %k, %k, %cu, %cu, %m, %m into %o : memref<300x4x32xbf16>, memref<500x4x32xbf16>, memref<500x4x32xbf16>, memref<3xi32>, memref<3xi32> into memref<300x4x32xbf16>
+  return
+}

@@ -1,4 +1,4 @@
-//===- Attention.h - tessel.flash_attention on the GPU ----------*- C++ -*-===//
+//===- Attention.h - tessel.flash_attention(_varlen) on the GPU -*- C++ -*-===//
 #ifndef TESSEL_LIB_CONVERSION_TESSELTOGPU_ATTENTION_ATTENTION_H
 #define TESSEL_LIB_CONVERSION_TESSELTOGPU_ATTENTION_ATTENTION_H
 
@@ -24,6 +24,7 @@ bool usesWgmma(FlashAttentionOp op);
 /// memory) and the kernel's shape rules. Errors are emitted on the op and
 /// name the field and the limit.
 FailureOr<AttentionConfig> configureFlashAttention(FlashAttentionOp op);
+FailureOr<AttentionConfig> configureFlashAttention(FlashAttentionVarlenOp op);
 
 /// Dynamic shared memory of the mma kernel: the Q tile and `stages` K and V
 /// tiles, rows padded by 8 elements.
@@ -56,6 +57,11 @@ int64_t flashWgmmaRegisterBudget(int64_t threads);
 /// Replaces `op` (memref form) by the FlashAttention-3-style kernel on
 /// wgmma.
 LogicalResult lowerFlashAttentionWgmma(FlashAttentionOp op);
+
+/// Replaces `op` (memref form) by the same kernel over a packed batch: one
+/// block per (query tile, sequence x query head), each reading its
+/// sequence's offsets from cu_seqlens.
+LogicalResult lowerFlashAttentionVarlen(FlashAttentionVarlenOp op);
 
 } // namespace mlir::tessel
 

@@ -30,36 +30,6 @@ AttentionConfig defaults(int64_t headDim) {
     return {128, 128, 8, 2};
   return {128, 64, 8, 3};
 }
-
-/// The checks both rungs make of the operands: f16/bf16 in and out, equal
-/// head dimensions. `fail` prefixes the rung.
-LogicalResult checkOperands(FlashAttentionOp op, function_ref<InFlightDiagnostic()> fail) {
-  auto qType = cast<MemRefType>(op.getQ().getType());
-  Type elt = qType.getElementType();
-  Type outElt = cast<MemRefType>(op.getOut().getType()).getElementType();
-  int64_t d = qType.getDimSize(3), dv = cast<MemRefType>(op.getV().getType()).getDimSize(3);
-  if (!elt.isF16() && !elt.isBF16())
-    return fail() << "needs f16 or bf16 inputs, got " << elt;
-  if (!outElt.isF16() && !outElt.isBF16())
-    return fail() << "writes O in f16 or bf16, got " << outElt;
-  if (dv != d)
-    return fail() << "needs the value head dimension (" << dv
-                  << ") equal to the query/key head dimension (" << d << ")";
-  return success();
-}
-
-/// The op's config attribute over `cfg`.
-AttentionConfig withAttribute(FlashAttentionOp op, AttentionConfig cfg) {
-  if (AttentionConfigAttr attr = op.getConfigAttr()) {
-    for (auto [value, given] : {std::pair<int64_t *, int64_t>{&cfg.blockM, attr.getBlockM()},
-                                {&cfg.blockN, attr.getBlockN()},
-                                {&cfg.warps, attr.getWarps()},
-                                {&cfg.stages, attr.getStages()}})
-      if (given)
-        *value = given;
-  }
-  return cfg;
-}
 } // namespace
 
 int64_t mlir::tessel::flashMmaSharedBytes(const AttentionConfig &c, int64_t headDim) {
@@ -74,23 +44,56 @@ int64_t mlir::tessel::flashMmaLiveRegisters(const AttentionConfig &c, int64_t he
   return mTiles * (headDim / 2 + headDim / 4 + c.blockN / 2 + c.blockN / 4);
 }
 
-bool mlir::tessel::usesWgmma(FlashAttentionOp op) {
-  AttentionConfigAttr attr = op.getConfigAttr();
-  return attr && attr.getStrategy() == "wgmma";
+namespace {
+/// The checks both rungs make of the operands: f16/bf16 in and out, equal
+/// head dimensions (the last dimension of Q, V and O). `fail` prefixes the
+/// rung.
+LogicalResult checkOperands(Value qValue, Value vValue, Value outValue,
+                            function_ref<InFlightDiagnostic()> fail) {
+  auto qType = cast<MemRefType>(qValue.getType()), vType = cast<MemRefType>(vValue.getType());
+  auto outType = cast<MemRefType>(outValue.getType());
+  Type elt = qType.getElementType(), outElt = outType.getElementType();
+  int64_t d = qType.getDimSize(qType.getRank() - 1), dv = vType.getDimSize(vType.getRank() - 1);
+  if (!elt.isF16() && !elt.isBF16())
+    return fail() << "needs f16 or bf16 inputs, got " << elt;
+  if (!outElt.isF16() && !outElt.isBF16())
+    return fail() << "writes O in f16 or bf16, got " << outElt;
+  if (dv != d)
+    return fail() << "needs the value head dimension (" << dv
+                  << ") equal to the query/key head dimension (" << d << ")";
+  return success();
 }
 
-FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionOp op) {
+/// The config attribute over `cfg`.
+AttentionConfig withAttribute(AttentionConfigAttr attr, AttentionConfig cfg) {
+  if (attr) {
+    for (auto [value, given] : {std::pair<int64_t *, int64_t>{&cfg.blockM, attr.getBlockM()},
+                                {&cfg.blockN, attr.getBlockN()},
+                                {&cfg.warps, attr.getWarps()},
+                                {&cfg.stages, attr.getStages()}})
+      if (given)
+        *value = given;
+  }
+  return cfg;
+}
+} // namespace
+
+/// What both attention ops share: the element types, head dimensions (the
+/// last dimension of Q, V and O) and the config attribute.
+static FailureOr<AttentionConfig> configure(Operation *op, Value qValue, Value vValue,
+                                            Value outValue, AttentionConfigAttr attr) {
   auto fail = [&]() {
-    return op.emitOpError() << "convert-tessel-to-gpu: strategy 'mma': ";
+    return op->emitOpError() << "convert-tessel-to-gpu: strategy 'mma': ";
   };
-  if (failed(checkOperands(op, fail)))
+  if (failed(checkOperands(qValue, vValue, outValue, fail)))
     return failure();
-  int64_t d = cast<MemRefType>(op.getQ().getType()).getDimSize(3);
+  auto qType = cast<MemRefType>(qValue.getType());
+  int64_t d = qType.getDimSize(qType.getRank() - 1);
   if (d % 16)
     return fail() << "head dimension " << d
                   << " must be a multiple of 16 (the k of mma.sync m16n8k16)";
 
-  AttentionConfig cfg = withAttribute(op, defaults(d));
+  AttentionConfig cfg = withAttribute(attr, defaults(d));
   // The attribute bounds warps to 32: at most 1024 threads per block.
   if (cfg.blockM % (16 * cfg.warps))
     return fail() << "block_m (" << cfg.blockM << ") must be a multiple of 16 x warps ("
@@ -113,6 +116,22 @@ FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionO
     return fail() << "needs " << bytes << " bytes of shared memory (Q tile and " << cfg.stages
                   << " K and V tiles); the limit is " << kMaxDynamicSharedBytes;
   return cfg;
+}
+
+FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionOp op) {
+  return configure(op, op.getQ(), op.getV(), op.getOut(), op.getConfigAttr());
+}
+
+FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionVarlenOp op) {
+  if (AttentionConfigAttr attr = op.getConfigAttr(); attr && attr.getStrategy() == "wgmma")
+    return op.emitOpError() << "convert-tessel-to-gpu: strategy 'wgmma' has no packed "
+                               "(varlen) form yet; use strategy 'mma'";
+  return configure(op, op.getQ(), op.getV(), op.getOut(), op.getConfigAttr());
+}
+
+bool mlir::tessel::usesWgmma(FlashAttentionOp op) {
+  AttentionConfigAttr attr = op.getConfigAttr();
+  return attr && attr.getStrategy() == "wgmma";
 }
 
 namespace {
@@ -147,7 +166,7 @@ FailureOr<AttentionConfig> mlir::tessel::configureFlashWgmma(FlashAttentionOp op
   auto fail = [&]() {
     return op.emitOpError() << "convert-tessel-to-gpu: strategy 'wgmma': ";
   };
-  if (failed(checkOperands(op, fail)))
+  if (failed(checkOperands(op.getQ(), op.getV(), op.getOut(), fail)))
     return failure();
   int64_t d = cast<MemRefType>(op.getQ().getType()).getDimSize(3);
   // The op bounds head dimensions to 256.
@@ -155,7 +174,7 @@ FailureOr<AttentionConfig> mlir::tessel::configureFlashWgmma(FlashAttentionOp op
     return fail() << "head dimension " << d
                   << " must be 64, 128, 192 or 256 (whole 128-byte swizzle rows, and the n of "
                      "the P V wgmma at most 256)";
-  AttentionConfig cfg = withAttribute(op, wgmmaDefaults(d));
+  AttentionConfig cfg = withAttribute(op.getConfigAttr(), wgmmaDefaults(d));
   if (cfg.warps % 4 || cfg.warps > 16)
     return fail() << "warps (" << cfg.warps
                   << ") must be 4, 8, 12 or 16: whole warpgroups, at most 4";

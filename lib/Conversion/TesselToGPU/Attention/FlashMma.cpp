@@ -34,6 +34,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <functional>
+
 using namespace mlir;
 using namespace mlir::tessel;
 using namespace mlir::tessel::attention;
@@ -41,51 +43,72 @@ using namespace mlir::tessel::attention;
 namespace {
 constexpr int64_t kPad = 8;                         // elements of padding per shared row
 constexpr double kLog2e = 1.4426950408889634;
-} // namespace
 
-LogicalResult mlir::tessel::lowerFlashAttention(FlashAttentionOp op) {
-  FailureOr<AttentionConfig> c = configureFlashAttention(op);
-  if (failed(c))
-    return failure();
-  const AttentionConfig cfg = *c;
-  OpBuilder b(op);
-  Location loc = op.getLoc();
-  KernelBuilder e(b, loc);
-  bool seqMajor = op.isSeqMajor(), causal = op.getCausal();
-  Value q = op.getQ(), k = op.getK(), v = op.getV(), o = op.getOut(), lse = op.getLse();
-  Type elt = cast<MemRefType>(q.getType()).getElementType();
-  Type outElt = cast<MemRefType>(o.getType()).getElementType();
-  int64_t d = cast<MemRefType>(q.getType()).getDimSize(3);
+/// Where one block's (sequence, query head) pair lives, computed inside the
+/// kernel: the element offset of position 0 of the sequence in Q, K, V and
+/// O (for this query head and its kv head), the sequence's lengths, and the
+/// LSE entry of its query 0 (LSE rows are contiguous in both ops' layouts).
+struct Sequence {
+  Value qOff, kOff, vOff, oOff;
+  Value sq, skv;
+  Value lseOff;
+};
+
+/// One FlashAttention-2 problem as the kernel body sees it. The regular op
+/// is the case where every sequence has the same lengths and the offsets are
+/// products of the batch index; the packed op reads them from cu_seqlens.
+struct FlashProblem {
+  Type elt, outElt;
+  int64_t d;
+  bool causal;
+  float scale;
+  Value q, k, v, o, lse;     // flat views; lse is null without LSE
+  Size qSeq, kSeq, oSeq;     // element stride between positions (V's is K's)
+  Size hq, group;            // query heads, query heads per kv head
+  Value gridX, gridY;        // (sequences x query heads, query tiles), host values
+  // Whether a block's query tile may start past its sequence's end (grid y
+  // is sized by the longest sequence): such blocks return at once.
+  bool ragged;
+  // Inside the kernel: block (bh, bi, h, hk) -> its sequence.
+  std::function<Sequence(KernelBuilder &, Value bh, Value bi, Value h, Value hk)> locate;
+};
+
+/// The kernel: launch, then for the block's query tile the prologue, the
+/// unmasked and masked key loops and the epilogue.
+void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashProblem &p) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  bool causal = p.causal;
+  Type elt = p.elt, outElt = p.outElt;
+  int64_t d = p.d;
   int64_t threads = 32 * cfg.warps, rowsPerWarp = cfg.blockM / cfg.warps;
   int64_t mTiles = rowsPerWarp / 16, kSteps = d / 16, dTiles = d / 8;
   int64_t nTiles8 = cfg.blockN / 8, nSteps = cfg.blockN / 16;
-  int64_t hDim = seqMajor ? 2 : 1, sDim = seqMajor ? 1 : 2;
-
-  // Host side: sizes, strides, flat views, the grid.
-  Size batchesS = dimOf(e, q, 0), hqS = dimOf(e, q, hDim), sqS = dimOf(e, q, sDim);
-  Size hkvS = dimOf(e, k, hDim), skvS = dimOf(e, k, sDim);
-  Size groupS = divSize(e, hqS, hkvS);
-  Strided sQ = strided(e, q, seqMajor), sK = strided(e, k, seqMajor),
-          sV = strided(e, v, seqMajor), sO = strided(e, o, seqMajor);
-  Value lseFlat = lse ? flatView(e, lse) : Value();
-  Value gridX = e.size(mulSize(e, batchesS, hqS));
-  Value gridY = e.ceilDiv(sqS, cfg.blockM);
   int64_t smemBytes = flashMmaSharedBytes(cfg, d);
 
-  auto launch = gpu::LaunchOp::create(b, loc, gridX, gridY, e.idx(1), e.idx(threads), e.idx(1),
-                                      e.idx(1), arith::ConstantIntOp::create(b, loc, smemBytes, 32));
+  auto launch = gpu::LaunchOp::create(b, loc, p.gridX, p.gridY, e.idx(1), e.idx(threads),
+                                      e.idx(1), e.idx(1),
+                                      arith::ConstantIntOp::create(b, loc, smemBytes, 32));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   // Inside the kernel: static sizes are constants, run-time ones parameters.
-  Value hq = e.size(hqS), sq = e.size(sqS), skv = e.size(skvS), group = e.size(groupS);
+  Value hq = e.size(p.hq), group = e.size(p.group);
   Value tid = launch.getThreadIds().x;
   Value bh = launch.getBlockIds().x;
   Value bi = e.div(bh, hq), h = e.rem(bh, hq), hk = e.div(h, group);
+  Sequence seq = p.locate(e, bh, bi, h, hk);
+  Value sq = seq.sq, skv = seq.skv;
   // Causal: the last query tiles see the most keys; start them first.
   Value tileM = launch.getBlockIds().y;
   if (causal)
     tileM = e.sub(e.sub(launch.getGridSize().y, e.idx(1)), tileM);
   Value qBase = e.mul(tileM, e.idx(cfg.blockM));
+  if (p.ragged) {
+    // The rest of the kernel runs only for tiles inside the sequence (a
+    // block-uniform branch: its barriers are reached by all threads or none).
+    auto inside = scf::IfOp::create(b, loc, e.lt(qBase, sq), /*withElseRegion=*/false);
+    b.setInsertionPoint(inside.thenBlock()->getTerminator());
+  }
   // Query i sees keys j <= i + shift (signed).
   Value shift = e.sub(skv, sq);
 
@@ -111,32 +134,31 @@ LogicalResult mlir::tessel::lowerFlashAttention(FlashAttentionOp op) {
   Value smemK = arena.view({cfg.stages, cfg.blockN, row}, elt, qBytes);
   Value smemV = arena.view({cfg.stages, cfg.blockN, row}, elt, qBytes + kvBytes);
 
-  Value qOff = sQ.at(e, bi, h, e.idx(0)), kOff = sK.at(e, bi, hk, e.idx(0));
-  Value vOff = sV.at(e, bi, hk, e.idx(0)), oOff = sO.at(e, bi, h, e.idx(0));
+  Value qOff = seq.qOff, kOff = seq.kOff, vOff = seq.vOff, oOff = seq.oOff;
   Value dIdx = e.idx(d);
   // rows x d tile of operand `s` starting at sequence position r0, rows past
   // `limit` zero-filled; `dst` indexed by `dstIndex`.
-  auto copyRows = [&](const Strided &s, Value off, Value limit, int64_t rows, Value r0,
-                      Value dst, TileIndex dstIndex) {
+  auto copyRows = [&](Value flat, const Size &rowStride, Value off, Value limit, int64_t rows,
+                      Value r0, Value dst, TileIndex dstIndex) {
     auto src = [&](Value r, Value col) -> SmallVector<Value> {
-      return {e.add(e.add(off, e.mul(r, e.size(s.seq))), col)};
+      return {e.add(e.add(off, e.mul(r, e.size(rowStride))), col)};
     };
     // Every row starts on a 16-byte boundary: d and all strides are
     // multiples of 8 elements.
-    TileCopy t{s.flat, rows, d, limit, dIdx, /*aligned=*/true, src, dst, dstIndex};
+    TileCopy t{flat, rows, d, limit, dIdx, /*aligned=*/true, src, dst, dstIndex};
     copyTile(e, t, tid, threads, r0, e.idx(0));
   };
   auto copyKV = [&](Value tile, Value stage) {
     auto index = [&](Value r, Value col) -> SmallVector<Value> { return {stage, r, col}; };
     Value r0 = e.mul(tile, e.idx(cfg.blockN));
-    copyRows(sK, kOff, skv, cfg.blockN, r0, smemK, index);
-    copyRows(sV, vOff, skv, cfg.blockN, r0, smemV, index);
+    copyRows(p.k, p.kSeq, kOff, skv, cfg.blockN, r0, smemK, index);
+    copyRows(p.v, p.kSeq, vOff, skv, cfg.blockN, r0, smemV, index);
   };
 
   // Prologue: Q, then the first stages - 1 key tiles, one group each.
   {
     auto index = [&](Value r, Value col) -> SmallVector<Value> { return {r, col}; };
-    copyRows(sQ, qOff, sq, cfg.blockM, qBase, smemQ, index);
+    copyRows(p.q, p.qSeq, qOff, sq, cfg.blockM, qBase, smemQ, index);
   }
   Value lastGroup = commitCopies(e);
   for (int64_t s = 0; s < cfg.stages - 1; ++s) {
@@ -161,7 +183,7 @@ LogicalResult mlir::tessel::lowerFlashAttention(FlashAttentionOp op) {
                                     e.idx(ks * 16), /*kContiguous=*/true));
   }
 
-  OnlineSoftmax softmax{float(double(op.getScaleValue()) * kLog2e), /*width=*/4};
+  OnlineSoftmax softmax{float(double(p.scale) * kLog2e), /*width=*/4};
   // The tile rows this lane's accumulator elements (half 0 / 1) belong to.
   auto rowOf = [&](int64_t i, int64_t half) {
     return e.add(e.add(qBase, warpRow), e.add(e.idx(i * 16 + half * 8), acc.group));
@@ -279,7 +301,7 @@ LogicalResult mlir::tessel::lowerFlashAttention(FlashAttentionOp op) {
       auto [inv, rowLse] = softmax.finish(e, {state[numO + r], sum});
       Value qi = rowOf(i, half);
       e.when(e.lt(qi, sq), [&] {
-        Value base = e.add(oOff, e.mul(qi, e.size(sO.seq)));
+        Value base = e.add(oOff, e.mul(qi, e.size(p.oSeq)));
         for (int64_t dt = 0; dt < dTiles; ++dt) {
           Value accO = state[i * dTiles + dt];
           SmallVector<Value> pair;
@@ -289,18 +311,111 @@ LogicalResult mlir::tessel::lowerFlashAttention(FlashAttentionOp op) {
           Value col = e.add(e.idx(dt * 8), acc.col2);
           // Even element offsets (d, the strides and col2 are even): one
           // 32-bit store per pair.
-          vector::StoreOp::create(b, loc, vec, sO.flat, ValueRange{e.add(base, col)},
+          vector::StoreOp::create(b, loc, vec, p.o, ValueRange{e.add(base, col)},
                                   /*nontemporal=*/false, llvm::MaybeAlign(4));
         }
-        if (lse)
+        if (p.lse)
           e.when(firstLane, [&] {
-            // LSE [B, Hq, Sq], whatever the layout of Q and O.
-            Value at = e.add(e.mul(bh, sq), qi);
-            memref::StoreOp::create(b, loc, rowLse, lseFlat, ValueRange{at});
+            memref::StoreOp::create(b, loc, rowLse, p.lse, ValueRange{e.add(seq.lseOff, qi)});
           });
       });
     }
+  b.setInsertionPointToEnd(&launch.getBody().front());
   gpu::TerminatorOp::create(b, loc);
+}
+
+} // namespace
+
+LogicalResult mlir::tessel::lowerFlashAttention(FlashAttentionOp op) {
+  FailureOr<AttentionConfig> c = configureFlashAttention(op);
+  if (failed(c))
+    return failure();
+  OpBuilder b(op);
+  KernelBuilder e(b, op.getLoc());
+  bool seqMajor = op.isSeqMajor();
+  Value q = op.getQ(), k = op.getK(), v = op.getV(), o = op.getOut(), lse = op.getLse();
+  int64_t hDim = seqMajor ? 2 : 1, sDim = seqMajor ? 1 : 2;
+
+  // Host side: sizes, strides, flat views, the grid.
+  Size batchesS = dimOf(e, q, 0), hqS = dimOf(e, q, hDim), sqS = dimOf(e, q, sDim);
+  Size hkvS = dimOf(e, k, hDim), skvS = dimOf(e, k, sDim);
+  Strided sQ = strided(e, q, seqMajor), sK = strided(e, k, seqMajor),
+          sV = strided(e, v, seqMajor), sO = strided(e, o, seqMajor);
+  FlashProblem p;
+  p.elt = cast<MemRefType>(q.getType()).getElementType();
+  p.outElt = cast<MemRefType>(o.getType()).getElementType();
+  p.d = cast<MemRefType>(q.getType()).getDimSize(3);
+  p.causal = op.getCausal();
+  p.scale = op.getScaleValue();
+  p.q = sQ.flat, p.k = sK.flat, p.v = sV.flat, p.o = sO.flat;
+  p.lse = lse ? flatView(e, lse) : Value();
+  p.qSeq = sQ.seq, p.kSeq = sK.seq, p.oSeq = sO.seq;
+  p.hq = hqS, p.group = divSize(e, hqS, hkvS);
+  p.gridX = e.size(mulSize(e, batchesS, hqS));
+  p.gridY = e.ceilDiv(sqS, c->blockM);
+  p.ragged = false;
+  p.locate = [&](KernelBuilder &e, Value bh, Value bi, Value h, Value hk) {
+    Sequence s;
+    s.qOff = sQ.at(e, bi, h, e.idx(0)), s.kOff = sK.at(e, bi, hk, e.idx(0));
+    s.vOff = sV.at(e, bi, hk, e.idx(0)), s.oOff = sO.at(e, bi, h, e.idx(0));
+    s.sq = e.size(sqS), s.skv = e.size(skvS);
+    // LSE [B, Hq, Sq], whatever the layout of Q and O.
+    s.lseOff = e.mul(bh, s.sq);
+    return s;
+  };
+  emitFlashKernel(e, *c, p);
+  op.erase();
+  return success();
+}
+
+LogicalResult mlir::tessel::lowerFlashAttentionVarlen(FlashAttentionVarlenOp op) {
+  FailureOr<AttentionConfig> c = configureFlashAttention(op);
+  if (failed(c))
+    return failure();
+  Value q = op.getQ(), k = op.getK(), o = op.getOut(), lse = op.getLse();
+  auto qType = cast<MemRefType>(q.getType()), kType = cast<MemRefType>(k.getType());
+  // With static heads (and head dimension) every stride is a constant; only
+  // the packed lengths, the batch and the longest query sequence are
+  // run-time sizes.
+  int64_t hq = qType.getDimSize(1), hkv = kType.getDimSize(1), d = qType.getDimSize(2);
+  if (ShapedType::isDynamic(hq) || ShapedType::isDynamic(hkv))
+    return op.emitOpError() << "convert-tessel-to-gpu: strategy 'mma': the head counts of 'q' "
+                               "and 'k' must be static";
+  OpBuilder b(op);
+  KernelBuilder e(b, op.getLoc());
+  Size totalQ = dimOf(e, q, 0);
+  Size offsets = dimOf(e, op.getCuSeqlensQ(), 0);
+  Size batch = offsets.isStatic() ? Size::of(offsets.fixed - 1)
+                                  : Size::of(e.sub(offsets.dynamic, e.idx(1)));
+  FlashProblem p;
+  p.elt = qType.getElementType();
+  p.outElt = cast<MemRefType>(o.getType()).getElementType();
+  p.d = d;
+  p.causal = op.getCausal();
+  p.scale = op.getScaleValue();
+  p.q = flatView(e, q), p.k = flatView(e, k), p.v = flatView(e, op.getV()), p.o = flatView(e, o);
+  p.lse = lse ? flatView(e, lse) : Value();
+  Value cuQ = flatView(e, op.getCuSeqlensQ()), cuK = flatView(e, op.getCuSeqlensK());
+  p.qSeq = Size::of(hq * d), p.kSeq = Size::of(hkv * d), p.oSeq = Size::of(hq * d);
+  p.hq = Size::of(hq), p.group = Size::of(hq / hkv);
+  p.gridX = e.size(mulSize(e, batch, Size::of(hq)));
+  p.gridY = e.ceilDiv(Size::of(op.getMaxSeqlenQ()), c->blockM);
+  p.ragged = true;
+  p.locate = [&](KernelBuilder &e, Value bh, Value bi, Value h, Value hk) {
+    Value next = e.add(bi, e.idx(1));
+    Value q0 = e.toSignedIndex(e.load(cuQ, {bi})), q1 = e.toSignedIndex(e.load(cuQ, {next}));
+    Value k0 = e.toSignedIndex(e.load(cuK, {bi})), k1 = e.toSignedIndex(e.load(cuK, {next}));
+    Sequence s;
+    s.qOff = e.add(e.mul(q0, e.idx(hq * d)), e.mul(h, e.idx(d)));
+    s.oOff = s.qOff;
+    s.kOff = e.add(e.mul(k0, e.idx(hkv * d)), e.mul(hk, e.idx(d)));
+    s.vOff = s.kOff;
+    s.sq = e.sub(q1, q0), s.skv = e.sub(k1, k0);
+    // LSE [Hq, total_q] (flash-attn's varlen layout).
+    s.lseOff = e.add(e.mul(h, e.size(totalQ)), q0);
+    return s;
+  };
+  emitFlashKernel(e, *c, p);
   op.erase();
   return success();
 }

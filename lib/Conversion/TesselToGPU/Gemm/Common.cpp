@@ -70,13 +70,118 @@ GemmLaunch mlir::tessel::launchGemm(KernelBuilder &e, const GemmShape &sh, const
   Size gridM = sh.M.isStatic() ? Size::of(llvm::divideCeil(sh.M.fixed, cfg.blockM))
                                : Size::of(e.ceilDiv(sh.M, cfg.blockM));
   int64_t gridN = llvm::divideCeil(sh.N, cfg.blockN);
-  auto launch = gpu::LaunchOp::create(
-      e.b, e.loc, e.idx(gridN), e.size(gridM), e.size(sh.batches), e.idx(threads), e.idx(1),
-      e.idx(1), arith::ConstantIntOp::create(e.b, e.loc, sharedBytes, 32));
+  gpu::LaunchOp launch;
+  if (cfg.splitK == 1) {
+    launch = gpu::LaunchOp::create(
+        e.b, e.loc, e.idx(gridN), e.size(gridM), e.size(sh.batches), e.idx(threads), e.idx(1),
+        e.idx(1), arith::ConstantIntOp::create(e.b, e.loc, sharedBytes, 32));
+  } else {
+    // split-K: the parts of a batch are consecutive along z.
+    Value x = e.idx(gridN), y = e.size(gridM);
+    Value z = e.mul(e.size(sh.batches), e.idx(cfg.splitK));
+    launch = gpu::LaunchOp::create(e.b, e.loc, x, y, z, e.idx(threads), e.idx(1), e.idx(1),
+                                   arith::ConstantIntOp::create(e.b, e.loc, sharedBytes, 32));
+  }
   e.b.setInsertionPointToStart(&launch.getBody().front());
   gpu::KernelDim3 block = launch.getBlockIds();
   Value tid = launch.getThreadIds().x;
-  return {launch, gridM, gridN, tid, sh.batched ? block.z : Value(), block.x, block.y};
+  if (cfg.splitK == 1)
+    return {launch, gridM, gridN, tid, sh.batched ? block.z : Value(), block.x, block.y};
+  Value splits = e.idx(cfg.splitK);
+  return {launch,   gridM,   gridN, tid, sh.batched ? e.div(block.z, splits) : Value(),
+          block.x,  block.y, e.rem(block.z, splits)};
+}
+
+GemmKRange mlir::tessel::kRangeOf(KernelBuilder &e, const GemmShape &sh, const GemmConfig &cfg,
+                                  const GemmLaunch &launch) {
+  int64_t kTiles = llvm::divideCeil(sh.K, cfg.blockK);
+  if (!launch.part)
+    return {Value(), Size::of(kTiles)};
+  // Part p owns tiles [p * T / S, (p + 1) * T / S): sizes differ by at most
+  // one, and none is empty since the configuration has S <= T.
+  Value t = e.idx(kTiles), splits = e.idx(cfg.splitK);
+  Value first = e.div(e.mul(launch.part, t), splits);
+  Value last = e.div(e.mul(e.add(launch.part, e.idx(1)), t), splits);
+  return {e.mul(first, e.idx(cfg.blockK)), Size::of(e.sub(last, first))};
+}
+
+namespace {
+// The static bound of the workspace's flat view (as for paged attention's).
+constexpr int64_t kWorkspaceBound = int64_t(1) << 40;
+
+/// Elements of one part's slice and of the whole workspace.
+std::pair<Value, Value> workspaceElems(KernelBuilder &e, const GemmConfig &cfg,
+                                       const GemmShape &sh) {
+  Value slice = e.mul(e.size(sh.M), e.idx(sh.N));
+  return {slice, e.mul(e.mul(e.size(sh.batches), e.idx(cfg.splitK)), slice)};
+}
+} // namespace
+
+Value mlir::tessel::allocWorkspace(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
+                                   const GemmShape &sh) {
+  Location loc = op.getLoc();
+  KernelBuilder e(b, loc);
+  Value alloc = memref::AllocOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
+      ValueRange{workspaceElems(e, cfg, sh).second});
+  return memref::ReinterpretCastOp::create(
+      b, loc, MemRefType::get({kWorkspaceBound}, b.getF32Type()), alloc, b.getIndexAttr(0),
+      ArrayRef<OpFoldResult>{b.getIndexAttr(kWorkspaceBound)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+}
+
+void mlir::tessel::freeWorkspace(OpBuilder &b, GemmOp op, const GemmShape &sh) {
+  Value alloc = sh.workspace.getDefiningOp<memref::ReinterpretCastOp>().getSource();
+  memref::DeallocOp::create(b, op.getLoc(), alloc);
+}
+
+void mlir::tessel::storeAccumulator(KernelBuilder &e, GemmOp op, const GemmConfig &cfg,
+                                    const GemmShape &sh, const GemmLaunch &launch, Value row,
+                                    Value col, Value acc, Value inBounds) {
+  if (!sh.workspace)
+    return storeResult(e, op, launch.batch, row, col, acc, inBounds);
+  e.when(inBounds, [&] {
+    auto [slice, total] = workspaceElems(e, cfg, sh);
+    (void)total;
+    Value part = launch.batch ? e.add(e.mul(launch.batch, e.idx(cfg.splitK)), launch.part)
+                              : launch.part;
+    Value at = e.add(e.mul(part, slice), e.add(e.mul(row, e.idx(sh.N)), col));
+    e.store(acc, sh.workspace, {at});
+  });
+}
+
+void mlir::tessel::emitSplitKReduction(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
+                                       const GemmShape &sh) {
+  constexpr int64_t kThreads = 256;
+  Location loc = op.getLoc();
+  KernelBuilder e(b, loc);
+  OpBuilder::InsertionGuard guard(b);
+  auto [slice, total] = workspaceElems(e, cfg, sh);
+  Value total1 = e.div(total, e.idx(cfg.splitK)); // elements of D
+  Value grid = arith::CeilDivUIOp::create(b, loc, total1, e.idx(kThreads));
+  auto launch = gpu::LaunchOp::create(b, loc, grid, e.idx(1), e.idx(1), e.idx(kThreads),
+                                      e.idx(1), e.idx(1));
+  b.setInsertionPointToStart(&launch.getBody().front());
+  Value i = e.add(e.mul(launch.getBlockIds().x, e.idx(kThreads)), launch.getThreadIds().x);
+  // Consecutive threads take consecutive columns: every part's slice is
+  // read coalesced, and so are C and D.
+  Value m = e.size(sh.M), n = e.idx(sh.N);
+  Value sliceIn = e.mul(m, n);
+  Value batch = sh.batched ? e.div(i, sliceIn) : Value();
+  Value inBatch = sh.batched ? e.rem(i, sliceIn) : i;
+  Value row = e.div(inBatch, n), col = e.rem(inBatch, n);
+  e.when(e.lt(i, total1), [&] {
+    Value first = batch ? e.add(e.mul(e.mul(batch, e.idx(cfg.splitK)), sliceIn), inBatch)
+                        : inBatch;
+    Value sum = e.reduce(e.idx(1), e.idx(cfg.splitK), e.idx(1),
+                         e.loadF32(sh.workspace, {first}), [&](Value p, Value acc) {
+                           Value at = e.add(first, e.mul(p, sliceIn));
+                           return e.fadd(acc, e.loadF32(sh.workspace, {at}));
+                         });
+    // Already guarded: the constant condition folds away.
+    storeResult(e, op, batch, row, col, sum, arith::ConstantIntOp::create(b, loc, 1, 1));
+  });
+  gpu::TerminatorOp::create(b, loc);
 }
 
 void mlir::tessel::copyOperandTiles(KernelBuilder &e, GemmOp op, const GemmShape &s, Value batch,

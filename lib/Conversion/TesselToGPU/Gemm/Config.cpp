@@ -21,7 +21,8 @@ constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 /// not given).
 struct Requested {
   StringRef strategy;
-  int64_t blockM, blockN, blockK, warpsM, warpsN, warpgroups, stages, groupM, threadM, threadN;
+  int64_t blockM, blockN, blockK, warpsM, warpsN, warpgroups, stages, groupM, threadM, threadN,
+      splitK;
 };
 
 Requested merge(GemmConfigAttr op, GemmConfigAttr defaults) {
@@ -40,6 +41,7 @@ Requested merge(GemmConfigAttr op, GemmConfigAttr defaults) {
   r.groupM = pick(op.getGroupM(), defaults.getGroupM());
   r.threadM = pick(op.getThreadM(), defaults.getThreadM());
   r.threadN = pick(op.getThreadN(), defaults.getThreadN());
+  r.splitK = pick(op.getSplitK(), defaults.getSplitK());
   return r;
 }
 
@@ -94,13 +96,18 @@ FailureOr<GemmConfig> checkMma(Operation *anchor, const Requested &r, GemmConfig
 }
 
 FailureOr<GemmConfig> checkWgmma(Operation *anchor, const Requested &r, GemmConfig cfg) {
-  auto fail = [&]() { return anchor->emitError() << "convert-tessel-to-gpu: strategy 'wgmma': "; };
+  bool tma = cfg.strategy == GemmStrategy::WgmmaTma;
+  StringRef name = tma ? "wgmma_tma" : "wgmma";
+  auto fail = [&]() {
+    return anchor->emitError() << "convert-tessel-to-gpu: strategy '" << name << "': ";
+  };
   for (auto [given, name] : {std::pair<int64_t, StringRef>{r.warpsM, "warps-m"},
                              {r.warpsN, "warps-n"}, {r.threadM, "thread-m"},
                              {r.threadN, "thread-n"}})
     if (given)
       return fail() << name << " does not apply; the block is split into warpgroups along M";
-  int64_t threads = 128 * cfg.warpgroups;
+  // wgmma_tma adds the producer warpgroup.
+  int64_t threads = 128 * (cfg.warpgroups + (tma ? 1 : 0));
   if (threads > kMaxThreadsPerBlock)
     return fail() << cfg.warpgroups << " warpgroups is " << threads
                   << " threads per block; the limit is " << kMaxThreadsPerBlock;
@@ -121,17 +128,41 @@ FailureOr<GemmConfig> checkWgmma(Operation *anchor, const Requested &r, GemmConf
                   << " f32 accumulator registers per thread; the limit is 128";
   // wgmma accumulators cannot spill: with the 64K-register file shared by
   // the block's threads, keep 32 registers per thread for everything else.
-  int64_t budget = kRegistersPerBlock / threads - 32;
+  // wgmma_tma's consumers get their registers from the producer
+  // (setmaxnreg), up to 232 each.
+  int64_t budget = tma ? 232 - 32 : kRegistersPerBlock / threads - 32;
   if (accumulators > budget)
     return fail() << "a " << cfg.blockM / cfg.warpgroups << " x " << cfg.blockN
                   << " warpgroup tile needs " << accumulators
                   << " f32 accumulator registers per thread; with " << threads
                   << " threads per block the limit is " << budget;
-  if (cfg.stages < 3)
+  if (tma && cfg.warpgroups > 2)
+    return fail() << cfg.warpgroups << " consumer warpgroups need " << 232 * 128 * cfg.warpgroups
+                  << " registers at 232 each; the register file holds " << kRegistersPerBlock
+                  << " (at most 2 consumers)";
+  if (tma && cfg.stages < 2)
+    return fail() << "stages must be at least 2 (one stage loading while one is multiplied), "
+                     "got "
+                  << cfg.stages;
+  if (!tma && cfg.stages < 3)
     return fail() << "stages must be at least 3 (one stage loading, one multiplied, one "
                      "still read by the previous wgmma group), got "
                   << cfg.stages;
   return cfg;
+}
+
+/// Each of the split_k parts must own at least one K tile: a part with none
+/// would only add a workspace slice of zeros to the reduction.
+LogicalResult checkSplitK(GemmOp op, const GemmConfig &cfg) {
+  auto d = cast<MemRefType>(op.getInit().getType());
+  int64_t r = d.getRank();
+  int64_t k = cast<MemRefType>(op.getA().getType()).getDimSize(op.getTransposeA() ? r - 2 : r - 1);
+  int64_t kTiles = llvm::divideCeil(k, cfg.blockK);
+  if (cfg.splitK > kTiles)
+    return op.emitError() << "convert-tessel-to-gpu: split-k (" << cfg.splitK
+                          << ") exceeds the K tiles: K = " << k << " in tiles of block-k = "
+                          << cfg.blockK << " is " << kTiles << " tile" << (kTiles == 1 ? "" : "s");
+  return success();
 }
 
 } // namespace
@@ -144,7 +175,7 @@ FailureOr<GemmConfig> mlir::tessel::configureGemm(GemmOp op, GemmConfigAttr defa
   if (failed(GemmConfigAttr::verify(
           [&] { return anchor->emitError() << "convert-tessel-to-gpu: "; }, r.strategy, r.blockM,
           r.blockN, r.blockK, r.warpsM, r.warpsN, r.warpgroups, r.stages, r.groupM, r.threadM,
-          r.threadN)))
+          r.threadN, r.splitK)))
     return failure();
   GemmConfig cfg;
   StringRef strategy = r.strategy.empty() ? "smem" : r.strategy;
@@ -155,8 +186,9 @@ FailureOr<GemmConfig> mlir::tessel::configureGemm(GemmOp op, GemmConfigAttr defa
     cfg = {GemmStrategy::Smem, 32, 32, 32};
   } else if (strategy == "mma") {
     cfg = {GemmStrategy::Mma, 128, 128, 32, 2, 2, 3, 8};
-  } else if (strategy == "wgmma") {
-    cfg = {GemmStrategy::Wgmma, 128, 256, 64, 0, 0, 4, 8};
+  } else if (strategy == "wgmma" || strategy == "wgmma_tma") {
+    cfg = {strategy == "wgmma" ? GemmStrategy::Wgmma : GemmStrategy::WgmmaTma, 128, 256, 64,
+           0, 0, 4, 8};
     cfg.warpgroups = 2;
   } else {
     cfg = {strategy == "regtile" ? GemmStrategy::RegTile : GemmStrategy::Pipelined, 128, 128, 8};
@@ -169,11 +201,21 @@ FailureOr<GemmConfig> mlir::tessel::configureGemm(GemmOp op, GemmConfigAttr defa
         {&cfg.threadN, r.threadN}, {&cfg.warpgroups, r.warpgroups}})
     if (given)
       *value = given;
-  if (cfg.strategy == GemmStrategy::Wgmma)
+  // split_k = 1 is the unsplit kernel on every rung.
+  if (r.splitK > 1) {
+    if (cfg.strategy != GemmStrategy::Mma && cfg.strategy != GemmStrategy::Wgmma)
+      return anchor->emitError() << "convert-tessel-to-gpu: split-k applies to strategies "
+                                    "'mma' and 'wgmma' only, not '"
+                                 << strategy << "'";
+    cfg.splitK = r.splitK;
+    if (failed(checkSplitK(op, cfg)))
+      return failure();
+  }
+  if (cfg.strategy == GemmStrategy::Wgmma || cfg.strategy == GemmStrategy::WgmmaTma)
     return checkWgmma(anchor, r, cfg);
   if (r.warpgroups)
-    return anchor->emitError() << "convert-tessel-to-gpu: warpgroups applies to strategy "
-                                  "'wgmma' only, not '"
+    return anchor->emitError() << "convert-tessel-to-gpu: warpgroups applies to strategies "
+                                  "'wgmma' and 'wgmma_tma' only, not '"
                                << strategy << "'";
   if (cfg.strategy == GemmStrategy::Mma)
     return checkMma(anchor, r, cfg);

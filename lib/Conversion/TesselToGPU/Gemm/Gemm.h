@@ -9,7 +9,7 @@
 
 namespace mlir::tessel {
 
-enum class GemmStrategy { Naive, Smem, RegTile, Pipelined, Mma, Wgmma };
+enum class GemmStrategy { Naive, Smem, RegTile, Pipelined, Mma, Wgmma, WgmmaTma };
 
 /// Tile sizes of one GEMM kernel; validated before any IR is built.
 struct GemmConfig {
@@ -20,8 +20,11 @@ struct GemmConfig {
   int64_t warpsM = 0, warpsN = 0, stages = 0, groupM = 0;
   // regtile/pipelined only: outputs per thread along M and N.
   int64_t threadM = 0, threadN = 0;
-  // wgmma only: 128-thread warpgroups stacked along M.
+  // wgmma, wgmma_tma: 128-thread (consumer) warpgroups stacked along M.
   int64_t warpgroups = 0;
+  // mma and wgmma: K parts, each a grid slice writing f32 partial sums to a
+  // workspace that a second kernel reduces; 1: no split, D written directly.
+  int64_t splitK = 1;
 };
 
 /// The op's configuration: its `config` attribute over `defaults` (the pass
@@ -38,6 +41,9 @@ struct GemmShape {
   Size batches, M;
   int64_t N, K;
   int64_t aRows, aCols, bRows, bCols;
+  // split-K: the f32 workspace [batch][part][M][N] (a flat view of static
+  // bound); null without a split.
+  Value workspace;
 };
 
 /// Reads the shape (emitting memref.dim for run-time sizes at `b`'s
@@ -51,10 +57,16 @@ void emitSimtGemm(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmS
 void emitRegTileGemm(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmShape &shape);
 void emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmShape &shape);
 void emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmShape &shape);
+void emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &config,
+                      const GemmShape &shape);
 
 /// Dynamic shared memory of the tensor-core rungs, alignment slack included.
 int64_t mmaSharedBytes(GemmOp op, const GemmConfig &config);
 int64_t wgmmaSharedBytes(GemmOp op, const GemmConfig &config);
+int64_t wgmmaTmaSharedBytes(GemmOp op, const GemmConfig &config);
+/// Why wgmma_tma cannot read the operands (TMA's 16-byte row pitch); empty
+/// when it can. Run-time row lengths are checked by the runtime.
+std::string wgmmaTmaOperandError(GemmOp op);
 
 /// The launch of a tiled gemm kernel: a grid of (N / block-n, M / block-m,
 /// batch) blocks of `threads` threads with `sharedBytes` of dynamic shared
@@ -66,9 +78,42 @@ struct GemmLaunch {
   int64_t gridN;
   Value tid, batch; // batch: null for unbatched gemms
   Value blockX, blockY;
+  Value part; // split-K: this block's K part; null without a split
 };
 GemmLaunch launchGemm(KernelBuilder &e, const GemmShape &shape, const GemmConfig &config,
                       int64_t threads, int64_t sharedBytes);
+
+/// The K tiles a block multiplies: all ceil(K / block-k) of them from 0
+/// without a split (static), else those of its part (run-time, at least
+/// one: a part past K's end loads one tile of zeros rather than none).
+struct GemmKRange {
+  Value begin; // first K index; null: 0
+  Size tiles;
+  /// The K index of local tile `kt`.
+  Value offset(KernelBuilder &e, Value kt, int64_t blockK) const {
+    Value k = e.mul(kt, e.idx(blockK));
+    return begin ? e.add(begin, k) : k;
+  }
+};
+GemmKRange kRangeOf(KernelBuilder &e, const GemmShape &shape, const GemmConfig &config,
+                    const GemmLaunch &launch);
+
+/// Allocates the split-K workspace on the host (before the launches) and
+/// returns it; `freeWorkspace` releases it after them.
+Value allocWorkspace(OpBuilder &b, GemmOp op, const GemmConfig &config, const GemmShape &shape);
+void freeWorkspace(OpBuilder &b, GemmOp op, const GemmShape &shape);
+
+/// The reduction kernel of split-K: D = alpha * (sum of the parts) (+ beta
+/// * C), one thread per element of D.
+void emitSplitKReduction(OpBuilder &b, GemmOp op, const GemmConfig &config,
+                         const GemmShape &shape);
+
+/// A tensor-core rung's accumulator element (row, col) of the block:
+/// storeResult without a split, the raw partial sum into the workspace
+/// slice of the block's part with one.
+void storeAccumulator(KernelBuilder &e, GemmOp op, const GemmConfig &config,
+                      const GemmShape &shape, const GemmLaunch &launch, Value row, Value col,
+                      Value acc, Value inBounds);
 
 /// Issues the cp.async copies of one block's A and B tiles at K offset `k0`
 /// (see copyTile). `batch` is null for unbatched gemms.

@@ -53,7 +53,6 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
   int64_t threads = 32 * cfg.warpsM * cfg.warpsN;
   int64_t warpTileM = cfg.blockM / cfg.warpsM, warpTileN = cfg.blockN / cfg.warpsN;
   int64_t tilesM = warpTileM / 16, tilesN = warpTileN / 8;
-  int64_t numK = llvm::divideCeil(sh.K, cfg.blockK);
   OpBuilder::InsertionGuard guard(b);
   GemmLaunch launch = launchGemm(e, sh, cfg, threads, mmaSharedBytes(op, cfg));
   Size gridM = launch.gridM;
@@ -69,17 +68,21 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
   auto [pidM, pidN] = rasterize(e, launch.blockX, launch.blockY, gridM, gridN, cfg.groupM);
   Value rowBase = e.mul(pidM, e.idx(cfg.blockM));
   Value colBase = e.mul(pidN, e.idx(cfg.blockN));
+  GemmKRange kRange = kRangeOf(e, sh, cfg, launch);
+  Size numK = kRange.tiles;
 
   auto copyStage = [&](Value kt, Value stage) {
     auto index = [&](Value r, Value c) -> SmallVector<Value> { return {stage, r, c}; };
-    copyOperandTiles(e, op, sh, batch, tid, threads, e.mul(kt, e.idx(cfg.blockK)), rowBase,
+    copyOperandTiles(e, op, sh, batch, tid, threads, kRange.offset(e, kt, cfg.blockK), rowBase,
                      colBase, sa, index, sb, index);
   };
 
   // Prologue: the first stages - 1 k-tiles in flight.
   Value lastGroup;
   for (int64_t s = 0; s < cfg.stages - 1; ++s) {
-    if (s < numK)
+    if (!numK.isStatic())
+      e.when(e.lt(e.idx(s), e.size(numK)), [&] { copyStage(e.idx(s), e.idx(s)); });
+    else if (s < numK.fixed)
       copyStage(e.idx(s), e.idx(s));
     lastGroup = commitCopies(e);
   }
@@ -91,7 +94,7 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
 
   SmallVector<Value> inits(tilesM * tilesN, mma::zeroAccumulator(e));
 
-  auto loop = scf::ForOp::create(b, loc, e.idx(0), e.idx(numK), e.idx(1), inits);
+  auto loop = scf::ForOp::create(b, loc, e.idx(0), e.size(numK), e.idx(1), inits);
   {
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -120,7 +123,7 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
         // iteration, once the first mma.syncs are queued: the tensor cores
         // then start right after the barrier.
         Value next = e.add(kt, e.idx(cfg.stages - 1));
-        e.when(e.lt(next, e.idx(numK)),
+        e.when(e.lt(next, e.size(numK)),
                [&] { copyStage(next, e.rem(next, e.idx(cfg.stages))); });
         commitCopies(e);
       }
@@ -137,7 +140,8 @@ void mlir::tessel::emitMmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
           Value row = e.add(e.add(rowBase, warpRow), e.add(e.idx(i * 16 + half * 8), out.group));
           Value col = e.add(e.add(colBase, warpCol), e.add(e.idx(j * 8 + k), out.col2));
           Value v = mma::element(e, loop.getResult(i * tilesN + j), half, k);
-          storeResult(e, op, batch, row, col, v, e.land(e.lt(row, m), e.lt(col, n)));
+          storeAccumulator(e, op, cfg, sh, launch, row, col, v,
+                           e.land(e.lt(row, m), e.lt(col, n)));
         }
   gpu::TerminatorOp::create(b, loc);
 }

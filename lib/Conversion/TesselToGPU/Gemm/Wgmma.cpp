@@ -63,7 +63,6 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
   Type elt = cast<MemRefType>(op.getA().getType()).getElementType();
   int64_t threads = 128 * cfg.warpgroups;
   int64_t wgTileM = cfg.blockM / cfg.warpgroups, tilesM = wgTileM / 64;
-  int64_t numK = llvm::divideCeil(sh.K, cfg.blockK);
   int64_t stageElems = tileA.elems() + tileB.elems();
   OpBuilder::InsertionGuard guard(b);
   GemmLaunch launch = launchGemm(e, sh, cfg, threads, wgmmaSharedBytes(op, cfg));
@@ -81,12 +80,14 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
   auto [pidM, pidN] = rasterize(e, launch.blockX, launch.blockY, gridM, gridN, cfg.groupM);
   Value rowBase = e.mul(pidM, e.idx(cfg.blockM));
   Value colBase = e.mul(pidN, e.idx(cfg.blockN));
+  GemmKRange kRange = kRangeOf(e, sh, cfg, launch);
+  Size numK = kRange.tiles;
 
   auto copyStage = [&](Value kt, Value stage) {
     Value aOffset = e.mul(stage, e.idx(stageElems));
     Value bOffset = e.add(aOffset, e.idx(tileA.elems()));
     copyOperandTiles(
-        e, op, sh, batch, tid, threads, e.mul(kt, e.idx(cfg.blockK)), rowBase, colBase, smem,
+        e, op, sh, batch, tid, threads, kRange.offset(e, kt, cfg.blockK), rowBase, colBase, smem,
         [&](Value r, Value c) { return SmallVector<Value>{e.add(aOffset, tileA.offset(e, r, c))}; },
         smem,
         [&](Value r, Value c) { return SmallVector<Value>{e.add(bOffset, tileB.offset(e, r, c))}; });
@@ -97,7 +98,9 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
   // still be reading.
   Value lastGroup;
   for (int64_t s = 0; s < cfg.stages - 2; ++s) {
-    if (s < numK)
+    if (!numK.isStatic())
+      e.when(e.lt(e.idx(s), e.size(numK)), [&] { copyStage(e.idx(s), e.idx(s)); });
+    else if (s < numK.fixed)
       copyStage(e.idx(s), e.idx(s));
     lastGroup = commitCopies(e);
   }
@@ -147,13 +150,21 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
     // Refill the stage tile kt - 2 used: the barrier above came after every
     // warpgroup's wait for that group.
     Value next = e.add(kt, e.idx(cfg.stages - 2));
-    e.when(e.lt(next, e.idx(numK)), [&] { copyStage(next, e.rem(next, e.idx(cfg.stages))); });
+    e.when(e.lt(next, e.size(numK)), [&] { copyStage(next, e.rem(next, e.idx(cfg.stages))); });
     commitCopies(e);
     wgmma::waitGroups(e, 1);
     return acc;
   };
 
-  auto loop = scf::ForOp::create(b, loc, e.idx(0), e.idx(numK - 1), e.idx(1), inits);
+  // The last tile's index (every split-K part has at least one tile).
+  Value lastTile;
+  scf::ForOp loop;
+  if (numK.isStatic()) {
+    loop = scf::ForOp::create(b, loc, e.idx(0), e.idx(numK.fixed - 1), e.idx(1), inits);
+  } else {
+    lastTile = e.sub(numK.dynamic, e.idx(1));
+    loop = scf::ForOp::create(b, loc, e.idx(0), lastTile, e.idx(1), inits);
+  }
   {
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -161,7 +172,8 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
     scf::YieldOp::create(b, loc, step(loop.getInductionVar(), acc, /*last=*/false));
   }
   SmallVector<Value> result =
-      step(e.idx(numK - 1), SmallVector<Value>(loop.getResults()), /*last=*/true);
+      step(numK.isStatic() ? e.idx(numK.fixed - 1) : lastTile,
+           SmallVector<Value>(loop.getResults()), /*last=*/true);
 
   // Epilogue: warp w of the warpgroup holds rows 16 w.. of each 64-row tile.
   Value inWg = e.rem(tid, e.idx(128));
@@ -177,7 +189,7 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
         for (int64_t k = 0; k < 2; ++k) {
           Value col = e.add(colBase, e.add(e.idx(8 * nb + k), t2));
           Value v = wgmma::element(e, result[i], wgmma::accumulatorRegister(nb, half, k));
-          storeResult(e, op, batch, row, col, v, e.land(rowOk, e.lt(col, n)));
+          storeAccumulator(e, op, cfg, sh, launch, row, col, v, e.land(rowOk, e.lt(col, n)));
         }
     }
   gpu::TerminatorOp::create(b, loc);

@@ -42,8 +42,11 @@ int64_t mlir::tessel::decodeSharedBytes(PagedAttentionOp op, const DecodeConfig 
   auto q = cast<MemRefType>(op.getQ().getType());
   int64_t d = q.getDimSize(2), bytes = q.getElementTypeBitWidth() / 8;
   int64_t row = (d + kPad) * bytes;
-  // Q tile, then the K and V rings; the cross-warp combine reuses the rings.
-  return 16 * row + c.stages * 2 * c.tileTokens() * row;
+  // Q tile, then the K and V rings; the cross-warp combine reuses the rings
+  // (O, max and sum in f32 per warp and row) and may need more than they hold.
+  int64_t rings = c.stages * 2 * c.tileTokens() * row;
+  int64_t combine = c.warps * c.rows() * (d + 2) * 4;
+  return c.rows() * row + std::max(rings, combine);
 }
 
 FailureOr<DecodeConfig> mlir::tessel::configureDecode(PagedAttentionOp op) {
@@ -67,13 +70,19 @@ FailureOr<DecodeConfig> mlir::tessel::configureDecode(PagedAttentionOp op) {
                             << " is not a multiple of 16, which the GPU kernel (mma.sync "
                                "m16n8k16) needs";
   int64_t hq = q.getDimSize(1), hkv = kc.getDimSize(2), bs = kc.getDimSize(1);
-  int64_t groups = hkv ? llvm::divideCeil(hq / hkv, 16) : 1;
+  int64_t headTiles = hkv ? llvm::divideCeil(hq / hkv, 16) : 1;
 
   PagedConfigAttr attr = op.getConfigAttr();
   DecodeConfig c;
   c.warps = attr && attr.getWarps() ? attr.getWarps() : 4;
   c.stages = attr && attr.getStages() ? attr.getStages() : (d <= 64 ? 4 : d <= 128 ? 3 : 2);
   c.partitionSize = attr && attr.getPartitionSize() ? attr.getPartitionSize() : 512;
+  // Groups above 16 heads (MQA) take two row tiles per block, so the block
+  // reads each K/V tile from L2 once for 32 heads: the split into one block
+  // per 16 heads doubled the L2-to-SM traffic and capped MQA at a third of
+  // the copy rate. D = 256 keeps one: its accumulators would not fit twice.
+  c.rowTiles = std::min<int64_t>(headTiles, d <= 128 ? 2 : 1);
+  int64_t groups = llvm::divideCeil(headTiles, c.rowTiles);
   StringRef strategy = attr ? attr.getStrategy() : "";
   if (strategy.empty()) {
     // Split only when the static sizes say v1 would leave SMs idle on a long

@@ -2,8 +2,9 @@
 //
 // vLLM's PagedAttention, written like FlashDecoding on mma.sync:
 //
-//   block ((sequence, kv head[, 16-head tile of its group]), partition):
-//     Q tile  <- the group's query heads, rows past the group zero (M = 16)
+//   block ((sequence, kv head[, 32-head slice of its group]), partition):
+//     Q tile  <- the group's query heads, rows past the group zero (M = 16,
+//                or 32 as two row tiles sharing each K/V fragment: MQA)
 //     for each 16*warps-token tile of the context (cp.async ring, rows
 //         gathered through the block table by copyTile's srcIndex):
 //       warp w: S = Q K[w*16 .. w*16+16)^T        mma.sync, f32
@@ -54,7 +55,7 @@ float negInf() { return -std::numeric_limits<float>::infinity(); }
 struct DecodeShape {
   FlatOperand q, kc, vc, bt, lens, out;
   Size seqs, maxBlocks;
-  int64_t hq, hkv, d, bs, group, headTiles;
+  int64_t hq, hkv, d, bs, group, headBlocks; // headBlocks: blocks per kv head
   Value numParts; // v2: partitions of the longest context (host index)
 };
 
@@ -79,10 +80,11 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
   Type elt = cast<MemRefType>(op.getQ().getType()).getElementType();
   int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
   int64_t threads = 32 * c.warps, tokens = c.tileTokens(), D = sh.d, row = D + kPad;
-  int64_t qBytes = 16 * row * eltBytes, ringBytes = c.stages * tokens * row * eltBytes;
+  int64_t R = c.rowTiles, rowsPerBlock = c.rows();
+  int64_t qBytes = rowsPerBlock * row * eltBytes, ringBytes = c.stages * tokens * row * eltBytes;
 
   auto launch = gpu::LaunchOp::create(
-      b, loc, e.mul(e.size(sh.seqs), e.idx(sh.hkv * sh.headTiles)), e.idx(1),
+      b, loc, e.mul(e.size(sh.seqs), e.idx(sh.hkv * sh.headBlocks)), e.idx(1),
       c.split ? sh.numParts : e.idx(1),
       e.idx(threads), e.idx(1), e.idx(1),
       arith::ConstantIntOp::create(b, loc, decodeSharedBytes(op, c), 32));
@@ -90,17 +92,17 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
   b.setInsertionPointToStart(&launch.getBody().front());
   gpu::KernelDim3 block = launch.getBlockIds();
   Value tid = launch.getThreadIds().x;
-  // x = (sequence, kv head, head tile), the tile fastest: the head tiles of
-  // one kv head (MQA groups above 16) run together and share K/V in L2. x
+  // x = (sequence, kv head, head slice), the slice fastest: the slices of
+  // one kv head (groups above 32) run together and share K/V in L2. x
   // takes up to 2^31 - 1 blocks (y and z stop at 65535).
-  Value seq = e.div(block.x, e.idx(sh.hkv * sh.headTiles));
-  Value inSeq = e.rem(block.x, e.idx(sh.hkv * sh.headTiles));
-  Value kvHead = e.div(inSeq, e.idx(sh.headTiles));
-  Value headTile = e.rem(inSeq, e.idx(sh.headTiles));
+  Value seq = e.div(block.x, e.idx(sh.hkv * sh.headBlocks));
+  Value inSeq = e.rem(block.x, e.idx(sh.hkv * sh.headBlocks));
+  Value kvHead = e.div(inSeq, e.idx(sh.headBlocks));
+  Value headSlice = e.rem(inSeq, e.idx(sh.headBlocks));
   // This block's query heads: h0 .. h0 + rows of kv head kvHead's group.
-  Value firstInGroup = e.mul(headTile, e.idx(16));
+  Value firstInGroup = e.mul(headSlice, e.idx(rowsPerBlock));
   Value h0 = e.add(e.mul(kvHead, e.idx(sh.group)), firstInGroup);
-  Value rows = e.umin(e.sub(e.idx(sh.group), firstInGroup), e.idx(16));
+  Value rows = e.umin(e.sub(e.idx(sh.group), firstInGroup), e.idx(rowsPerBlock));
   Value ctx = e.toSignedIndex(e.load(sh.lens.flat, {seq}));
   Value begin = e.idx(0), end = ctx;
   if (c.split) {
@@ -112,7 +114,7 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
 
   auto body = [&] {
     SmemArena arena(e);
-    Value sQ = arena.view({16, row}, elt, 0);
+    Value sQ = arena.view({rowsPerBlock, row}, elt, 0);
     Value sK = arena.view({c.stages, tokens, row}, elt, qBytes);
     Value sV = arena.view({c.stages, tokens, row}, elt, qBytes + ringBytes);
     auto plain = [](Value r, Value col) -> SmallVector<Value> { return {r, col}; };
@@ -121,7 +123,8 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     auto qIndex = [&](Value r, Value col) -> SmallVector<Value> {
       return {e.add(qBase, e.add(e.mul(r, e.idx(D)), col))};
     };
-    copyTile(e, TileCopy{sh.q.flat, 16, D, rows, e.idx(D), true, qIndex, sQ, plain}, tid,
+    copyTile(e, TileCopy{sh.q.flat, rowsPerBlock, D, rows, e.idx(D), true, qIndex, sQ, plain},
+             tid,
              threads, e.idx(0), e.idx(0));
 
     // Token t of the sequence: block_tables[seq, t / bs], offset t % bs.
@@ -152,9 +155,12 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     mma::AccumulatorLanes out = mma::AccumulatorLanes::of(e, ids.lane);
     OnlineSoftmax softmax{float(op.getScaleValue() * M_LOG2E), 4};
     SoftmaxRow start = softmax.init(e);
-    int64_t numAcc = D / 8;
-    SmallVector<Value> inits(numAcc, mma::zeroAccumulator(e));
-    inits.append({start.max, start.sum, start.max, start.sum});
+    // Loop state: row tile t's accumulators at t * numAcc + j, then the
+    // softmax rows (max, sum) of (t, half) at numO + 2 * (2t + half).
+    int64_t numAcc = D / 8, numO = R * numAcc;
+    SmallVector<Value> inits(numO, mma::zeroAccumulator(e));
+    for (int64_t i = 0; i < 2 * R; ++i)
+      inits.append({start.max, start.sum});
     Value warpTokens = e.mul(ids.warp, e.idx(16));
 
     auto loop = scf::ForOp::create(b, loc, e.idx(0), numTiles, e.idx(1), inits);
@@ -173,52 +179,68 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
       Value stage = e.rem(tile, e.idx(c.stages));
       auto staged = [&](Value r, Value col) -> SmallVector<Value> { return {stage, r, col}; };
       auto args = loop.getRegionIterArgs();
-      SmallVector<Value> acc(args.begin(), args.begin() + numAcc);
-      SoftmaxRow state[2] = {{args[numAcc], args[numAcc + 1]},
-                             {args[numAcc + 2], args[numAcc + 3]}};
+      SmallVector<Value> acc(args.begin(), args.begin() + numO);
+      SmallVector<SoftmaxRow> state;
+      for (int64_t i = 0; i < 2 * R; ++i)
+        state.push_back({args[numO + 2 * i], args[numO + 2 * i + 1]});
 
-      // S = Q K^T for this warp's 16 tokens: columns 0..7 (lo), 8..15 (hi).
-      Value sLo = mma::zeroAccumulator(e), sHi = mma::zeroAccumulator(e);
+      // S = Q K^T for this warp's 16 tokens: columns 0..7 (lo), 8..15 (hi),
+      // each K fragment feeding every row tile.
+      SmallVector<Value> sLo(R, mma::zeroAccumulator(e)), sHi(R, mma::zeroAccumulator(e));
       for (int64_t ks = 0; ks < D; ks += 16) {
-        Value a = mma::loadA(e, lanes, sQ, plain, e.idx(0), e.idx(ks), /*kContiguous=*/true);
         auto [kLo, kHi] = mma::loadB(e, lanes, sK, staged, warpTokens, e.idx(ks),
                                      /*kContiguous=*/true);
-        sLo = mma::mma(e, a, kLo, sLo);
-        sHi = mma::mma(e, a, kHi, sHi);
+        for (int64_t t = 0; t < R; ++t) {
+          Value a = mma::loadA(e, lanes, sQ, plain, e.idx(16 * t), e.idx(ks),
+                               /*kContiguous=*/true);
+          sLo[t] = mma::mma(e, a, kLo, sLo[t]);
+          sHi[t] = mma::mma(e, a, kHi, sHi[t]);
+        }
       }
 
       // Mask tokens past the context, then the online softmax per row
-      // (half 0: row lane / 4, half 1: row lane / 4 + 8).
+      // (half 0: row lane / 4, half 1: row lane / 4 + 8 of the row tile).
       Value tokenBase = e.add(e.add(begin, e.mul(tile, e.idx(tokens))), warpTokens);
-      SmallVector<Value> probs[2];
-      Value rescale[2];
-      for (int64_t half = 0; half < 2; ++half) {
-        for (auto [s, offset] : {std::pair<Value, int64_t>{sLo, 0}, {sHi, 8}})
-          for (int64_t k = 0; k < 2; ++k) {
-            Value token = e.add(tokenBase, e.add(out.col2, e.idx(offset + k)));
-            probs[half].push_back(
-                e.pick(e.lt(token, end), mma::element(e, s, half, k), e.f32(negInf())));
-          }
-        state[half] = softmax.update(e, state[half], probs[half], rescale[half]);
+      SmallVector<Value> ps;
+      for (int64_t t = 0; t < R; ++t) {
+        SmallVector<Value> probs[2];
+        Value rescale[2];
+        for (int64_t half = 0; half < 2; ++half) {
+          for (auto [s, offset] : {std::pair<Value, int64_t>{sLo[t], 0}, {sHi[t], 8}})
+            for (int64_t k = 0; k < 2; ++k) {
+              Value token = e.add(tokenBase, e.add(out.col2, e.idx(offset + k)));
+              probs[half].push_back(
+                  e.pick(e.lt(token, end), mma::element(e, s, half, k), e.f32(negInf())));
+            }
+          state[2 * t + half] =
+              softmax.update(e, state[2 * t + half], probs[half], rescale[half]);
+        }
+        for (int64_t j = 0; j < numAcc; ++j) {
+          Value &a = acc[t * numAcc + j];
+          a = accumulator(e, {e.fmul(mma::element(e, a, 0, 0), rescale[0]),
+                              e.fmul(mma::element(e, a, 0, 1), rescale[0]),
+                              e.fmul(mma::element(e, a, 1, 0), rescale[1]),
+                              e.fmul(mma::element(e, a, 1, 1), rescale[1])});
+        }
+        // P (16 x 16 tokens) becomes the A operand of P V.
+        Value pLo = accumulator(e, {probs[0][0], probs[0][1], probs[1][0], probs[1][1]});
+        Value pHi = accumulator(e, {probs[0][2], probs[0][3], probs[1][2], probs[1][3]});
+        ps.push_back(mma::accumulatorsToA(e, pLo, pHi, elt));
       }
-      for (Value &a : acc)
-        a = accumulator(e, {e.fmul(mma::element(e, a, 0, 0), rescale[0]),
-                            e.fmul(mma::element(e, a, 0, 1), rescale[0]),
-                            e.fmul(mma::element(e, a, 1, 0), rescale[1]),
-                            e.fmul(mma::element(e, a, 1, 1), rescale[1])});
 
-      // O += P V: P (16 x 16 tokens) is the A operand, V rows are K.
-      Value pLo = accumulator(e, {probs[0][0], probs[0][1], probs[1][0], probs[1][1]});
-      Value pHi = accumulator(e, {probs[0][2], probs[0][3], probs[1][2], probs[1][3]});
-      Value p = mma::accumulatorsToA(e, pLo, pHi, elt);
+      // O += P V, V rows are K; each V fragment feeds every row tile.
       for (int64_t nb = 0; nb < D / 16; ++nb) {
         auto [vLo, vHi] = mma::loadB(e, lanes, sV, staged, e.idx(nb * 16), warpTokens,
                                      /*kContiguous=*/false);
-        acc[2 * nb] = mma::mma(e, p, vLo, acc[2 * nb]);
-        acc[2 * nb + 1] = mma::mma(e, p, vHi, acc[2 * nb + 1]);
+        for (int64_t t = 0; t < R; ++t) {
+          Value &lo = acc[t * numAcc + 2 * nb], &hi = acc[t * numAcc + 2 * nb + 1];
+          lo = mma::mma(e, ps[t], vLo, lo);
+          hi = mma::mma(e, ps[t], vHi, hi);
+        }
       }
       SmallVector<Value> yield(acc);
-      yield.append({state[0].max, state[0].sum, state[1].max, state[1].sum});
+      for (SoftmaxRow &r : state)
+        yield.append({r.max, r.sum});
       scf::YieldOp::create(b, loc, yield);
     }
 
@@ -226,23 +248,29 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     waitCopies(e, lastGroup, 0);
     gpu::BarrierOp::create(b, loc);
     Type f32 = b.getF32Type();
-    int64_t oBytes = c.warps * 16 * D * 4;
-    Value sO = arena.view({c.warps, 16, D}, f32, qBytes);
-    Value sMax = arena.view({c.warps, 16}, f32, qBytes + oBytes);
-    Value sSum = arena.view({c.warps, 16}, f32, qBytes + oBytes + c.warps * 16 * 4);
-    for (int64_t j = 0; j < numAcc; ++j)
-      mma::forEachElement(e, out, loop.getResult(j), [&](Value r, Value col, Value v) {
-        e.store(v, sO, {ids.warp, r, e.add(col, e.idx(j * 8))});
+    int64_t oBytes = c.warps * rowsPerBlock * D * 4;
+    Value sO = arena.view({c.warps, rowsPerBlock, D}, f32, qBytes);
+    Value sMax = arena.view({c.warps, rowsPerBlock}, f32, qBytes + oBytes);
+    Value sSum =
+        arena.view({c.warps, rowsPerBlock}, f32, qBytes + oBytes + c.warps * rowsPerBlock * 4);
+    for (int64_t t = 0; t < R; ++t) {
+      for (int64_t j = 0; j < numAcc; ++j)
+        mma::forEachElement(e, out, loop.getResult(t * numAcc + j),
+                            [&](Value r, Value col, Value v) {
+                              e.store(v, sO, {ids.warp, e.add(r, e.idx(16 * t)),
+                                              e.add(col, e.idx(j * 8))});
+                            });
+      Value sums[2] = {
+          warpReduce(e, loop.getResult(numO + 2 * (2 * t) + 1), ReduceKind::Sum, 4),
+          warpReduce(e, loop.getResult(numO + 2 * (2 * t + 1) + 1), ReduceKind::Sum, 4)};
+      e.when(e.eq(e.rem(ids.lane, e.idx(4)), e.idx(0)), [&] {
+        for (int64_t half = 0; half < 2; ++half) {
+          Value r = e.add(out.group, e.idx(16 * t + 8 * half));
+          e.store(loop.getResult(numO + 2 * (2 * t + half)), sMax, {ids.warp, r});
+          e.store(sums[half], sSum, {ids.warp, r});
+        }
       });
-    Value sums[2] = {warpReduce(e, loop.getResult(numAcc + 1), ReduceKind::Sum, 4),
-                     warpReduce(e, loop.getResult(numAcc + 3), ReduceKind::Sum, 4)};
-    e.when(e.eq(e.rem(ids.lane, e.idx(4)), e.idx(0)), [&] {
-      for (int64_t half = 0; half < 2; ++half) {
-        Value r = e.add(out.group, e.idx(8 * half));
-        e.store(loop.getResult(numAcc + 2 * half), sMax, {ids.warp, r});
-        e.store(sums[half], sSum, {ids.warp, r});
-      }
-    });
+    }
     gpu::BarrierOp::create(b, loc);
 
     e.loop(tid, e.mul(rows, e.idx(D)), e.idx(threads), [&](Value i) {
@@ -340,7 +368,7 @@ LogicalResult mlir::tessel::lowerPagedAttention(PagedAttentionOp op) {
   sh.bs = sh.kc.sizes[1].fixed;
   sh.hkv = sh.kc.sizes[2].fixed;
   sh.group = sh.hq / sh.hkv;
-  sh.headTiles = llvm::divideCeil(sh.group, 16);
+  sh.headBlocks = llvm::divideCeil(sh.group, cfg->rows());
   if (!cfg->split) {
     emitAttention(b, op, *cfg, sh, Value());
     op.erase();

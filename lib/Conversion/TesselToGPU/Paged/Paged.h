@@ -33,7 +33,9 @@ struct DecodeConfig {
   int64_t warps;          // each warp owns 16 tokens of a key tile
   int64_t stages;         // cp.async ring depth
   int64_t partitionSize;  // v2: tokens per partition
+  int64_t rowTiles;       // 16-head row tiles of the group per block (MQA: 2)
   int64_t tileTokens() const { return 16 * warps; }
+  int64_t rows() const { return 16 * rowTiles; }
 };
 
 /// The config for `op`; errors are emitted on the op and name the limit.

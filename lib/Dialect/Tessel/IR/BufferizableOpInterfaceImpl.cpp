@@ -67,7 +67,7 @@ void attachModels(MLIRContext *ctx) {
 void mlir::tessel::registerTesselDialects(DialectRegistry &registry) {
   registry.insert<TesselDialect>();
   registry.addExtension(+[](MLIRContext *ctx, TesselDialect *) {
-    attachModels<GemmOp, FlashAttentionOp, PagedAttentionOp, PagedKVWriteOp,
+    attachModels<GemmOp, FlashAttentionOp, FlashAttentionVarlenOp, PagedAttentionOp, PagedKVWriteOp,
                  CopyBlocksOp>(ctx);
   });
 }

@@ -3,6 +3,7 @@
 #include "Common/FloatUtils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "tessel/TesselOps.h"
 
@@ -91,7 +92,32 @@ struct DropZeroAlphaProduct : OpRewritePattern<GemmOp> {
   }
 };
 
+/// max_seqlen_q = 0 bounds every query sequence to length 0: the op writes
+/// nothing, so its results are its inits (memref form: it goes away).
+struct DropEmptyVarlenAttention : OpRewritePattern<FlashAttentionVarlenOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(FlashAttentionVarlenOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!matchPattern(op.getMaxSeqlenQ(), m_Zero()))
+      return failure();
+    if (op->getNumResults() == 0) {
+      rewriter.eraseOp(op);
+      return success();
+    }
+    SmallVector<Value> inits{op.getOut()};
+    if (op.getLse())
+      inits.push_back(op.getLse());
+    rewriter.replaceOp(op, inits);
+    return success();
+  }
+};
+
 } // namespace
+
+void FlashAttentionVarlenOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                         MLIRContext *context) {
+  results.add<DropEmptyVarlenAttention>(context);
+}
 
 void GemmOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                          MLIRContext *context) {

@@ -29,32 +29,32 @@ void TesselDialect::initialize() {
   // registerTesselDialects; promising them makes a registry that forgot them
   // fail loudly instead of leaving the ops silently unbufferized.
   declarePromisedInterfaces<bufferization::BufferizableOpInterface, GemmOp,
-                            FlashAttentionOp, PagedAttentionOp, PagedKVWriteOp,
-                            CopyBlocksOp>();
+                            FlashAttentionOp, FlashAttentionVarlenOp, PagedAttentionOp,
+                            PagedKVWriteOp, CopyBlocksOp>();
 }
 
 // Hard bounds, far above anything the hardware takes, so that no size the
 // lowering computes from them (products of a few of them) can overflow.
 static constexpr int64_t kMaxTile = 1 << 14, kMaxWarps = 32, kMaxStages = 32,
-                         kMaxGroup = 1 << 16;
+                         kMaxGroup = 1 << 16, kMaxSplitK = 1 << 10;
 
 LogicalResult GemmConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                      StringRef strategy, int64_t blockM, int64_t blockN,
                                      int64_t blockK, int64_t warpsM, int64_t warpsN,
                                      int64_t warpgroups, int64_t stages, int64_t groupM,
-                                     int64_t threadM, int64_t threadN) {
+                                     int64_t threadM, int64_t threadN, int64_t splitK) {
   static constexpr StringRef kStrategies[] = {"", "naive", "smem", "regtile",
-                                             "pipelined", "mma", "wgmma"};
+                                             "pipelined", "mma", "wgmma", "wgmma_tma"};
   if (!llvm::is_contained(kStrategies, strategy))
     return emitError() << "unknown strategy '" << strategy
-                       << "'; expected naive, smem, regtile, pipelined, mma or wgmma";
+                       << "'; expected naive, smem, regtile, pipelined, mma, wgmma or wgmma_tma";
   for (auto [value, name, limit] :
        {std::tuple<int64_t, StringRef, int64_t>{blockM, "block_m", kMaxTile},
         {blockN, "block_n", kMaxTile}, {blockK, "block_k", kMaxTile},
         {warpsM, "warps_m", kMaxWarps}, {warpsN, "warps_n", kMaxWarps},
         {warpgroups, "warpgroups", kMaxWarps / 4}, {stages, "stages", kMaxStages},
         {groupM, "group_m", kMaxGroup}, {threadM, "thread_m", kMaxTile},
-        {threadN, "thread_n", kMaxTile}})
+        {threadN, "thread_n", kMaxTile}, {splitK, "split_k", kMaxSplitK}})
     if (value < 0 || value > limit)
       return emitError() << name << " = " << value
                          << " is outside [0, " << limit << "] (0: the default)";

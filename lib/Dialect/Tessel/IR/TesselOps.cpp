@@ -3,6 +3,7 @@
 #include "tessel/TesselOps.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/MathExtras.h"
@@ -306,6 +307,68 @@ LogicalResult FlashAttentionOp::verify() {
 float FlashAttentionOp::getScaleValue() { return defaultScale(getScale(), getQ(), 3); }
 
 void FlashAttentionOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &effects) {
+  dpsEffects(*this, /*initsRead=*/false, effects);
+}
+
+//===----------------------------------------------------------------------===//
+// FlashAttentionVarlenOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FlashAttentionVarlenOp::verify() {
+  Checker c{*this};
+  Value q = getQ(), k = getK(), v = getV(), cuQ = getCuSeqlensQ(), cuK = getCuSeqlensK(),
+        o = getOut(), lse = getLse();
+  IntegerType i32 = IntegerType::get(getContext(), 32);
+  if (failed(c.sizes({{"q", q}, {"k", k}, {"v", v}, {"cu_seqlens_q", cuQ},
+                      {"cu_seqlens_k", cuK}, {"out", o}, {"lse", lse}})) ||
+      failed(c.oneForm()) || failed(c.rank("q", q, {3})) || failed(c.rank("k", k, {3})) ||
+      failed(c.rank("v", v, {3})) || failed(c.rank("cu_seqlens_q", cuQ, {1})) ||
+      failed(c.rank("cu_seqlens_k", cuK, {1})) || failed(c.rank("out", o, {3})) ||
+      (lse && failed(c.rank("lse", lse, {2}))))
+    return failure();
+  if (failed(c.floatElement("q", q)) || failed(c.sameElement("k", k, "q", q)) ||
+      failed(c.sameElement("v", v, "q", q)) || failed(c.floatElement("out", o)) ||
+      failed(c.element("cu_seqlens_q", cuQ, i32)) ||
+      failed(c.element("cu_seqlens_k", cuK, i32)) ||
+      (lse && failed(c.element("lse", lse, Float32Type::get(getContext())))))
+    return failure();
+  // B + 1 offsets each; B = 0 (a single offset) is a valid empty batch for
+  // the run-time checks, but a static length below 2 is a malformed call.
+  for (auto [name, cu] : {std::pair<StringRef, Value>{"cu_seqlens_q", cuQ}, {"cu_seqlens_k", cuK}}) {
+    int64_t n = c.type(cu).getDimSize(0);
+    if (!ShapedType::isDynamic(n) && n < 2)
+      return emitOpError() << "operand '" << name << "' holds " << n
+                           << " offsets; it needs batch + 1 >= 2 (cu[0] = 0, then the "
+                              "end of each sequence)";
+  }
+  if (failed(c.dim("number of offsets (batch + 1)", "cu_seqlens_k", cuK, 0, "cu_seqlens_q",
+                   cuQ, 0)) ||
+      failed(c.dim("packed key length", "v", v, 0, "k", k, 0)) ||
+      failed(c.dim("key/value heads", "v", v, 1, "k", k, 1)) ||
+      failed(c.heads("q", q, 1, "k", k, 1)) ||
+      failed(c.dim("packed query length", "out", o, 0, "q", q, 0)) ||
+      failed(c.dim("query heads", "out", o, 1, "q", q, 1)) || failed(c.headDim("q", q, 2)) ||
+      failed(c.dim("head dimension", "k", k, 2, "q", q, 2)) || failed(c.headDim("v", v, 2)) ||
+      failed(c.dim("value head dimension", "out", o, 2, "v", v, 2)))
+    return failure();
+  // LSE is [Hq, total_q] (flash-attn's varlen layout).
+  if (lse && (failed(c.dim("query heads", "lse", lse, 0, "q", q, 1)) ||
+              failed(c.dim("packed query length", "lse", lse, 1, "q", q, 0))))
+    return failure();
+  for (auto [name, bound] : {std::pair<StringRef, Value>{"max_seqlen_q", getMaxSeqlenQ()},
+                             {"max_seqlen_k", getMaxSeqlenK()}}) {
+    APInt value;
+    if (matchPattern(bound, m_ConstantInt(&value)) && value.isNegative())
+      return emitOpError() << "operand '" << name << "' is " << value.getSExtValue()
+                           << "; a length bound must be >= 0";
+  }
+  return c.scale(getScale());
+}
+
+float FlashAttentionVarlenOp::getScaleValue() { return defaultScale(getScale(), getQ(), 2); }
+
+void FlashAttentionVarlenOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &effects) {
   dpsEffects(*this, /*initsRead=*/false, effects);
 }

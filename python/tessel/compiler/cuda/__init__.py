@@ -23,6 +23,7 @@ STAGES = (
 )
 RECIPES = {"gemm": gemm_recipe,
            "flash_attention": attention_recipe,
+           "flash_attention_varlen": attention_recipe.varlen,
            "paged_attention": paged_recipe.attention,
            "paged_kv_write": paged_recipe.kv_write,
            "copy_blocks": paged_recipe.copy_blocks}
@@ -89,6 +90,10 @@ def compile_cuda(opdef, sig: Signature, options: dict, generalize: bool = False,
     """The kernel for a signature; with `generalize`, for its size class (the
     functional API: one compile serves every M of the class)."""
     recipes = recipes_for(opdef)
+    if options.get("strategy") == "auto":
+        from .autotune import resolve
+
+        options = resolve(opdef, sig, options, op_options or {})
     m_hint = None
     if generalize:
         sig, m_hint = recipes.generalize(sig, options)
@@ -137,6 +142,11 @@ class _Kernel:
         for a in self.signature.args:
             if a.role == "out":
                 continue
+            if a.role == "size":
+                if given.get(a.name) is None:
+                    raise ValueError(f"argument '{a.name}': missing (this kernel was compiled "
+                                     "with it)")
+                continue
             if given.get(a.name) is None:
                 raise ValueError(f"argument '{a.name}': missing (this kernel was compiled with it)")
             spec = spec_of(a.name, given[a.name])
@@ -155,7 +165,9 @@ class _Kernel:
             return {a.name: a.spec.shape for a in self.signature.outputs}
         from ...signature import Spec
 
-        specs = {a.name: Spec(shapes[a.name], a.spec.dtype)
+        # A size argument's "shape" is its value (see runtime/kernel.py).
+        specs = {a.name: shapes[a.name][0] if a.role == "size" else
+                 Spec(shapes[a.name], a.spec.dtype)
                  for a in self.signature.args if a.role != "out"}
         static = self.opdef.signature(**specs, **self._op_options)
         return {a.name: a.spec.shape for a in static.outputs}
@@ -207,7 +219,7 @@ class CUDAKernel(_Kernel):
         for g in first["grid"]:
             try:
                 grid.append(compile_expr(g)((), shapes))
-            except TypeError:  # depends on a run-time size
+            except (TypeError, IndexError):  # depends on a run-time size
                 grid.append(None)
         return dict(kernel=first["name"], grid=grid, block=first["block"],
                     shared_bytes=first["shared_bytes"], strategy=self._artifact["strategy"],

@@ -7,9 +7,15 @@ MLIR.
 Workspaces: a memref.alloc of the host function whose buffer is passed to
 kernels (v2 paged attention's partial results) becomes artifact entry
 {"bytes": expression}; the runtime allocates it per call and passes it as
-pointer number (function arguments + workspace index), i.e. ["ptr", n]."""
+pointer number (function arguments + workspace index), i.e. ["ptr", n].
+
+Tensor maps: a kernel operand made by lib/GPU/Tma.h's `describe` (an
+nvgpu.tma.create.descriptor cast to !llvm.ptr) becomes parameter
+["tensormap", encoding], the encoding as runtime/tensormap.py reads it."""
 
 from __future__ import annotations
+
+import re
 
 from mlir import ir
 
@@ -53,6 +59,84 @@ def _expr(value, ws=None):
     if name in _BINARY:
         return [_BINARY[name], _expr(op.operands[0], ws), _expr(op.operands[1], ws)]
     raise RuntimeError(f"cannot express launch operand defined by {name} without MLIR")
+
+
+_DESCRIPTOR = re.compile(
+    r"tensor = memref<(?P<box>[0-9x]+)x(?P<elt>[a-z0-9]+)\b.*?swizzle = (?P<swizzle>\w+), "
+    r"l2promo = (?P<l2>\w+), oob = (?P<oob>\w+), interleave = (?P<interleave>\w+)>")
+_BYTES = {"none": 0, "swizzle_32b": 32, "swizzle_64b": 64, "swizzle_128b": 128,
+          "l2promo_64b": 64, "l2promo_128b": 128, "l2promo_256b": 256,
+          "interleave_16b": 16, "interleave_32b": 32}
+
+
+def _tensormap_descriptor(value):
+    """The nvgpu.tma.create.descriptor behind a kernel operand, if it is a
+    tensor map (lib/GPU/Tma.h: the descriptor cast to !llvm.ptr)."""
+    try:
+        op = value.owner
+    except (ValueError, TypeError):
+        return None
+    if not hasattr(op, "name") or op.name != "builtin.unrealized_conversion_cast":
+        return None
+    src = op.operands[0].owner
+    if not hasattr(src, "name") or src.name != "nvgpu.tma.create.descriptor":
+        return None
+    return src
+
+
+def _static_or(values, static, ws):
+    out, dynamic = [], iter(values)
+    for v in static:
+        out.append(_expr(next(dynamic), ws) if v == ir.ShapedType.get_dynamic_size()
+                   else ["const", v])
+    return out
+
+
+def _tensormap(desc, ws) -> dict:
+    """A tensor map parameter's encoding (runtime/tensormap.py): the global
+    memref is a function argument (dims from its shape, row-major strides)
+    or a memref.reinterpret_cast of one (its sizes and strides)."""
+    m = _DESCRIPTOR.search(str(desc.results[0].type))
+    if m is None:
+        raise RuntimeError(f"cannot read tensor map type {desc.results[0].type}")
+    tensor = desc.operands[0]
+    while not isinstance(tensor, ir.BlockArgument) and tensor.owner.name == "memref.cast":
+        tensor = tensor.owner.operands[0]
+    if _arg_number(tensor) is not None:
+        t = ir.MemRefType(tensor.type)
+        n = _arg_number(tensor)
+        dims = [["dim", n, d] if t.is_dynamic_dim(d) else ["const", t.shape[d]]
+                for d in range(t.rank)]
+        strides, acc = [], ["const", 1]
+        for d in reversed(range(t.rank)):
+            strides.insert(0, acc)
+            acc = (["const", acc[1] * dims[d][1]] if acc[0] == dims[d][0] == "const"
+                   else ["mul", acc, dims[d]])
+        ptr = ["ptr", n]
+    elif tensor.owner.name == "memref.reinterpret_cast":
+        op = tensor.owner
+        static = {k: list(ir.DenseI64ArrayAttr(op.attributes[k]))
+                  for k in ("static_offsets", "static_sizes", "static_strides")}
+        if static["static_offsets"] != [0]:
+            raise RuntimeError("a tensor map's memref.reinterpret_cast must have offset 0")
+        view = op.opview
+        dims = _static_or(view.sizes, static["static_sizes"], ws)
+        strides = _static_or(view.strides, static["static_strides"], ws)
+        ptr = _expr(view.source, ws)
+    else:
+        raise RuntimeError(f"a tensor map of a memref defined by {tensor.owner.name}: expected "
+                           "a function argument or a memref.reinterpret_cast of one")
+    return {"ptr": ptr, "dtype": m["elt"], "dims": dims, "strides": strides,
+            "box": [int(b) for b in m["box"].split("x")],
+            "swizzle": _BYTES[m["swizzle"]], "interleave": _BYTES[m["interleave"]],
+            "l2_promotion": _BYTES[m["l2"]], "oob_fill": m["oob"]}
+
+
+def _param(value, ws) -> list:
+    desc = _tensormap_descriptor(value)
+    if desc is not None:
+        return ["tensormap", _tensormap(desc, ws)]
+    return [_param_kind(value), _expr(value, ws)]
 
 
 def _param_kind(value) -> str:
@@ -134,7 +218,7 @@ def launches(module: ir.Module) -> list[dict]:
             "block": [b[1] for b in block],
             "shared_bytes": shared[1],
             "grid": grid,
-            "params": [[_param_kind(v), _expr(v, ws)] for v in launch.kernelOperands],
+            "params": [_param(v, ws) for v in launch.kernelOperands],
         })
     return kernels
 

@@ -46,15 +46,16 @@ def check_options(options: dict) -> tuple[str | None, dict]:
     return check_strategy(options, STRATEGIES), check_config(options, CONFIG_LIMITS)
 
 
-def recipe(sig: Signature, options: dict, hint=None) -> Recipe:
-    strategy, config = check_options(options)
+def recipe(sig: Signature, options: dict, hint=None, strategies=STRATEGIES) -> Recipe:
+    strategy, config = check_strategy(options, strategies), check_config(options, CONFIG_LIMITS)
     q = sig.arg("q").spec
     dtype = dtype_name(q.dtype)
     if dtype not in ("f16", "bf16"):
-        raise ValueError(f"argument 'q': tessel.flash_attention on target='cuda' needs f16 or "
+        raise ValueError(f"argument 'q': tessel.{sig.op} on target='cuda' needs f16 or "
                          f"bf16 inputs, got {dtype}; use target='cpu'")
     d, dv = q.shape[-1], sig.arg("v").spec.shape[-1]
-    strategy = strategy or DEFAULT_STRATEGY.get((d, dtype), "mma")
+    default = DEFAULT_STRATEGY.get((d, dtype), "mma") if "wgmma" in strategies else "mma"
+    strategy = strategy or default
     if strategy == "mma" and d % 16:
         raise ValueError(f"argument 'q': head dimension {d} is not supported on target='cuda' "
                          "(strategy 'mma' takes multiples of 16 up to 128); use target='cpu'")
@@ -92,3 +93,35 @@ def is_empty(sig: Signature) -> bool:
 
 def annotate(module, recipe_: Recipe) -> None:
     annotate_ops(module, recipe_, "tessel.flash_attention")
+
+
+class _Varlen:
+    """tessel.flash_attention_varlen: the mma kernel and table (the wgmma
+    rung has no packed form yet); the packed lengths and the batch become
+    run-time sizes (the length bounds are kernel arguments already), so one
+    compile serves every batch composition."""
+
+    op = "tessel.flash_attention_varlen"
+
+    def recipe(self, sig: Signature, options: dict, hint=None) -> Recipe:
+        return recipe(sig, options, hint, strategies=("mma",))
+
+    def generalize(self, sig: Signature, options: dict | None = None) -> tuple[Signature, None]:
+        def dyn(arg: Arg) -> Arg:
+            if arg.role == "size":
+                return arg
+            shape = list(arg.spec.shape)
+            shape[1 if arg.name == "lse" else 0] = None  # lse is [Hq, total_q]
+            return Arg(arg.name, Spec(tuple(shape), arg.spec.dtype), arg.role)
+
+        return Signature(sig.op, tuple(dyn(a) for a in sig.args), sig.attrs), None
+
+    def is_empty(self, sig: Signature) -> bool:
+        """Never: an empty batch or max_seqlen_q = 0 launches no block."""
+        return False
+
+    def annotate(self, module, recipe_: Recipe) -> None:
+        annotate_ops(module, recipe_, self.op)
+
+
+varlen = _Varlen()

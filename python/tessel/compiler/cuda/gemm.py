@@ -8,12 +8,12 @@ from ...signature import Arg, Signature, Spec, dtype_name
 from .recipe import Recipe, check_config, check_strategy
 from .recipe import annotate as annotate_ops
 
-STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma", "wgmma")
+STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma", "wgmma", "wgmma_tma")
 # The bounds #tessel.gemm_config verifies (TesselDialect.cpp), checked first here
 # so that a bad value is named as the caller's argument.
 CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, block_k=1 << 14, warps_m=32, warps_n=32,
                      stages=32, group_m=1 << 16, thread_m=1 << 14, thread_n=1 << 14,
-                     warpgroups=8)
+                     warpgroups=8, split_k=1 << 10)
 # The kernels' bound on a run-time size (ConvertTesselToGPU's static views).
 MAX_RUN_TIME_SIZE = 2 ** 31 - 1
 
@@ -27,11 +27,24 @@ def pick_strategy(sig: Signature) -> str:
     return "wgmma" if dtype_name(sig.arg("a").spec.dtype) in ("f16", "bf16") else "pipelined"
 
 
-def size_class(strategy: str, m: int | None, n: int) -> str:
+# SMs of the GPU the table was measured on (H200): split-K fills them.
+SMS = 132
+# Serving products (decode/prefill): few rows, long K. Their classes are
+# named by the bound on M, e.g. "m64" for 17 <= M <= 64.
+SKINNY_M = (16, 64, 128, 256, 512)
+SKINNY_MIN_K = 2048
+
+
+def size_class(strategy: str, m: int | None, n: int, k: int | None = None) -> str:
     """The table's classes by output size; an unknown (run-time) M counts as
-    large."""
+    large. With K given, a tensor-core product of at most 512 rows and K >=
+    SKINNY_MIN_K is skinny: its class is M's bound among SKINNY_M."""
+    if strategy in ("mma", "wgmma") and m is not None and k is not None and k >= SKINNY_MIN_K:
+        bound = next((b for b in SKINNY_M if m <= b), None)
+        if bound is not None:
+            return f"m{bound}"
     area = None if m is None else m * n
-    if strategy == "wgmma":
+    if strategy in ("wgmma", "wgmma_tma"):
         return "small" if area is not None and area < 2048 ** 2 else "large"
     if strategy == "mma":
         if area is None or area > 3072 ** 2:
@@ -43,7 +56,7 @@ def size_class(strategy: str, m: int | None, n: int) -> str:
 def default_config(strategy: str, klass: str) -> dict:
     """Tile sizes by size class, from the sweeps recorded in docs/benchmarks.md
     (H200); the lowering's own defaults apply to anything not listed."""
-    if strategy == "wgmma":
+    if strategy in ("wgmma", "wgmma_tma"):
         n = 128 if klass == "small" else 256  # 128 x 256 tiles would leave most SMs idle
         return dict(block_m=128, block_n=n, block_k=64, warpgroups=2, stages=4, group_m=8)
     if strategy == "mma":
@@ -57,18 +70,66 @@ def default_config(strategy: str, klass: str) -> dict:
     return {}
 
 
+def skinny_config(strategy: str, klass: str, n: int, k: int, batches: int = 1) -> dict:
+    """Tiles for a skinny class (M <= its bound): a 64-row tile (one wgmma
+    warpgroup) up to 64 rows, 128 x 128 beyond; and split-K when the output
+    tiles alone would leave more than half the SMs idle, into at most 8
+    parts of at least 8 K tiles each."""
+    bound = int(klass[1:])
+    if strategy == "wgmma":
+        cfg = (dict(block_m=64, block_n=128, block_k=64, warpgroups=1, stages=4, group_m=1)
+               if bound <= 64 else
+               dict(block_m=128, block_n=128, block_k=64, warpgroups=2, stages=4, group_m=8))
+    else:
+        cfg = (dict(block_m=64, block_n=128, block_k=64, warps_m=1, warps_n=4, stages=3, group_m=1)
+               if bound <= 64 else
+               dict(block_m=128, block_n=128, block_k=64, warps_m=2, warps_n=2, stages=3,
+                    group_m=8))
+    cfg["split_k"] = pick_split_k(bound, n, k, cfg, batches)
+    return cfg
+
+
+def pick_split_k(m: int, n: int, k: int, cfg: dict, batches: int = 1, sms: int = SMS) -> int:
+    """The most K parts (up to 8, each of at least 8 K tiles) that keep the
+    grid within one wave of `sms` blocks; 1 when the output tiles alone
+    fill half the SMs. The split is then omitted from the config (1 is the
+    lowering's default, so the PTX is that of the unsplit kernel)."""
+    tiles = -(-m // cfg["block_m"]) * -(-n // cfg["block_n"]) * batches
+    if 2 * tiles > sms:
+        return 1
+    k_tiles = -(-k // cfg["block_k"])
+    return max(1, min(8, sms // tiles, k_tiles // 8))
+
+
 def recipe(sig: Signature, options: dict, m_hint: int | None) -> Recipe:
     """`m_hint`: the call's M when the signature's M is a run-time size."""
     strategy, config = check_options(options)
     if strategy is None:
         strategy = pick_strategy(sig)
     dtype = dtype_name(sig.arg("a").spec.dtype)
-    if strategy in ("mma", "wgmma") and dtype not in ("f16", "bf16"):
+    if strategy in ("mma", "wgmma", "wgmma_tma") and dtype not in ("f16", "bf16"):
         raise ValueError(f"argument 'strategy': {strategy!r} needs f16 or bf16 inputs, got "
                          f"{dtype}; use naive, smem, regtile or pipelined")
+    if strategy == "wgmma_tma":
+        # TMA reads rows starting on 16-byte boundaries (run-time row
+        # lengths are checked when the tensor map is encoded).
+        for name in ("a", "b"):
+            row = sig.arg(name).spec.shape[-1]
+            if row is not None and row % 8:
+                raise ValueError(f"argument '{name}': strategy 'wgmma_tma' loads it by TMA, "
+                                 "which needs rows of a multiple of 8 elements (16 bytes); "
+                                 f"its rows have {row}; use strategy 'wgmma'")
     m, n = sig.outputs[0].spec.shape[-2:]
-    klass = size_class(strategy, m if m is not None else m_hint, n)
-    config = {**default_config(strategy, klass), **config}
+    k = sig.arg("a").spec.shape[-2 if sig.attr("transpose_a") else -1]
+    klass = size_class(strategy, m if m is not None else m_hint, n, k)
+    if klass.startswith("m"):
+        shape = sig.outputs[0].spec.shape
+        table = skinny_config(strategy, klass, n, k, (shape[0] or 1) if len(shape) == 3 else 1)
+        if table["split_k"] == 1:
+            del table["split_k"]
+    else:
+        table = default_config(strategy, klass)
+    config = {**table, **config}
     return Recipe(strategy, tuple(sorted(config.items())), klass)
 
 
@@ -76,7 +137,7 @@ def recipe(sig: Signature, options: dict, m_hint: int | None) -> Recipe:
 # rungs do: with a constant grid, the outlined kernel's known grid size lets
 # LLVM prove their per-element bounds checks away (3 compares left in the
 # pipelined kernel's PTX instead of 17; -22% at 4096^3 on an H200).
-RUN_TIME_M_RUNGS = ("mma", "wgmma")
+RUN_TIME_M_RUNGS = ("mma", "wgmma", "wgmma_tma")
 
 
 def generalize(sig: Signature, options: dict) -> tuple[Signature, int | None]:
@@ -107,3 +168,87 @@ def is_empty(sig: Signature) -> bool:
 
 def annotate(module, recipe_: Recipe) -> None:
     annotate_ops(module, recipe_, "tessel.gemm")
+
+
+# strategy="auto": the configurations the tuner times, per strategy, with
+# the input dtypes they take. A strategy joins the tuner by adding its list.
+# Each config names every field its strategy reads (the table's values
+# would fill in the others).
+CANDIDATES = {
+    "wgmma": (("f16", "bf16"), [
+        dict(block_m=128, block_n=256, block_k=64, warpgroups=2, stages=4, group_m=8),
+        dict(block_m=128, block_n=128, block_k=64, warpgroups=2, stages=4, group_m=8),
+        dict(block_m=128, block_n=128, block_k=64, warpgroups=2, stages=5, group_m=4),
+        dict(block_m=64, block_n=128, block_k=64, warpgroups=1, stages=4, group_m=8),
+        dict(block_m=64, block_n=256, block_k=64, warpgroups=1, stages=3, group_m=8),
+    ]),
+    "mma": (("f16", "bf16"), [
+        dict(block_m=128, block_n=256, block_k=64, warps_m=2, warps_n=4, stages=3, group_m=8),
+        dict(block_m=128, block_n=128, block_k=32, warps_m=2, warps_n=2, stages=3, group_m=8),
+        dict(block_m=64, block_n=128, block_k=64, warps_m=1, warps_n=4, stages=3, group_m=1),
+    ]),
+    "pipelined": (("f32",), [
+        dict(block_m=64, block_n=128),
+        dict(block_m=128, block_n=128),
+        dict(block_m=64, block_n=64, thread_m=4, thread_n=8),
+    ]),
+}
+# Rungs that take split_k, and the splits tried where the output tiles
+# leave SMs idle.
+SPLIT_K_RUNGS = ("mma", "wgmma")
+SPLIT_SWEEP = (2, 4, 8)
+MAX_CANDIDATES = 16
+
+
+def _mnk(sig: Signature) -> tuple[int, int, int, int]:
+    shape = sig.outputs[0].spec.shape
+    k = sig.arg("a").spec.shape[-2 if sig.attr("transpose_a") else -1]
+    return shape[-2], shape[-1], k, (shape[0] or 1) if len(shape) == 3 else 1
+
+
+def candidates(sig: Signature) -> list[tuple[str, dict]]:
+    """(strategy, config) pairs to time for a signature with a static M:
+    the table's own pick first, then CANDIDATES for the dtype, each
+    tensor-core one also with the splits of SPLIT_SWEEP that keep at least 8
+    K tiles per part and at most two waves of blocks; at most
+    MAX_CANDIDATES."""
+    dtype = dtype_name(sig.arg("a").spec.dtype)
+    m, n, k, batches = _mnk(sig)
+    table = recipe(sig, {}, None)
+    first = dict(table.config)
+    if table.strategy in SPLIT_K_RUNGS:
+        first.setdefault("split_k", 1)
+    out = [(table.strategy, first)]
+    for strategy, (dtypes, configs) in CANDIDATES.items():
+        if dtype not in dtypes:
+            continue
+        for cfg in configs:
+            if strategy not in SPLIT_K_RUNGS:
+                out.append((strategy, dict(cfg)))
+                continue
+            out.append((strategy, dict(cfg, split_k=1)))
+            tiles = -(-m // cfg["block_m"]) * -(-n // cfg["block_n"]) * batches
+            k_tiles = -(-k // cfg["block_k"])
+            out += [(strategy, dict(cfg, split_k=s)) for s in SPLIT_SWEEP
+                    if k_tiles // s >= 8 and tiles * s <= 2 * SMS]
+    unique = []
+    for c in out:
+        if c not in unique:
+            unique.append(c)
+    return unique[:MAX_CANDIDATES]
+
+
+def tune_class(sig: Signature) -> str:
+    """What a tuned choice is stored for: the signature with M generalized
+    (unbatched, A not transposed: the functional API's kernels) and M
+    rounded up to a power of two."""
+    m = _mnk(sig)[0]
+    a = sig.arg("a")
+    if len(a.spec.shape) == 2 and not sig.attr("transpose_a"):
+        def dyn(arg: Arg) -> Arg:
+            if arg.name == "b":
+                return arg
+            return Arg(arg.name, Spec((None, *arg.spec.shape[1:]), arg.spec.dtype), arg.role)
+
+        sig = Signature(sig.op, tuple(dyn(x) for x in sig.args), sig.attrs)
+    return f"{sig.key}|M<={1 << max(0, (m - 1).bit_length())}"

@@ -39,27 +39,39 @@ def _annotate(module, recipe_: Recipe, op_name: str) -> None:
     annotate_ops(module, recipe_, op_name)
 
 
+def head_blocks(group: int, head_dim: int = 128) -> int:
+    """Blocks per (sequence, kv head): the group in slices of 32 query heads
+    (two 16-row tiles; one for D = 256), as Paged/Config.cpp chooses."""
+    rows = 32 if head_dim <= 128 and group > 16 else 16
+    return -(-group // rows)
+
+
 def choose_strategy(seqs: int | None, max_context: int | None, kv_heads: int, group: int,
-                    partition: int = DEFAULT_PARTITION) -> str:
+                    partition: int = DEFAULT_PARTITION, head_dim: int = 128) -> str:
     """v1 (a block per sequence and KV head) unless it would leave the SMs
     idle on long contexts: split (v2) when the longest context the block
     table can hold spans several partitions and v1 has fewer than two blocks
     per SM. Unknown sizes count as many sequences (v1)."""
     if seqs is None or max_context is None or max_context <= partition:
         return "v1"
-    blocks = seqs * kv_heads * -(-group // 16)
+    blocks = seqs * kv_heads * head_blocks(group, head_dim)
     return "v2" if blocks < 2 * SM_COUNT else "v1"
 
 
 def choose_partition(seqs: int | None, max_context: int | None, kv_heads: int,
-                     group: int) -> int:
-    """512 tokens, doubled (up to 4096) while the split grid would exceed
-    eight waves of two blocks per SM: fewer, longer partitions then cost the
-    reduction less."""
+                     group: int, head_dim: int = 128) -> int:
+    """1024 tokens (16 key tiles a block: the ring's fill and the combine
+    stay small next to the loop) when that still gives about a wave of two
+    blocks per SM, else 512; then doubled (up to 4096) while the split grid
+    would exceed eight such waves, where fewer, longer partitions cost the
+    reduction less. H200, MQA 64 x 4096: 512 -> 69 us, 1024 -> 56 us, 2048
+    -> 64 us (scripts/paged_probe.py, docs/benchmarks.md)."""
     p = DEFAULT_PARTITION
     if seqs is None or max_context is None:
         return p
-    blocks = seqs * kv_heads * -(-group // 16)
+    blocks = seqs * kv_heads * head_blocks(group, head_dim)
+    if blocks * -(-max_context // 1024) >= 0.9 * 2 * SM_COUNT:
+        p = 1024
     while p < 4096 and blocks * -(-max_context // p) > 16 * SM_COUNT:
         p *= 2
     return p
@@ -88,14 +100,14 @@ class _Attention:
                              f"(mma.sync), got {dtype}; use target='cpu' for f32")
         q, kc = sig.arg("q").spec.shape, sig.arg("key_cache").spec.shape
         bt = sig.arg("block_tables").spec.shape
-        hq, hkv = q[1], kc[2]
+        hq, hkv, d = q[1], kc[2], q[2]
         seqs, max_context = hint if hint is not None else (q[0], None if bt[1] is None
                                                              else bt[1] * kc[1])
         if "partition_size" not in config:
-            config["partition_size"] = choose_partition(seqs, max_context, hkv, hq // hkv)
+            config["partition_size"] = choose_partition(seqs, max_context, hkv, hq // hkv, d)
         if strategy is None:
             strategy = choose_strategy(seqs, max_context, hkv, hq // hkv,
-                                       config["partition_size"])
+                                       config["partition_size"], d)
         if strategy == "v1":
             config.pop("partition_size", None)
         return Recipe(strategy, tuple(sorted(config.items())), strategy, "paged_config")

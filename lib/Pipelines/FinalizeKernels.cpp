@@ -1,0 +1,87 @@
+//===- FinalizeKernels.cpp - tessel-finalize-kernels ----------------------===//
+//
+// Kernel arguments fed by a host-side tensor map (lib/GPU/Tma.h: an
+// nvgpu.tma.create.descriptor cast to !llvm.ptr) become 128-byte by-value
+// grid constants, the parameter cuLaunchKernel fills from runtime/kernel.py;
+// kernels that rebalance registers with setmaxnreg get the launch bound
+// ptxas needs to honour it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "tessel/Passes.h"
+
+namespace mlir::tessel {
+#define GEN_PASS_DEF_TESSELFINALIZEKERNELS
+#include "tessel/Passes.h.inc"
+} // namespace mlir::tessel
+
+using namespace mlir;
+
+namespace {
+
+bool isTensorMap(Value v) {
+  auto cast = v.getDefiningOp<UnrealizedConversionCastOp>();
+  return cast && cast->getNumOperands() == 1 &&
+         isa<nvgpu::TensorMapDescriptorType>(cast->getOperand(0).getType());
+}
+
+struct FinalizeKernels : tessel::impl::TesselFinalizeKernelsBase<FinalizeKernels> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    Builder b(ctx);
+    auto byval = TypeAttr::get(LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), 128));
+    WalkResult result = getOperation().walk([&](gpu::LaunchFuncOp launch) {
+      ValueRange operands = launch.getKernelOperands();
+      if (llvm::none_of(operands, isTensorMap))
+        return WalkResult::advance();
+      auto fn = SymbolTable::lookupNearestSymbolFrom<LLVM::LLVMFuncOp>(launch,
+                                                                        launch.getKernel());
+      if (!fn) {
+        launch.emitError() << "tessel-finalize-kernels: kernel " << launch.getKernel()
+                           << " takes a tensor map but is not an llvm.func; run the pass "
+                              "after the GPU-to-NVVM conversion";
+        return WalkResult::interrupt();
+      }
+      if (fn.getNumArguments() != operands.size()) {
+        launch.emitError() << "tessel-finalize-kernels: kernel " << launch.getKernel()
+                           << " has " << fn.getNumArguments() << " arguments for "
+                           << operands.size()
+                           << " launch operands; tensor maps need bare-pointer memref "
+                              "arguments (one per operand)";
+        return WalkResult::interrupt();
+      }
+      for (auto [i, v] : llvm::enumerate(operands)) {
+        if (!isTensorMap(v))
+          continue;
+        if (!isa<LLVM::LLVMPointerType>(fn.getArgument(i).getType())) {
+          launch.emitError() << "tessel-finalize-kernels: kernel " << launch.getKernel()
+                             << " argument " << i << " receives a tensor map but has type "
+                             << fn.getArgument(i).getType() << ", not !llvm.ptr";
+          return WalkResult::interrupt();
+        }
+        fn.setArgAttr(i, LLVM::LLVMDialect::getByValAttrName(), byval);
+        fn.setArgAttr(i, LLVM::LLVMDialect::getAlignAttrName(), b.getI64IntegerAttr(64));
+        fn.setArgAttr(i, NVVM::NVVMDialect::getGridConstantAttrName(), b.getUnitAttr());
+      }
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      return signalPassFailure();
+    getOperation().walk([&](LLVM::LLVMFuncOp fn) {
+      if (!fn->hasAttr(NVVM::NVVMDialect::getKernelFuncAttrName()) ||
+          fn->hasAttr(NVVM::NVVMDialect::getMinctasmAttrName()))
+        return;
+      if (fn.walk([](NVVM::SetMaxRegisterOp) { return WalkResult::interrupt(); })
+              .wasInterrupted())
+        fn->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(), b.getI32IntegerAttr(1));
+    });
+  }
+};
+
+} // namespace
