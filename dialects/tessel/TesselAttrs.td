@@ -109,12 +109,16 @@ def Tessel_AttentionConfigAttr : Tessel_Attr<"AttentionConfig", "attention_confi
     The kernel family and its tiles for the op that carries it (as its
     `config` attribute). `convert-tessel-to-gpu` reads it; a field left out
     (or 0, or an empty strategy) takes the strategy's default, chosen per
-    head dimension (lib/Conversion/TesselToGPU/Attention/FlashMma.cpp).
+    head dimension (lib/Conversion/TesselToGPU/Attention/Config.cpp).
 
-    - `strategy`: `mma` (FlashAttention-2 on mma.sync m16n8k16);
-    - `block_m`: query rows per thread block (16 per warp and m16 tile);
+    - `strategy`: `mma` (FlashAttention-2 on mma.sync m16n8k16, the
+      default) or `wgmma` (sm_90a: warpgroups of 64 query rows, Q·Kᵀ and
+      P·V on `wgmma.mma_async`, Attention/FlashWgmma.cpp);
+    - `block_m`: query rows per thread block (mma: 16 per warp and m16 tile;
+      wgmma: 64 per warpgroup, so 16 x warps);
     - `block_n`: keys per step of the inner loop (a multiple of 16);
-    - `warps`: warps per thread block, splitting the query rows;
+    - `warps`: warps per thread block, splitting the query rows (wgmma: a
+      multiple of 4, one warpgroup per 4);
     - `stages`: depth of the cp.async ring of K/V tiles.
 
     Each value is checked here against a hard bound; whether a combination

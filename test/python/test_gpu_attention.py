@@ -1,6 +1,6 @@
-"""tessel.flash_attention on the GPU (strategy mma) against the float64 numpy
-reference and torch SDPA. Skipped without a GPU; sized to run in well under
-two minutes on an H200."""
+"""tessel.flash_attention on the GPU (strategies mma and wgmma: each test runs
+on both rungs) against the float64 numpy reference and torch SDPA. Skipped
+without a GPU; sized to run in a few minutes on an H200."""
 
 import ml_dtypes
 import numpy as np
@@ -20,6 +20,11 @@ LSE_TOL = {"f16": 2e-3, "bf16": 1e-2}
 # (causal with Sq > Skv).
 LENGTHS = [(1, 1), (1, 100), (17, 17), (17, 1000), (100, 128), (128, 100), (128, 128),
            (1000, 17), (1000, 1000), (4097, 4097), (100, 4097), (4097, 100)]
+
+
+@pytest.fixture(params=["mma", "wgmma"])
+def rung(request):
+    return request.param
 
 
 def inputs(b, hq, hkv, sq, skv, d, dtype, seed=0):
@@ -72,70 +77,74 @@ def check(o, lse, want, want_lse, dtype):
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("sq,skv", LENGTHS)
 @pytest.mark.parametrize("d,dtype", [(64, "f16"), (128, "bf16")])
-def test_lengths(d, dtype, sq, skv, causal):
+def test_lengths(d, dtype, sq, skv, causal, rung):
     b, hq, hkv = (1, 1, 1) if max(sq, skv) > 1000 else (2, 2, 1)
     q, k, v = inputs(b, hq, hkv, sq, skv, d, dtype, seed=sq + skv)
-    o, lse = tessel.flash_attention(q, k, v, causal=causal, return_lse=True, target="cuda")
+    o, lse = tessel.flash_attention(q, k, v, causal=causal, return_lse=True, target="cuda",
+                                    strategy=rung)
     check(o, lse, *reference(q, k, v, causal), dtype)
 
 
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("d", [64, 128])
 @pytest.mark.parametrize("dtype", ["f16", "bf16"])
-def test_head_dims_and_dtypes(d, dtype, causal):
+def test_head_dims_and_dtypes(d, dtype, causal, rung):
     q, k, v = inputs(2, 4, 2, 300, 257, d, dtype, seed=d)
-    o, lse = tessel.flash_attention(q, k, v, causal=causal, return_lse=True, target="cuda")
+    o, lse = tessel.flash_attention(q, k, v, causal=causal, return_lse=True, target="cuda",
+                                    strategy=rung)
     check(o, lse, *reference(q, k, v, causal), dtype)
 
 
 @pytest.mark.parametrize("hq,hkv", [(4, 4), (4, 2), (8, 2), (8, 1), (16, 2)],
                          ids=["mha", "gqa2", "gqa4", "mqa", "gqa8"])
-def test_gqa_mqa(hq, hkv):
+def test_gqa_mqa(hq, hkv, rung):
     q, k, v = inputs(2, hq, hkv, 130, 200, 64, "f16", seed=hq * 10 + hkv)
     for causal in (False, True):
-        o = tessel.flash_attention(q, k, v, causal=causal, target="cuda")
+        o = tessel.flash_attention(q, k, v, causal=causal, target="cuda", strategy=rung)
         check(o, None, *reference(q, k, v, causal), "f16")
 
 
 @pytest.mark.parametrize("causal", [False, True])
-def test_bshd_layout(causal):
+def test_bshd_layout(causal, rung):
     q, k, v = inputs(2, 8, 2, 150, 190, 128, "bf16", seed=7)
     t = [np.ascontiguousarray(x.transpose(0, 2, 1, 3)) for x in (q, k, v)]
     o, lse = tessel.flash_attention(*t, causal=causal, return_lse=True, layout="bshd",
-                                    target="cuda")
+                                    target="cuda", strategy=rung)
     assert o.shape == (2, 150, 8, 128) and lse.shape == (2, 8, 150)
     want, want_lse = reference(q, k, v, causal)
     check(o, lse, want.transpose(0, 2, 1, 3), want_lse, "bf16")
 
 
-def test_fully_masked_rows_are_nan_free():
+def test_fully_masked_rows_are_nan_free(rung):
     # Sq > Skv, causal: the first Sq - Skv rows see no key.
     q, k, v = inputs(1, 2, 1, 300, 40, 64, "f16")
-    o, lse = tessel.flash_attention(q, k, v, causal=True, return_lse=True, target="cuda")
+    o, lse = tessel.flash_attention(q, k, v, causal=True, return_lse=True, target="cuda",
+                                    strategy=rung)
     o, lse = np.asarray(o, np.float64), np.asarray(lse)
     assert not np.isnan(o).any() and not np.isnan(lse).any()
     assert (o[:, :, :260] == 0).all() and np.isneginf(lse[:, :, :260]).all()
     assert np.isfinite(lse[:, :, 260:]).all()
     # No key at all.
     q, k, v = inputs(1, 2, 1, 20, 0, 64, "f16")
-    o, lse = tessel.flash_attention(q, k, v, return_lse=True, target="cuda")
+    o, lse = tessel.flash_attention(q, k, v, return_lse=True, target="cuda",
+                                    strategy=rung)
     assert (np.asarray(o) == 0).all() and np.isneginf(lse).all()
 
 
-def test_scale():
+def test_scale(rung):
     q, k, v = inputs(1, 2, 2, 64, 96, 64, "f16", seed=3)
-    o = tessel.flash_attention(q, k, v, scale=0.3, target="cuda")
+    o = tessel.flash_attention(q, k, v, scale=0.3, target="cuda", strategy=rung)
     check(o, None, *reference(q, k, v, False, scale=0.3), "f16")
 
 
-def test_run_time_sizes_one_compile():
+def test_run_time_sizes_one_compile(rung):
     from tessel.compiler import clear_cache, cuda
 
     clear_cache()
     before = len(cuda._kernels)
     for b, sq, skv in [(1, 17, 17), (3, 100, 250), (2, 1000, 999), (1, 129, 64)]:
         q, k, v = inputs(b, 4, 2, sq, skv, 64, "f16", seed=sq)
-        o = tessel.flash_attention(q, k, v, causal=True, target="cuda")
+        o = tessel.flash_attention(q, k, v, causal=True, target="cuda", strategy=rung)
         check(o, None, *reference(q, k, v, True), "f16")
     assert len(cuda._kernels) == before + 1
     (kernel,) = [kern for kern in cuda._kernels.values()
@@ -149,17 +158,40 @@ def test_explicit_configs():
     for config in (dict(block_m=64, block_n=32, warps=4, stages=3),
                    dict(block_m=64, block_n=64, warps=4, stages=2),
                    dict(block_m=32, block_n=16, warps=2, stages=4)):
-        o = tessel.flash_attention(q, k, v, causal=True, target="cuda", config=config)
+        o = tessel.flash_attention(q, k, v, causal=True, target="cuda", config=config,
+                                   strategy="mma")
         check(o, None, *want, "f16")
     # Two m16 tiles per warp (32 query rows each), head dim 64.
     q, k, v = inputs(2, 2, 1, 200, 333, 64, "bf16", seed=12)
     o, lse = tessel.flash_attention(q, k, v, causal=True, return_lse=True, target="cuda",
+                                    strategy="mma",
                                     config=dict(block_m=64, block_n=32, warps=2, stages=2))
     check(o, lse, *reference(q, k, v, True), "bf16")
 
 
+@pytest.mark.parametrize("config", [dict(block_m=192, block_n=64, warps=12, stages=2),
+                                    dict(block_m=64, block_n=128, warps=4, stages=3),
+                                    dict(block_m=128, block_n=16, warps=8, stages=4)],
+                         ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
+def test_wgmma_configs(config):
+    # Three warpgroups, one warpgroup, the smallest key step.
+    q, k, v = inputs(2, 2, 1, 200, 333, 128, "f16", seed=13)
+    o, lse = tessel.flash_attention(q, k, v, causal=True, return_lse=True, target="cuda",
+                                    strategy="wgmma", config=config)
+    check(o, lse, *reference(q, k, v, True), "f16")
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("d", [192, 256])
+def test_wgmma_large_heads(d, causal):
+    q, k, v = inputs(1, 4, 2, 300, 257, d, "bf16", seed=d)
+    o, lse = tessel.flash_attention(q, k, v, causal=causal, return_lse=True, target="cuda",
+                                    strategy="wgmma")
+    check(o, lse, *reference(q, k, v, causal), "bf16")
+
+
 @pytest.mark.parametrize("dtype", ["f16", "bf16"])
-def test_torch_inputs_against_sdpa(dtype):
+def test_torch_inputs_against_sdpa(dtype, rung):
     import torch
     import torch.nn.functional as F
 
@@ -170,7 +202,7 @@ def test_torch_inputs_against_sdpa(dtype):
         q = torch.randn(2, hq, sq, 128, device="cuda", dtype=tdt, generator=g)
         k = torch.randn(2, hkv, skv, 128, device="cuda", dtype=tdt, generator=g)
         v = torch.randn(2, hkv, skv, 128, device="cuda", dtype=tdt, generator=g)
-        o = tessel.flash_attention(q, k, v, causal=causal, target="cuda")
+        o = tessel.flash_attention(q, k, v, causal=causal, target="cuda", strategy=rung)
         assert isinstance(o, torch.Tensor) and o.device == q.device and o.dtype == tdt
         # SDPA's is_causal is top-left aligned: pass the bottom-right mask.
         mask = None

@@ -184,7 +184,8 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
         lowered = isa<PagedKVWriteOp>(op) ? lowerPagedKVWrite(cast<PagedKVWriteOp>(op))
                                           : lowerCopyBlocks(cast<CopyBlocksOp>(op));
       else if (auto attention = dyn_cast<FlashAttentionOp>(op))
-        lowered = lowerFlashAttention(attention);
+        lowered = usesWgmma(attention) ? lowerFlashAttentionWgmma(attention)
+                                       : lowerFlashAttention(attention);
       else if (auto varlen = dyn_cast<FlashAttentionVarlenOp>(op))
         lowered = lowerFlashAttentionVarlen(varlen);
       else

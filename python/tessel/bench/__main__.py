@@ -112,10 +112,11 @@ def bench_serving(dtypes=("f16", "bf16"), auto=False):
 
 
 def bench_attention(dtypes=("f16", "bf16"), head_dims=(64, 128), seqs=(1024, 4096, 16384),
-                    tokens=32768, heads=16):
-    """TFLOP/s (4 B H S^2 D, halved when causal) for B S = `tokens`, `heads`
-    heads, beside torch SDPA with SDPBackend.FLASH_ATTENTION and
-    SDPBackend.CUDNN_ATTENTION (None where a backend refuses the shape)."""
+                    tokens=32768, heads=16, strategies=("mma", "wgmma")):
+    """TFLOP/s (4 B H S^2 D, halved when causal) of each strategy for B S =
+    `tokens`, `heads` heads, beside torch SDPA with
+    SDPBackend.FLASH_ATTENTION and SDPBackend.CUDNN_ATTENTION (None where a
+    backend refuses the shape)."""
     import torch
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
@@ -134,31 +135,34 @@ def bench_attention(dtypes=("f16", "bf16"), head_dims=(64, 128), seqs=(1024, 409
                            for _ in range(3))
                 for causal in (False, True):
                     flops = 4 * b * heads * s * s * d / (2 if causal else 1)
-                    kernel = tessel.flash_attention.compile(q, k, v, causal=causal,
-                                                            target="cuda")
-                    t = _time(lambda: kernel(q, k, v))
-                    row = dict(dtype=dtype, head_dim=d, seq=s, batch=b, heads=heads,
-                               causal=causal, tflops=flops / t / 1e12)
+                    torch_time = {}
                     for name, backend in (("flash", SDPBackend.FLASH_ATTENTION),
                                           ("cudnn", SDPBackend.CUDNN_ATTENTION)):
                         try:
                             with sdpa_kernel(backend):
-                                tb = _time(lambda: torch.nn.functional.scaled_dot_product_attention(
-                                    q, k, v, is_causal=causal))
-                            row[f"{name}_tflops"] = flops / tb / 1e12
-                            row[f"{name}_ratio"] = tb / t
+                                torch_time[name] = _time(
+                                    lambda: torch.nn.functional.scaled_dot_product_attention(
+                                        q, k, v, is_causal=causal))
                         except RuntimeError:
-                            row[f"{name}_tflops"] = row[f"{name}_ratio"] = None
+                            torch_time[name] = None
                     # FA4 JIT-compiles per shape class: the target head dim only.
-                    tf = fa4.attention(q, k, v, causal, _time) if d == 128 else None
-                    row["fa4_tflops"] = None if tf is None else flops / tf / 1e12
-                    row["fa4_ratio"] = None if tf is None else tf / t
-                    rows.append(row)
-                    fmt = lambda x: "   n/a" if x is None else f"{x:6.3f}"  # noqa: E731
-                    print(f"{dtype:>5} D={d:<3} S={s:<5} B={b:<3} causal={causal!s:<5} "
-                          f"{row['tflops']:7.1f} TFLOP/s  flash {fmt(row['flash_ratio'])}  "
-                          f"cudnn {fmt(row['cudnn_ratio'])}  fa4 {fmt(row['fa4_ratio'])}",
-                          flush=True)
+                    torch_time["fa4"] = fa4.attention(q, k, v, causal, _time) if d == 128 else None
+                    for strategy in strategies:
+                        kernel = tessel.flash_attention.compile(q, k, v, causal=causal,
+                                                                target="cuda", strategy=strategy)
+                        t = _time(lambda: kernel(q, k, v))
+                        row = dict(dtype=dtype, head_dim=d, seq=s, batch=b, heads=heads,
+                                   causal=causal, strategy=strategy, tflops=flops / t / 1e12)
+                        for name, tb in torch_time.items():
+                            row[f"{name}_tflops"] = None if tb is None else flops / tb / 1e12
+                            row[f"{name}_ratio"] = None if tb is None else tb / t
+                        rows.append(row)
+                        fmt = lambda x: "   n/a" if x is None else f"{x:6.3f}"  # noqa: E731
+                        print(f"{dtype:>5} D={d:<3} S={s:<5} B={b:<3} causal={causal!s:<5} "
+                              f"{strategy:<6} {row['tflops']:7.1f} TFLOP/s  "
+                              f"flash {fmt(row['flash_ratio'])}  "
+                              f"cudnn {fmt(row['cudnn_ratio'])}  fa4 {fmt(row['fa4_ratio'])}",
+                              flush=True)
     return dict(device=driver.device_name(), torch=torch.__version__, rows=rows,
                 fa4=fa4.available(), fa4_why_not=dict(fa4.why_not))
 
@@ -386,6 +390,10 @@ def main():
     parser.add_argument("--sizes", default="1024,2048,4096,8192")
     parser.add_argument("--rungs", default="naive,smem,regtile,pipelined,mma,wgmma,wgmma_tma")
     parser.add_argument("--dtypes", default="f32,f16,bf16")
+    parser.add_argument("--strategies", default="mma,wgmma",
+                        help="attention: the flash_attention strategies to time")
+    parser.add_argument("--seqs", default="1024,4096,16384", help="attention: sequence lengths")
+    parser.add_argument("--head-dims", default="64,128", help="attention: head dimensions")
     parser.add_argument("--plot", metavar="FILE.png")
     parser.add_argument("--sweep", metavar="RUNG:K=V,...;...",
                         help="time these configurations at --sweep-size instead")
@@ -399,7 +407,9 @@ def main():
     if args.what in ("attention", "paged", "startup"):
         if args.what == "attention":
             dtypes = [d for d in args.dtypes.split(",") if d in ("f16", "bf16")]
-            result = bench_attention(dtypes)
+            result = bench_attention(dtypes, strategies=tuple(args.strategies.split(",")),
+                                     seqs=tuple(int(x) for x in args.seqs.split(",")),
+                                     head_dims=tuple(int(x) for x in args.head_dims.split(",")))
             print(f"device: {result['device']}; torch {result['torch']} "
                   "(ratios: torch time / tessel time)")
         elif args.what == "paged":

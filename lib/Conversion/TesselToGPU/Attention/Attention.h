@@ -7,13 +7,17 @@
 
 namespace mlir::tessel {
 
-/// Tiles of one FlashAttention-2 kernel; validated before any IR is built.
+/// Tiles of one flash-attention kernel; validated before any IR is built.
 struct AttentionConfig {
   int64_t blockM;  // query rows per thread block
   int64_t blockN;  // keys per inner-loop step
   int64_t warps;   // warps per block, splitting the query rows
   int64_t stages;  // depth of the K/V cp.async ring
 };
+
+/// Whether the op's config asks for the wgmma rung (strategy "wgmma"); every
+/// other op takes the mma rung.
+bool usesWgmma(FlashAttentionOp op);
 
 /// The op's configuration: its `config` attribute over the defaults for its
 /// head dimension, checked against the hardware (threads, registers, shared
@@ -33,6 +37,26 @@ int64_t flashMmaLiveRegisters(const AttentionConfig &config, int64_t headDim);
 
 /// Replaces `op` (memref form) by the FlashAttention-2 kernel on mma.sync.
 LogicalResult lowerFlashAttention(FlashAttentionOp op);
+
+/// The wgmma rung's configuration (FlashWgmma.cpp): `warps` is 4 x the
+/// consumer warpgroups, each owning 64 query rows; same error conventions.
+FailureOr<AttentionConfig> configureFlashWgmma(FlashAttentionOp op);
+
+/// Dynamic shared memory of the wgmma kernel: the Q tile and `stages` K and
+/// V tiles, 128-byte swizzled, plus the slack that aligns them to 1024 bytes.
+int64_t flashWgmmaSharedBytes(const AttentionConfig &config, int64_t headDim);
+
+/// Per-thread 32-bit registers the wgmma kernel keeps live across its key
+/// loop: O and S accumulators and two generations of P fragments (the P·V
+/// of one tile still reads its P while the next tile's P is formed).
+int64_t flashWgmmaLiveRegisters(const AttentionConfig &config, int64_t headDim);
+
+/// The register budget of those live tiles for a block of `threads`.
+int64_t flashWgmmaRegisterBudget(int64_t threads);
+
+/// Replaces `op` (memref form) by the FlashAttention-3-style kernel on
+/// wgmma.
+LogicalResult lowerFlashAttentionWgmma(FlashAttentionOp op);
 
 /// Replaces `op` (memref form) by the same kernel over a packed batch: one
 /// block per (query tile, sequence x query head), each reading its

@@ -44,13 +44,12 @@ int64_t mlir::tessel::flashMmaLiveRegisters(const AttentionConfig &c, int64_t he
   return mTiles * (headDim / 2 + headDim / 4 + c.blockN / 2 + c.blockN / 4);
 }
 
-/// What both attention ops share: the element types, head dimensions (the
-/// last dimension of Q, V and O) and the config attribute.
-static FailureOr<AttentionConfig> configure(Operation *op, Value qValue, Value vValue,
-                                            Value outValue, AttentionConfigAttr attr) {
-  auto fail = [&]() {
-    return op->emitOpError() << "convert-tessel-to-gpu: strategy 'mma': ";
-  };
+namespace {
+/// The checks both rungs make of the operands: f16/bf16 in and out, equal
+/// head dimensions (the last dimension of Q, V and O). `fail` prefixes the
+/// rung.
+LogicalResult checkOperands(Value qValue, Value vValue, Value outValue,
+                            function_ref<InFlightDiagnostic()> fail) {
   auto qType = cast<MemRefType>(qValue.getType()), vType = cast<MemRefType>(vValue.getType());
   auto outType = cast<MemRefType>(outValue.getType());
   Type elt = qType.getElementType(), outElt = outType.getElementType();
@@ -62,11 +61,11 @@ static FailureOr<AttentionConfig> configure(Operation *op, Value qValue, Value v
   if (dv != d)
     return fail() << "needs the value head dimension (" << dv
                   << ") equal to the query/key head dimension (" << d << ")";
-  if (d % 16)
-    return fail() << "head dimension " << d
-                  << " must be a multiple of 16 (the k of mma.sync m16n8k16)";
+  return success();
+}
 
-  AttentionConfig cfg = defaults(d);
+/// The config attribute over `cfg`.
+AttentionConfig withAttribute(AttentionConfigAttr attr, AttentionConfig cfg) {
   if (attr) {
     for (auto [value, given] : {std::pair<int64_t *, int64_t>{&cfg.blockM, attr.getBlockM()},
                                 {&cfg.blockN, attr.getBlockN()},
@@ -75,6 +74,26 @@ static FailureOr<AttentionConfig> configure(Operation *op, Value qValue, Value v
       if (given)
         *value = given;
   }
+  return cfg;
+}
+} // namespace
+
+/// What both attention ops share: the element types, head dimensions (the
+/// last dimension of Q, V and O) and the config attribute.
+static FailureOr<AttentionConfig> configure(Operation *op, Value qValue, Value vValue,
+                                            Value outValue, AttentionConfigAttr attr) {
+  auto fail = [&]() {
+    return op->emitOpError() << "convert-tessel-to-gpu: strategy 'mma': ";
+  };
+  if (failed(checkOperands(qValue, vValue, outValue, fail)))
+    return failure();
+  auto qType = cast<MemRefType>(qValue.getType());
+  int64_t d = qType.getDimSize(qType.getRank() - 1);
+  if (d % 16)
+    return fail() << "head dimension " << d
+                  << " must be a multiple of 16 (the k of mma.sync m16n8k16)";
+
+  AttentionConfig cfg = withAttribute(attr, defaults(d));
   // The attribute bounds warps to 32: at most 1024 threads per block.
   if (cfg.blockM % (16 * cfg.warps))
     return fail() << "block_m (" << cfg.blockM << ") must be a multiple of 16 x warps ("
@@ -104,5 +123,80 @@ FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionO
 }
 
 FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionVarlenOp op) {
+  if (AttentionConfigAttr attr = op.getConfigAttr(); attr && attr.getStrategy() == "wgmma")
+    return op.emitOpError() << "convert-tessel-to-gpu: strategy 'wgmma' has no packed "
+                               "(varlen) form yet; use strategy 'mma'";
   return configure(op, op.getQ(), op.getV(), op.getOut(), op.getConfigAttr());
+}
+
+bool mlir::tessel::usesWgmma(FlashAttentionOp op) {
+  AttentionConfigAttr attr = op.getConfigAttr();
+  return attr && attr.getStrategy() == "wgmma";
+}
+
+namespace {
+/// wgmma defaults by head dimension: two warpgroups of 64 query rows; 128
+/// keys per step up to D = 128, 64 beyond (O then takes D / 2 registers a
+/// thread); 2 stages, the plain schedule: on the H200 it beat the
+/// overlapped one (3 stages) by 10-35% at D = 64 and 128.
+AttentionConfig wgmmaDefaults(int64_t headDim) {
+  return {128, headDim <= 128 ? 128 : 64, 8, 2};
+}
+// 1024-byte alignment of the swizzled tiles inside the dynamic window.
+constexpr int64_t kSwizzleAlign = 1024;
+// Registers a thread keeps besides the live tiles: addresses, descriptors,
+// softmax state, loop bounds (ptxas: 0 spills for every default).
+constexpr int64_t kWgmmaOverheadRegisters = 40;
+} // namespace
+
+int64_t mlir::tessel::flashWgmmaSharedBytes(const AttentionConfig &c, int64_t headDim) {
+  return (c.blockM + 2 * c.stages * c.blockN) * headDim * 2 + kSwizzleAlign;
+}
+
+int64_t mlir::tessel::flashWgmmaLiveRegisters(const AttentionConfig &c, int64_t headDim) {
+  // O: headDim / 2 f32, S: blockN / 2 f32, P: blockN / 4 packed pairs, twice.
+  return headDim / 2 + c.blockN / 2 + 2 * (c.blockN / 4);
+}
+
+int64_t mlir::tessel::flashWgmmaRegisterBudget(int64_t threads) {
+  return std::min<int64_t>(255, 65536 / threads) - kWgmmaOverheadRegisters;
+}
+
+FailureOr<AttentionConfig> mlir::tessel::configureFlashWgmma(FlashAttentionOp op) {
+  auto fail = [&]() {
+    return op.emitOpError() << "convert-tessel-to-gpu: strategy 'wgmma': ";
+  };
+  if (failed(checkOperands(op.getQ(), op.getV(), op.getOut(), fail)))
+    return failure();
+  int64_t d = cast<MemRefType>(op.getQ().getType()).getDimSize(3);
+  // The op bounds head dimensions to 256.
+  if (d % 64)
+    return fail() << "head dimension " << d
+                  << " must be 64, 128, 192 or 256 (whole 128-byte swizzle rows, and the n of "
+                     "the P V wgmma at most 256)";
+  AttentionConfig cfg = withAttribute(op.getConfigAttr(), wgmmaDefaults(d));
+  if (cfg.warps % 4 || cfg.warps > 16)
+    return fail() << "warps (" << cfg.warps
+                  << ") must be 4, 8, 12 or 16: whole warpgroups, at most 4";
+  if (cfg.blockM != 16 * cfg.warps)
+    return fail() << "block_m (" << cfg.blockM << ") must be 16 x warps (" << 16 * cfg.warps
+                  << "): each warpgroup owns 64 query rows";
+  if (cfg.blockN % 16 || cfg.blockN > 256)
+    return fail() << "block_n (" << cfg.blockN
+                  << ") must be a multiple of 16 up to 256 (the n of the S wgmma; P is read "
+                     "16 keys at a time)";
+  if (cfg.stages < 2)
+    return fail() << "stages must be at least 2 (one K/V tile loading while one is read), got "
+                  << cfg.stages;
+  int64_t threads = 32 * cfg.warps;
+  int64_t regs = flashWgmmaLiveRegisters(cfg, d), budget = flashWgmmaRegisterBudget(threads);
+  if (regs > budget)
+    return fail() << "head dimension " << d << " with block_n = " << cfg.blockN << " keeps "
+                  << regs << " registers per thread live across the key loop (O, S and two "
+                  << "P generations); the limit for " << threads << " threads is " << budget;
+  int64_t bytes = flashWgmmaSharedBytes(cfg, d);
+  if (bytes > kMaxDynamicSharedBytes)
+    return fail() << "needs " << bytes << " bytes of shared memory (Q tile and " << cfg.stages
+                  << " K and V tiles); the limit is " << kMaxDynamicSharedBytes;
+  return cfg;
 }

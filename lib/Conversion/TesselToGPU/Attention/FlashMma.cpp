@@ -25,6 +25,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Attention.h"
+#include "Operands.h"
 
 #include "GPU/MmaSync.h"
 #include "GPU/Reduce.h"
@@ -34,74 +35,14 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <functional>
-#include <limits>
 
 using namespace mlir;
 using namespace mlir::tessel;
+using namespace mlir::tessel::attention;
 
 namespace {
 constexpr int64_t kPad = 8;                         // elements of padding per shared row
-constexpr int64_t kFlatBound = int64_t(1) << 40;    // elements of an operand's flat view
 constexpr double kLog2e = 1.4426950408889634;
-
-/// An operand [B, *, *, D] as a flat memref and its element strides.
-/// Static strides stay static (constants inside the kernel); dynamic ones
-/// are computed on the host and become kernel parameters.
-struct Strided {
-  Value flat;
-  Size batch, head, seq; // strides; the head dimension's is 1
-  Value at(KernelBuilder &e, Value b, Value h, Value s) const {
-    return e.add(e.add(e.mul(b, e.size(batch)), e.mul(h, e.size(head))),
-                 e.mul(s, e.size(seq)));
-  }
-};
-
-/// The size of dimension `i` of `v`; a run-time one is read with memref.dim
-/// (call outside the kernel).
-Size dimOf(KernelBuilder &e, Value v, int64_t i) {
-  int64_t s = cast<MemRefType>(v.getType()).getDimSize(i);
-  return ShapedType::isDynamic(s) ? Size::of(e.dim(v, i)) : Size::of(s);
-}
-
-/// x * y and x / y, folded when both are static.
-Size mulSize(KernelBuilder &e, Size x, Size y) {
-  if (x.isStatic() && y.isStatic())
-    return Size::of(x.fixed * y.fixed);
-  return Size::of(e.mul(e.size(x), e.size(y)));
-}
-Size divSize(KernelBuilder &e, Size x, Size y) {
-  if (x.isStatic() && y.isStatic())
-    return Size::of(y.fixed ? x.fixed / y.fixed : 0);
-  return Size::of(e.div(e.size(x), e.size(y)));
-}
-
-Value flatView(KernelBuilder &e, Value v) {
-  auto type = cast<MemRefType>(v.getType());
-  auto flat = MemRefType::get({kFlatBound}, type.getElementType());
-  SmallVector<OpFoldResult> sizes{e.b.getIndexAttr(kFlatBound)}, strides{e.b.getIndexAttr(1)};
-  return memref::ReinterpretCastOp::create(e.b, e.loc, flat, v, e.b.getIndexAttr(0), sizes,
-                                           strides);
-}
-
-/// Q, K, V or O: [B, H, S, D] (bhsd) or [B, S, H, D] (bshd).
-Strided strided(KernelBuilder &e, Value v, bool seqMajor) {
-  int64_t hDim = seqMajor ? 2 : 1, sDim = seqMajor ? 1 : 2;
-  Size heads = dimOf(e, v, hDim), seq = dimOf(e, v, sDim), d = dimOf(e, v, 3);
-  Strided s;
-  s.flat = flatView(e, v);
-  if (seqMajor) {
-    s.head = d;
-    s.seq = mulSize(e, heads, d);
-    s.batch = mulSize(e, seq, s.seq);
-  } else {
-    s.seq = d;
-    s.head = mulSize(e, seq, d);
-    s.batch = mulSize(e, heads, s.head);
-  }
-  return s;
-}
-
-Value negInf(KernelBuilder &e) { return e.f32(-std::numeric_limits<float>::infinity()); }
 
 /// Where one block's (sequence, query head) pair lives, computed inside the
 /// kernel: the element offset of position 0 of the sequence in Q, K, V and

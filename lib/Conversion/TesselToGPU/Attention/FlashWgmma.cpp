@@ -1,0 +1,388 @@
+//===- FlashWgmma.cpp - flash attention on Hopper warpgroup MMA -----------===//
+//
+// One thread block per (query tile of blockM rows, batch x query head), of
+// blockM / 64 warpgroups: warpgroup w owns query rows 64 w .. 64 w + 63 of
+// the tile. The block
+//
+//   copies its Q tile to shared memory once (cp.async, 128-byte swizzle),
+//   where it stays: the tensor cores read it through a descriptor, so Q
+//   costs no registers;
+//   walks the key tiles (blockN keys) visible to its rows, K and V coming
+//   through a `stages`-deep cp.async ring into swizzled tiles:
+//     S = Q K^T                      wgmma m64n{blockN}k16, A = Q and B = K
+//                                    both K-major from shared memory
+//     mask S (edge / diagonal tiles only: a second loop)
+//     m, l, P = online softmax(S)    the accumulator rows are mma.sync rows:
+//                                    quad shuffles, exp2 domain
+//     O = O * rescale + P V          P rounded in registers to mma.sync A
+//                                    fragments, which is the register-A
+//                                    layout of wgmma; V [key][d] is an
+//                                    MN-major B (transposed descriptor)
+//   writes O / l (and LSE = m ln 2 + ln l).
+//
+// Causal semantics, GQA, run-time sizes and the bhsd / bshd strides are
+// those of the mma rung (FlashMma.cpp), from the same helpers.
+//
+// wgmma discipline: every group is waited for inside the loop body that
+// issued it (ptxas serializes all of a kernel's wgmmas when a group can be
+// in flight where control leaves a loop), and the barrier at the top of an
+// iteration proves every warpgroup done with the stage refilled in it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Attention.h"
+#include "Operands.h"
+
+#include "GPU/MmaSync.h"
+#include "GPU/Reduce.h"
+#include "GPU/TileCopy.h"
+#include "GPU/Wgmma.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::tessel;
+using namespace mlir::tessel::attention;
+
+namespace {
+constexpr int64_t kSwizzle = 128;
+constexpr int64_t kAlign = 1024; // the swizzle pattern's period
+constexpr double kLog2e = 1.4426950408889634;
+
+/// The accumulator with every register of row half `h` (see
+/// wgmma::accumulatorRegister) multiplied by `s[h]`.
+Value scaleAccumulatorRows(KernelBuilder &e, Value acc, int64_t n, Value s0, Value s1) {
+  for (int64_t reg = 0; reg < n / 2; ++reg) {
+    Value x = e.fmul(wgmma::element(e, acc, reg), (reg / 2) % 2 ? s1 : s0);
+    acc = LLVM::InsertValueOp::create(e.b, e.loc, acc, x, ArrayRef<int64_t>{reg});
+  }
+  return acc;
+}
+} // namespace
+
+LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
+  FailureOr<AttentionConfig> c = configureFlashWgmma(op);
+  if (failed(c))
+    return failure();
+  const AttentionConfig cfg = *c;
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  KernelBuilder e(b, loc);
+  bool seqMajor = op.isSeqMajor(), causal = op.getCausal();
+  Value q = op.getQ(), k = op.getK(), v = op.getV(), o = op.getOut(), lse = op.getLse();
+  Type elt = cast<MemRefType>(q.getType()).getElementType();
+  Type outElt = cast<MemRefType>(o.getType()).getElementType();
+  int64_t d = cast<MemRefType>(q.getType()).getDimSize(3);
+  int64_t threads = 32 * cfg.warps, n = cfg.blockN;
+  int64_t hDim = seqMajor ? 2 : 1, sDim = seqMajor ? 1 : 2;
+
+  // Q [blockM][d] and K, V [blockN][d], each as column blocks of 64
+  // elements; Q and K are K-major operands (d along the columns), V is the
+  // MN-major B of P V (its columns are the n = d dimension).
+  SmemLayout qTile = SmemLayout::swizzled(cfg.blockM, d, 2, kSwizzle);
+  SmemLayout kvTile = SmemLayout::swizzled(n, d, 2, kSwizzle);
+  wgmma::Operand opQ{qTile, true}, opK{kvTile, true}, opV{kvTile, false};
+  int64_t kBytes = qTile.bytes(), vBytes = kBytes + cfg.stages * kvTile.bytes();
+
+  // Host side: sizes, strides, flat views, the grid.
+  Size batchesS = dimOf(e, q, 0), hqS = dimOf(e, q, hDim), sqS = dimOf(e, q, sDim);
+  Size hkvS = dimOf(e, k, hDim), skvS = dimOf(e, k, sDim);
+  Size groupS = divSize(e, hqS, hkvS);
+  Strided sQ = strided(e, q, seqMajor), sK = strided(e, k, seqMajor),
+          sV = strided(e, v, seqMajor), sO = strided(e, o, seqMajor);
+  Value lseFlat = lse ? flatView(e, lse) : Value();
+  Value gridX = e.size(mulSize(e, batchesS, hqS));
+  Value gridY = e.ceilDiv(sqS, cfg.blockM);
+  int64_t smemBytes = flashWgmmaSharedBytes(cfg, d);
+
+  auto launch = gpu::LaunchOp::create(b, loc, gridX, gridY, e.idx(1), e.idx(threads), e.idx(1),
+                                      e.idx(1), arith::ConstantIntOp::create(b, loc, smemBytes, 32));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  Value hq = e.size(hqS), sq = e.size(sqS), skv = e.size(skvS), group = e.size(groupS);
+  Value tid = launch.getThreadIds().x;
+  Value bh = launch.getBlockIds().x;
+  Value bi = e.div(bh, hq), h = e.rem(bh, hq), hk = e.div(h, group);
+  // Causal: the last query tiles see the most keys; start them first.
+  Value tileM = launch.getBlockIds().y;
+  if (causal)
+    tileM = e.sub(e.sub(launch.getGridSize().y, e.idx(1)), tileM);
+  Value qBase = e.mul(tileM, e.idx(cfg.blockM));
+  Value shift = e.sub(skv, sq);
+  KeyTiles range = keyTiles(e, qBase, cfg.blockM, n, sq, skv, causal);
+
+  // The tiles start on a 1024-byte boundary: the descriptors' swizzle is a
+  // function of the address bits.
+  SmemArena arena(e);
+  arena.alignTo(kAlign);
+  Value smem = arena.view({(cfg.blockM + 2 * cfg.stages * n) * d}, elt, 0);
+  Value smemAddr = arena.originAddress();
+
+  Value qOff = sQ.at(e, bi, h, e.idx(0)), kOff = sK.at(e, bi, hk, e.idx(0));
+  Value vOff = sV.at(e, bi, hk, e.idx(0)), oOff = sO.at(e, bi, h, e.idx(0));
+  Value dIdx = e.idx(d);
+  // rows x d of operand `s` from sequence position r0 (rows past `limit`
+  // zero-filled) into the swizzled tile `layout` at element `base`.
+  auto copyRows = [&](const Strided &s, Value off, Value limit, const SmemLayout &layout,
+                      Value r0, Value base) {
+    auto src = [&](Value r, Value col) -> SmallVector<Value> {
+      return {e.add(e.add(off, e.mul(r, e.size(s.seq))), col)};
+    };
+    auto dst = [&](Value r, Value col) -> SmallVector<Value> {
+      return {e.add(base, layout.offset(e, r, col))};
+    };
+    // Every row starts on a 16-byte boundary: d and all strides are
+    // multiples of 64 elements.
+    TileCopy t{s.flat, layout.rows, d, limit, dIdx, /*aligned=*/true, src, smem, dst};
+    copyTile(e, t, tid, threads, r0, e.idx(0));
+  };
+  auto copyKV = [&](Value tile, Value stage) {
+    Value r0 = e.mul(tile, e.idx(n));
+    Value stageElems = e.mul(stage, e.idx(kvTile.elems()));
+    copyRows(sK, kOff, skv, kvTile, r0, e.add(e.idx(kBytes / 2), stageElems));
+    copyRows(sV, vOff, skv, kvTile, r0, e.add(e.idx(vBytes / 2), stageElems));
+  };
+
+  // With 3 or more stages the key loop overlaps one tile's softmax with
+  // the tensor cores (see `overlappedLoop`); it then reads two stages at a
+  // time, so a refilled tile is needed stages - 2 iterations later (else
+  // stages - 1).
+  bool overlap = cfg.stages >= 3;
+
+  // Prologue: Q, then the first stages - 1 key tiles, one group each. The
+  // overlapped loop always computes tile 0 (zero-filled past Skv and fully
+  // masked when the block sees no key), so that tile is always copied.
+  copyRows(sQ, qOff, sq, qTile, qBase, e.idx(0));
+  Value lastGroup = commitCopies(e);
+  for (int64_t s = 0; s < cfg.stages - 1; ++s) {
+    if (overlap && s == 0)
+      copyKV(e.idx(0), e.idx(0));
+    else
+      e.when(e.lt(e.idx(s), range.all), [&] { copyKV(e.idx(s), e.idx(s)); });
+    lastGroup = commitCopies(e);
+  }
+
+  Value wg = e.div(tid, e.idx(128));
+  Value warp = e.div(e.rem(tid, e.idx(128)), e.idx(32));
+  mma::AccumulatorLanes acc = mma::AccumulatorLanes::of(e, e.rem(tid, e.idx(32)));
+  Value wgRow = e.mul(wg, e.idx(64));
+  // The query row of this lane's accumulator row half `half`.
+  Value rows[2];
+  for (int64_t half = 0; half < 2; ++half)
+    rows[half] = e.add(e.add(qBase, wgRow),
+                       e.add(e.mul(warp, e.idx(16)), e.add(acc.group, e.idx(8 * half))));
+
+  // This warpgroup's 64 rows of Q: K-major rows are 128 bytes apart.
+  Value descQ = wgmma::descriptor(e, e.add(smemAddr, e.mul(wgRow, e.idx(kSwizzle))), opQ);
+  Value descK0 = wgmma::descriptor(e, e.add(smemAddr, e.idx(kBytes)), opK);
+  Value descV0 = wgmma::descriptor(e, e.add(smemAddr, e.idx(vBytes)), opV);
+  auto stageShift = [&](Value stage) {
+    return e.toI64(e.mul(stage, e.idx(kvTile.bytes() / 16)));
+  };
+
+  // S = Q K_stage^T, issued as one group.
+  auto issueScores = [&](Value stage) {
+    Value descK = wgmma::advance(e, descK0, stageShift(stage));
+    Value s = wgmma::zeroAccumulator(e, n);
+    wgmma::fence(e);
+    for (int64_t ks = 0; ks < d / wgmma::kK; ++ks)
+      s = wgmma::mmaAsync(e, s, wgmma::advance(e, descQ, qTile.operandOffset(true, 0, ks * 16)),
+                          wgmma::advance(e, descK, kvTile.operandOffset(true, 0, ks * 16)), n,
+                          elt, opQ, opK);
+    wgmma::commitGroup(e);
+    return s;
+  };
+  // O += P V_stage, issued as one group; P is 16 keys per fragment.
+  auto issueValues = [&](Value accO, ArrayRef<Value> p, Value stage) {
+    Value descV = wgmma::advance(e, descV0, stageShift(stage));
+    wgmma::fence(e);
+    for (int64_t np = 0; np < n / 16; ++np)
+      accO = wgmma::mmaAsyncRegA(e, accO, p[np],
+                                 wgmma::advance(e, descV, kvTile.operandOffset(false, 0, np * 16)),
+                                 d, opV, e.i32(1));
+    wgmma::commitGroup(e);
+    return accO;
+  };
+
+  OnlineSoftmax softmax{float(double(op.getScaleValue()) * kLog2e), /*width=*/4};
+  // Folds the scores S of the key tile at keyBase into the two row states;
+  // returns P as A fragments and the rows' rescale factors.
+  auto softmaxTile = [&](Value s, Value keyBase, bool masked, SoftmaxRow state[2],
+                         Value rescale[2]) {
+    SmallVector<Value> scores[2]; // [half][nb][k]
+    for (int64_t half = 0; half < 2; ++half) {
+      // Column c of the tile is hidden when c >= the row's first hidden
+      // key (Skv, or its diagonal + 1 when causal) - keyBase - col2: one
+      // signed compare with a constant per score.
+      Value visible;
+      if (masked) {
+        Value end = causal ? e.smin(skv, e.add(e.add(rows[half], shift), e.idx(1))) : skv;
+        visible = e.sub(e.sub(end, keyBase), acc.col2);
+      }
+      for (int64_t nb = 0; nb < n / 8; ++nb)
+        for (int64_t kk = 0; kk < 2; ++kk) {
+          Value x = wgmma::element(e, s, wgmma::accumulatorRegister(nb, half, kk));
+          if (masked)
+            x = e.pick(e.sle(visible, e.idx(nb * 8 + kk)), negInf(e), x);
+          scores[half].push_back(x);
+        }
+      state[half] = softmax.update(e, state[half], scores[half], rescale[half]);
+    }
+    SmallVector<Value> p;
+    for (int64_t np = 0; np < n / 16; ++np) {
+      Value pair[2];
+      for (int64_t t = 0; t < 2; ++t) {
+        int64_t nb = 2 * np + t;
+        pair[t] = mma::accumulator(e, {scores[0][2 * nb], scores[0][2 * nb + 1],
+                                       scores[1][2 * nb], scores[1][2 * nb + 1]});
+      }
+      p.push_back(mma::accumulatorsToA(e, pair[0], pair[1], elt));
+    }
+    return p;
+  };
+
+  // Loop state: O, then (max, sum) of row halves 0 and 1.
+  SoftmaxRow start = softmax.init(e);
+  SmallVector<Value> init{wgmma::zeroAccumulator(e, d), start.max, start.max, start.sum,
+                          start.sum};
+
+  auto keyLoop = [&](Value lb, Value ub, ValueRange initState, bool masked) {
+    auto loop = scf::ForOp::create(b, loc, lb, ub, e.idx(1), initState);
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value j = loop.getInductionVar();
+    ValueRange st = loop.getRegionIterArgs();
+
+    // Tile j has landed once at most stages - 2 younger groups are pending;
+    // the proxy fence hands this thread's copies to the tensor cores, the
+    // barrier everyone's, and proves every warpgroup's wgmmas on tile j - 1
+    // complete.
+    waitCopies(e, lastGroup, cfg.stages - 2);
+    NVVM::FenceProxyOp::create(b, loc, NVVM::ProxyKind::async_shared,
+                               NVVM::SharedSpaceAttr::get(b.getContext(),
+                                                          NVVM::SharedSpace::shared_cta));
+    gpu::BarrierOp::create(b, loc);
+    Value stage = e.rem(j, e.idx(cfg.stages));
+    Value s = issueScores(stage);
+    // Refill the stage tile j - 1 used while the tensor cores work.
+    Value next = e.add(j, e.idx(cfg.stages - 1));
+    e.when(e.lt(next, range.all), [&] { copyKV(next, e.rem(next, e.idx(cfg.stages))); });
+    commitCopies(e);
+    wgmma::waitGroups(e, 0);
+
+    SoftmaxRow state[2] = {{st[1], st[3]}, {st[2], st[4]}};
+    Value rescale[2];
+    SmallVector<Value> p = softmaxTile(s, e.mul(j, e.idx(n)), masked, state, rescale);
+    Value accO = scaleAccumulatorRows(e, st[0], d, rescale[0], rescale[1]);
+    accO = issueValues(accO, p, stage);
+    wgmma::waitGroups(e, 0);
+    scf::YieldOp::create(b, loc,
+                         ValueRange{accO, state[0].max, state[1].max, state[0].sum, state[1].sum});
+    return SmallVector<Value>(loop.getResults());
+  };
+
+  // The FA3 intra-warpgroup pipeline: iteration j issues S_j = Q K_j^T
+  // and O += P_{j-1} V_{j-1} as two groups, waits for the first, computes
+  // the softmax of S_j while the second runs, then waits for it and
+  // rescales O. Tile 0's softmax comes before the loop, the last P V after.
+  // Iteration j reads stages j and j - 1; the barrier at its top proves
+  // stage j - 2 free (every warpgroup waited for P_{j-2} V_{j-2}), which it
+  // refills with tile j + stages - 2.
+  auto waitTile = [&](int64_t pending) {
+    waitCopies(e, lastGroup, pending);
+    NVVM::FenceProxyOp::create(b, loc, NVVM::ProxyKind::async_shared,
+                               NVVM::SharedSpaceAttr::get(b.getContext(),
+                                                          NVVM::SharedSpace::shared_cta));
+    gpu::BarrierOp::create(b, loc);
+  };
+  // Loop state: O, P (n / 16 fragments), (max, sum) of row halves 0, 1.
+  int64_t numP = n / 16;
+  auto overlappedLoop = [&](Value lb, Value ub, ValueRange initState, bool masked) {
+    auto loop = scf::ForOp::create(b, loc, lb, ub, e.idx(1), initState);
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value j = loop.getInductionVar();
+    ValueRange st = loop.getRegionIterArgs();
+    // Tile j has landed once at most stages - 3 younger groups are pending
+    // (one fewer than the plain loop: this iteration's refill comes later).
+    waitTile(cfg.stages - 3);
+    Value stage = e.rem(j, e.idx(cfg.stages));
+    Value prevStage = e.rem(e.add(j, e.idx(cfg.stages - 1)), e.idx(cfg.stages));
+    Value s = issueScores(stage);
+    SmallVector<Value> prevP(st.begin() + 1, st.begin() + 1 + numP);
+    Value accO = issueValues(st[0], prevP, prevStage);
+    Value next = e.add(j, e.idx(cfg.stages - 2));
+    e.when(e.lt(next, range.all), [&] { copyKV(next, e.rem(next, e.idx(cfg.stages))); });
+    commitCopies(e);
+    wgmma::waitGroups(e, 1);
+    SoftmaxRow state[2] = {{st[1 + numP], st[3 + numP]}, {st[2 + numP], st[4 + numP]}};
+    Value rescale[2];
+    SmallVector<Value> p = softmaxTile(s, e.mul(j, e.idx(n)), masked, state, rescale);
+    wgmma::waitGroups(e, 0);
+    SmallVector<Value> yield{scaleAccumulatorRows(e, accO, d, rescale[0], rescale[1])};
+    yield.append(p);
+    yield.append({state[0].max, state[1].max, state[0].sum, state[1].sum});
+    scf::YieldOp::create(b, loc, yield);
+    return SmallVector<Value>(loop.getResults());
+  };
+
+  SmallVector<Value> state;
+  if (overlap) {
+    // Tile 0 (and Q): stages - 2 younger groups.
+    waitTile(cfg.stages - 2);
+    Value s = issueScores(e.idx(0));
+    wgmma::waitGroups(e, 0);
+    SoftmaxRow rows0[2] = {start, start};
+    Value unused[2];
+    SmallVector<Value> p = softmaxTile(s, e.idx(0), /*masked=*/true, rows0, unused);
+    SmallVector<Value> st{init[0]};
+    st.append(p);
+    st.append({rows0[0].max, rows0[1].max, rows0[0].sum, rows0[1].sum});
+    st = overlappedLoop(e.idx(1), range.full, st, /*masked=*/false);
+    st = overlappedLoop(e.umax(range.full, e.idx(1)), range.all, st, /*masked=*/true);
+    Value last = e.sub(e.umax(range.all, e.idx(1)), e.idx(1));
+    Value accO = issueValues(st[0], ArrayRef<Value>(st).slice(1, numP),
+                             e.rem(last, e.idx(cfg.stages)));
+    wgmma::waitGroups(e, 0);
+    state = {accO};
+    state.append(st.begin() + 1 + numP, st.end());
+  } else {
+    state = keyLoop(e.idx(0), range.full, init, /*masked=*/false);
+    state = keyLoop(range.full, range.all, state, /*masked=*/true);
+  }
+
+  // Epilogue: O / l and LSE, rows inside Sq only.
+  Value firstLane = e.eq(acc.col2, e.idx(0));
+  for (int64_t half = 0; half < 2; ++half) {
+    Value sum = warpReduce(e, state[3 + half], ReduceKind::Sum, 4);
+    auto [inv, rowLse] = softmax.finish(e, {state[1 + half], sum});
+    Value qi = rows[half];
+    e.when(e.lt(qi, sq), [&] {
+      Value base = e.add(oOff, e.mul(qi, e.size(sO.seq)));
+      for (int64_t nb = 0; nb < d / 8; ++nb) {
+        SmallVector<Value> pair;
+        for (int64_t kk = 0; kk < 2; ++kk) {
+          Value x = wgmma::element(e, state[0], wgmma::accumulatorRegister(nb, half, kk));
+          pair.push_back(castFloat(b, loc, e.fmul(x, inv), outElt));
+        }
+        Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({2}, outElt), pair);
+        Value col = e.add(e.idx(nb * 8), acc.col2);
+        // Even element offsets: one 32-bit store per pair.
+        vector::StoreOp::create(b, loc, vec, sO.flat, ValueRange{e.add(base, col)},
+                                /*nontemporal=*/false, llvm::MaybeAlign(4));
+      }
+      if (lse)
+        e.when(firstLane, [&] {
+          // LSE [B, Hq, Sq], whatever the layout of Q and O.
+          Value at = e.add(e.mul(bh, sq), qi);
+          memref::StoreOp::create(b, loc, rowLse, lseFlat, ValueRange{at});
+        });
+    });
+  }
+  gpu::TerminatorOp::create(b, loc);
+  op.erase();
+  return success();
+}
