@@ -5,12 +5,12 @@ Runs in CPU-only CI."""
 
 import re
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 import tessel
+from ptxtools import ptxas
 from tessel import reference as R
 from tessel.compiler import clear_cache
 
@@ -31,19 +31,6 @@ def specs(d, dtype, layout="bhsd", hq=8, hkv=2):
     return S((None, hq, None, d), dtype), S((None, hkv, None, d), dtype)
 
 
-def ptxas(ptx, tmp_path):
-    (tmp_path / "k.ptx").write_text(ptx)
-    proc = subprocess.run(["ptxas", "-arch=sm_90a", "-v", str(tmp_path / "k.ptx"), "-o",
-                           str(tmp_path / "k.cubin")], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert "C7514" not in proc.stderr, proc.stderr  # ptxas serialized the wgmmas
-    regs = re.search(r"Used (\d+) registers", proc.stderr)
-    spills = re.search(r"(\d+) bytes spill stores", proc.stderr)
-    loads = re.search(r"(\d+) bytes spill loads", proc.stderr)
-    assert regs, proc.stderr
-    return int(regs.group(1)), int(spills.group(1)) if spills else 0, \
-        int(loads.group(1)) if loads else 0
 
 
 @pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")

@@ -3,14 +3,13 @@ float64 reference (and against flash_attention per sequence), the argument
 and offset checks, and the GPU path's compile: PTX for every head dim x dtype
 x causal assembled by ptxas with no spills, run-time sizes in the launch."""
 
-import re
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
 import tessel
+from ptxtools import ptxas
 from tessel import reference as R
 from tessel.compiler import clear_cache
 
@@ -206,18 +205,6 @@ def specs(d, dtype, hq=8, hkv=2):
             S((None,), "i32"), S((None,), "i32"))
 
 
-def ptxas(ptx, tmp_path):
-    (tmp_path / "k.ptx").write_text(ptx)
-    proc = subprocess.run(["ptxas", "-arch=sm_90a", "-v", str(tmp_path / "k.ptx"), "-o",
-                           str(tmp_path / "k.cubin")], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    regs = re.search(r"Used (\d+) registers", proc.stderr)
-    spills = re.search(r"(\d+) bytes spill stores", proc.stderr)
-    loads = re.search(r"(\d+) bytes spill loads", proc.stderr)
-    assert regs, proc.stderr
-    return int(regs.group(1)), int(spills.group(1)) if spills else 0, \
-        int(loads.group(1)) if loads else 0
 
 
 @pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
