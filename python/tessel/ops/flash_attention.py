@@ -19,6 +19,19 @@ def check_heads(q_name, hq, kv_name, hkv):
                          f"{hq} query heads of '{q_name}'")
 
 
+def check_head_shapes(hq, hkv, d, kd, dv, *, dim_label: str, run_time: str) -> None:
+    """Heads and head dimensions of q, k, v: static, GQA-divisible, D shared
+    by q and k (`dim_label` names k's dimension; `run_time` says which sizes
+    may be run-time ones instead)."""
+    if hq is None or hkv is None or d is None or dv is None:
+        raise ValueError("arguments 'q', 'k', 'v': heads and head dimensions must be static "
+                         f"(run-time sizes are taken for {run_time})")
+    check_heads("q", hq, "k", hkv)
+    check_head_dim("q", d)
+    check_dim(dim_label, "k", kd, "q", d)
+    check_head_dim("v", dv)
+
+
 LAYOUTS = {"bhsd": "[batch, heads, seq, head_dim]", "bshd": "[batch, seq, heads, head_dim]"}
 
 
@@ -51,13 +64,8 @@ class FlashAttention(OpDef):
         check_dim("batch size", "v", vb, "q", b)
         check_dim("number of heads", "v", hv, "k", hkv)
         check_dim("sequence length", "v", lv, "k", lk)
-        if hq is None or hkv is None or d is None or dv is None:
-            raise ValueError("arguments 'q', 'k', 'v': heads and head dimensions must be static "
-                             "(run-time sizes are taken for the batch and sequence lengths)")
-        check_heads("q", hq, "k", hkv)
-        check_head_dim("q", d)
-        check_dim("head dimension", "k", kd, "q", d)
-        check_head_dim("v", dv)
+        check_head_shapes(hq, hkv, d, kd, dv, dim_label="head dimension",
+                          run_time="the batch and sequence lengths")
         out = (b, lq, hq, dv) if layout == "bshd" else (b, hq, lq, dv)
         args = [Arg("q", sq, "in"), Arg("k", sk, "in"), Arg("v", sv, "in"),
                 Arg("out", Spec(out, sq.dtype), "out")]

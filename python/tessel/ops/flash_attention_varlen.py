@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import (F32, FLOAT_DTYPES, I32, I64, Arg, OpDef, Signature, Spec, check_dim,
-                    check_dtype, check_flag, check_head_dim, check_length_bound, check_rank,
+                    check_dtype, check_flag, check_length_bound, check_rank,
                     check_scale, check_score_range, spec_of)
-from .flash_attention import check_heads, check_same_dtype
+from .flash_attention import check_head_shapes, check_same_dtype
 from .paged import _host
 
 PACKED = "[total_tokens, heads, head_dim]"
@@ -66,13 +66,8 @@ class FlashAttentionVarlen(OpDef):
         (total_q, hq, d), (total_k, hkv, kd), (vk, hv, dv) = sq.shape, sk.shape, sv.shape
         check_dim("packed key length (dimension 0)", "v", vk, "k", total_k)
         check_dim("number of heads (dimension 1)", "v", hv, "k", hkv)
-        if hq is None or hkv is None or d is None or dv is None:
-            raise ValueError("arguments 'q', 'k', 'v': heads and head dimensions must be static "
-                             "(run-time sizes are taken for the packed lengths)")
-        check_heads("q", hq, "k", hkv)
-        check_head_dim("q", d)
-        check_dim("head dimension (dimension 2)", "k", kd, "q", d)
-        check_head_dim("v", dv)
+        check_head_shapes(hq, hkv, d, kd, dv, dim_label="head dimension (dimension 2)",
+                          run_time="the packed lengths")
         for name, bound in (("max_seqlen_q", max_seqlen_q), ("max_seqlen_k", max_seqlen_k)):
             check_length_bound(name, bound)
         args = [Arg("q", sq, "in"), Arg("k", sk, "in"), Arg("v", sv, "in"),

@@ -269,3 +269,24 @@ void mlir::tessel::issueWgmmaStep(KernelBuilder &e, const WgmmaTiles &t, const G
           cfg.blockN, elt, t.a, t.b);
   wgmma::commitGroup(e);
 }
+
+void mlir::tessel::forEachWgmmaResult(KernelBuilder &e, ArrayRef<Value> acc, Value inWg,
+                                      Value rowBase, Value wgRow, Value colBase,
+                                      const GemmShape &sh, const GemmConfig &cfg,
+                                      function_ref<void(Value, Value, Value, Value)> store) {
+  Value lane = e.rem(inWg, e.idx(32));
+  Value warpRow = e.add(e.add(rowBase, wgRow), e.mul(e.div(inWg, e.idx(32)), e.idx(16)));
+  Value g = e.div(lane, e.idx(4)), t2 = e.mul(e.rem(lane, e.idx(4)), e.idx(2));
+  Value m = e.size(sh.M), n = e.idx(sh.N);
+  for (size_t i = 0; i < acc.size(); ++i)
+    for (int64_t half = 0; half < 2; ++half) {
+      Value row = e.add(warpRow, e.add(e.idx(64 * int64_t(i) + 8 * half), g));
+      Value rowOk = e.lt(row, m);
+      for (int64_t nb = 0; nb < cfg.blockN / 8; ++nb)
+        for (int64_t k = 0; k < 2; ++k) {
+          Value col = e.add(colBase, e.add(e.idx(8 * nb + k), t2));
+          Value v = wgmma::element(e, acc[i], wgmma::accumulatorRegister(nb, half, k));
+          store(row, col, v, e.land(rowOk, e.lt(col, n)));
+        }
+    }
+}

@@ -137,6 +137,14 @@ WgmmaTiles wgmmaTiles(GemmOp op, const GemmConfig &config);
 /// shared byte address `smemAddr` (B follows A).
 std::pair<Value, Value> wgmmaStageDescriptors(KernelBuilder &e, const WgmmaTiles &t,
                                               Value smemAddr, Value wgRow);
+/// The epilogue's walk over a warpgroup's accumulators: `store(row, col,
+/// value, inBounds)` for every element, where `inWg` is the thread's index in
+/// its warpgroup and warp w of it holds rows 16 w.. of each 64-row slice
+/// starting at rowBase + wgRow.
+void forEachWgmmaResult(KernelBuilder &e, ArrayRef<Value> acc, Value inWg, Value rowBase,
+                        Value wgRow, Value colBase, const GemmShape &shape,
+                        const GemmConfig &config,
+                        function_ref<void(Value, Value, Value, Value)> store);
 /// One block-k step: `acc[i]` (64-row slices of the warpgroup's tile) +=
 /// A * B from the stage's descriptors, issued after a fence as one group.
 void issueWgmmaStep(KernelBuilder &e, const WgmmaTiles &t, const GemmConfig &config,

@@ -149,21 +149,9 @@ void mlir::tessel::emitWgmmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &cfg,
            SmallVector<Value>(loop.getResults()), /*last=*/true);
 
   // Epilogue: warp w of the warpgroup holds rows 16 w.. of each 64-row tile.
-  Value inWg = e.rem(tid, e.idx(128));
-  Value lane = e.rem(inWg, e.idx(32));
-  Value warpRow = e.add(e.add(rowBase, wgRow), e.mul(e.div(inWg, e.idx(32)), e.idx(16)));
-  Value g = e.div(lane, e.idx(4)), t2 = e.mul(e.rem(lane, e.idx(4)), e.idx(2));
-  Value m = e.size(sh.M), n = e.idx(sh.N);
-  for (int64_t i = 0; i < tilesM; ++i)
-    for (int64_t half = 0; half < 2; ++half) {
-      Value row = e.add(warpRow, e.add(e.idx(64 * i + 8 * half), g));
-      Value rowOk = e.lt(row, m);
-      for (int64_t nb = 0; nb < cfg.blockN / 8; ++nb)
-        for (int64_t k = 0; k < 2; ++k) {
-          Value col = e.add(colBase, e.add(e.idx(8 * nb + k), t2));
-          Value v = wgmma::element(e, result[i], wgmma::accumulatorRegister(nb, half, k));
-          storeAccumulator(e, op, cfg, sh, launch, row, col, v, e.land(rowOk, e.lt(col, n)));
-        }
-    }
+  forEachWgmmaResult(e, result, e.rem(tid, e.idx(128)), rowBase, wgRow, colBase, sh, cfg,
+                     [&](Value row, Value col, Value v, Value ok) {
+                       storeAccumulator(e, op, cfg, sh, launch, row, col, v, ok);
+                     });
   gpu::TerminatorOp::create(b, loc);
 }

@@ -188,24 +188,11 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
         SmallVector<Value> result =
             step(e.idx(numK - 1), SmallVector<Value>(loop.getResults()), /*last=*/true);
 
-        // Epilogue through registers, as the wgmma rung: warp w of the
-        // warpgroup holds rows 16 w.. of each 64-row tile.
-        Value lane = e.rem(ids.thread, e.idx(32));
-        Value warpRow =
-            e.add(e.add(rowBase, wgRow), e.mul(e.div(ids.thread, e.idx(32)), e.idx(16)));
-        Value g = e.div(lane, e.idx(4)), t2 = e.mul(e.rem(lane, e.idx(4)), e.idx(2));
-        Value m = e.size(sh.M), n = e.idx(sh.N);
-        for (int64_t i = 0; i < tilesM; ++i)
-          for (int64_t half = 0; half < 2; ++half) {
-            Value row = e.add(warpRow, e.add(e.idx(64 * i + 8 * half), g));
-            Value rowOk = e.lt(row, m);
-            for (int64_t nb = 0; nb < cfg.blockN / 8; ++nb)
-              for (int64_t k = 0; k < 2; ++k) {
-                Value col = e.add(colBase, e.add(e.idx(8 * nb + k), t2));
-                Value v = wgmma::element(e, result[i], wgmma::accumulatorRegister(nb, half, k));
-                storeResult(e, op, batch, row, col, v, e.land(rowOk, e.lt(col, n)));
-              }
-          }
+        // Epilogue through registers, as the wgmma rung.
+        forEachWgmmaResult(e, result, ids.thread, rowBase, wgRow, colBase, sh, cfg,
+                           [&](Value row, Value col, Value v, Value ok) {
+                             storeResult(e, op, batch, row, col, v, ok);
+                           });
       });
   gpu::TerminatorOp::create(b, loc);
 }
