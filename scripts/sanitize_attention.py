@@ -26,7 +26,7 @@ SHAPES = [  # (B, Hq, Hkv, Sq, Skv, D)
 
 
 def main():
-    strategies = sys.argv[1:] or ["mma", "wgmma"]
+    strategies = sys.argv[1:] or ["mma", "wgmma", "wgmma_tma"]
     for strategy in strategies:
         check_all(strategy)
 

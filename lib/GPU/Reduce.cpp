@@ -25,26 +25,42 @@ static float negInf() { return -std::numeric_limits<float>::infinity(); }
 
 SoftmaxRow OnlineSoftmax::init(KernelBuilder &e) const { return {e.f32(negInf()), e.f32(0)}; }
 
+/// A pairwise tree over `values`: log2(n) dependent steps instead of n, so
+/// the reductions of a 128-wide score tile do not serialize the warp.
+static Value treeReduce(KernelBuilder &e, SmallVector<Value> values, ReduceKind kind) {
+  while (values.size() > 1) {
+    SmallVector<Value> next;
+    for (size_t i = 0; i + 1 < values.size(); i += 2)
+      next.push_back(kind == ReduceKind::Sum ? e.fadd(values[i], values[i + 1])
+                                             : e.fmax(values[i], values[i + 1]));
+    if (values.size() % 2)
+      next.push_back(values.back());
+    values = std::move(next);
+  }
+  return values.front();
+}
+
 SoftmaxRow OnlineSoftmax::update(KernelBuilder &e, SoftmaxRow row, MutableArrayRef<Value> scores,
                                  Value &rescale) const {
-  Value tileMax = e.f32(negInf());
-  for (Value &s : scores) {
-    s = e.fmul(s, e.f32(scaleLog2));
-    tileMax = e.fmax(tileMax, s);
-  }
-  tileMax = warpReduce(e, tileMax, ReduceKind::Max, width);
+  // The op verifier keeps the scale positive, so the max of the raw scores
+  // scales to the max of the scaled ones (rounding is monotone) and each
+  // probability is one fma + exp2: exp2(s * scaleLog2 - max).
+  Value tileMax = treeReduce(e, SmallVector<Value>(scores.begin(), scores.end()),
+                             ReduceKind::Max);
+  Value scale = e.f32(scaleLog2);
+  tileMax = e.fmul(warpReduce(e, tileMax, ReduceKind::Max, width), scale);
   Value max = e.fmax(row.max, tileMax);
   // While every score is masked, subtract 0 instead of -inf: exp2(-inf - 0)
   // is 0 where exp2(-inf - -inf) would be NaN.
   Value empty = arith::CmpFOp::create(e.b, e.loc, arith::CmpFPredicate::OEQ, max, e.f32(negInf()));
   Value base = e.pick(empty, e.f32(0), max);
   rescale = math::Exp2Op::create(e.b, e.loc, e.fsub(row.max, base));
-  Value sum = e.fmul(row.sum, rescale);
-  for (Value &s : scores) {
-    s = math::Exp2Op::create(e.b, e.loc, e.fsub(s, base));
-    sum = e.fadd(sum, s);
-  }
-  return {max, sum};
+  Value negBase = arith::NegFOp::create(e.b, e.loc, base);
+  for (Value &s : scores)
+    s = math::Exp2Op::create(e.b, e.loc,
+                             math::FmaOp::create(e.b, e.loc, s, scale, negBase));
+  Value tileSum = treeReduce(e, SmallVector<Value>(scores.begin(), scores.end()), ReduceKind::Sum);
+  return {max, e.fadd(e.fmul(row.sum, rescale), tileSum)};
 }
 
 std::pair<Value, Value> OnlineSoftmax::finish(KernelBuilder &e, SoftmaxRow row) const {

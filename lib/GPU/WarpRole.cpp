@@ -33,6 +33,17 @@ void mlir::tessel::setMaxRegisters(KernelBuilder &e, int64_t count, bool increas
                                                    : NVVM::SetMaxRegisterAction::decrease));
 }
 
+void mlir::tessel::namedBarrier(KernelBuilder &e, int64_t id, int64_t threads) {
+  assert(id > 0 && id < 16 && threads % 32 == 0 && "namedBarrier: id 1..15, whole warps");
+  NVVM::BarrierOp::create(e.b, e.loc, TypeRange{}, e.i32(id), e.i32(threads), {}, Value());
+}
+
+void mlir::tessel::namedBarrier(KernelBuilder &e, Value id, int64_t threads) {
+  assert(threads % 32 == 0 && "namedBarrier: whole warps");
+  Value id32 = arith::IndexCastUIOp::create(e.b, e.loc, e.b.getI32Type(), id);
+  NVVM::BarrierOp::create(e.b, e.loc, TypeRange{}, id32, e.i32(threads), {}, Value());
+}
+
 Value mlir::tessel::electOneLane(KernelBuilder &e) {
   return NVVM::ElectSyncOp::create(e.b, e.loc, e.b.getI1Type(), Value());
 }

@@ -37,6 +37,13 @@ std::string maxRegistersError(int64_t count);
 /// the instruction otherwise).
 void setMaxRegisters(KernelBuilder &e, int64_t count, bool increase);
 
+/// bar.sync `id`, `threads`: a barrier among `threads` threads (whole warps)
+/// only, so two warpgroups can meet while the producer runs on. Id 0 is the
+/// block-wide barrier (gpu.barrier); named barriers take 1..15.
+void namedBarrier(KernelBuilder &e, int64_t id, int64_t threads);
+/// The same with a run-time id (an index), e.g. one barrier per warpgroup.
+void namedBarrier(KernelBuilder &e, Value id, int64_t threads);
+
 /// i1: true on exactly one active lane of the calling warp (elect.sync).
 Value electOneLane(KernelBuilder &e);
 

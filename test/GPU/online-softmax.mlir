@@ -1,10 +1,11 @@
 // RUN: tessel-opt %s -tessel-test-kernel-blocks | FileCheck %s
 
 // 16 rows x 4 lanes = 64 threads; the running (max, sum, acc) of a row is
-// carried through an scf.for over the four 32-column tiles. Each tile: eight
-// scores per lane scaled by scale * log2(e) (0.5 * 1.4427), the tile max
-// reduced over the quad (XOR 2, 1), exp2 against the new max (0 while the
-// row is fully masked), the accumulator rescaled. After the loop the sum and
+// carried through an scf.for over the four 32-column tiles. Each tile: the
+// max of a lane's eight raw scores, reduced over the quad (XOR 2, 1), then
+// scaled once by scale * log2(e) (0.5 * 1.4427; the scale is positive); each
+// probability one fma + exp2 against the new max (0 while the row is fully
+// masked), summed as a tree; the accumulator rescaled. After the loop the sum and
 // accumulator are reduced over the quad and lane 0 of the quad stores
 // acc / sum and the LSE (ln sum + max ln 2, -inf for an empty row).
 // CHECK-LABEL: func.func @softmax(
@@ -15,18 +16,22 @@
 // CHECK:           %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
 // CHECK:           %[[STATE:.*]]:3 = scf.for %{{.*}} = %{{.*}} to %c4{{.*}} step %{{.*}} iter_args(%[[MAX:.*]] = %[[NEGINF]], %[[SUM:.*]] = %{{.*}}, %[[ACC:.*]] = %{{.*}}) -> (f32, f32, f32) {
 // CHECK-COUNT-8:     memref.load %[[SCORES]][%[[ROW]], %{{.*}}] : memref<16x128xf32>
+// CHECK-COUNT-7:     arith.maximumf
 // CHECK:             %[[SCALE:.*]] = arith.constant 0.72134751 : f32
-// CHECK:             arith.mulf %{{.*}}, %[[SCALE]] : f32
 // CHECK:             gpu.shuffle  xor %{{.*}}, %c2_i32
 // CHECK:             gpu.shuffle  xor %{{.*}}, %c1_i32
-// CHECK:             %[[TMAX:.*]] = arith.maximumf
+// CHECK:             %[[RAWMAX:.*]] = arith.maximumf
+// CHECK:             %[[TMAX:.*]] = arith.mulf %[[RAWMAX]], %[[SCALE]] : f32
 // CHECK:             %[[NEWMAX:.*]] = arith.maximumf %[[MAX]], %[[TMAX]] : f32
 // CHECK:             %[[EMPTY:.*]] = arith.cmpf oeq, %[[NEWMAX]], %{{.*}} : f32
 // CHECK:             %[[BASE:.*]] = arith.select %[[EMPTY]], %{{.*}}, %[[NEWMAX]] : f32
 // CHECK:             %[[D:.*]] = arith.subf %[[MAX]], %[[BASE]] : f32
 // CHECK:             %[[RESCALE:.*]] = math.exp2 %[[D]] : f32
+// CHECK:             %[[NEGBASE:.*]] = arith.negf %[[BASE]] : f32
+// CHECK-COUNT-8:     math.fma %{{.*}}, %[[SCALE]], %[[NEGBASE]] : f32
+// CHECK-NEXT:        math.exp2
+// CHECK-COUNT-7:     arith.addf
 // CHECK:             arith.mulf %[[SUM]], %[[RESCALE]] : f32
-// CHECK-COUNT-8:     math.exp2
 // CHECK:             arith.mulf %[[ACC]], %[[RESCALE]] : f32
 // CHECK-COUNT-8:     memref.load %[[VALUES]]
 // CHECK:             scf.yield %[[NEWMAX]], %{{.*}}, %{{.*}} : f32, f32, f32

@@ -1,5 +1,5 @@
-"""tessel.flash_attention on the GPU (strategies mma and wgmma: each test runs
-on both rungs) against the float64 numpy reference and torch SDPA. Skipped
+"""tessel.flash_attention on the GPU (strategies mma, wgmma and wgmma_tma: each
+test runs on every rung) against the float64 numpy reference and torch SDPA. Skipped
 without a GPU; sized to run in a few minutes on an H200."""
 
 import ml_dtypes
@@ -22,7 +22,7 @@ LENGTHS = [(1, 1), (1, 100), (17, 17), (17, 1000), (100, 128), (128, 100), (128,
            (1000, 17), (1000, 1000), (4097, 4097), (100, 4097), (4097, 100)]
 
 
-@pytest.fixture(params=["mma", "wgmma"])
+@pytest.fixture(params=["mma", "wgmma", "wgmma_tma"])
 def rung(request):
     return request.param
 
@@ -181,12 +181,25 @@ def test_wgmma_configs(config):
     check(o, lse, *reference(q, k, v, True), "f16")
 
 
+@pytest.mark.parametrize("config", [dict(block_m=64, block_n=128, warps=4, stages=3),
+                                    dict(block_m=128, block_n=64, warps=8, stages=3),
+                                    dict(block_m=128, block_n=16, warps=8, stages=2)],
+                         ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
+def test_wgmma_tma_configs(config):
+    # One consumer warpgroup, 3 stages of 64 keys, the smallest key step.
+    q, k, v = inputs(2, 4, 2, 200, 333, 128, "bf16", seed=14)
+    o, lse = tessel.flash_attention(q, k, v, causal=True, return_lse=True, target="cuda",
+                                    strategy="wgmma_tma", config=config)
+    check(o, lse, *reference(q, k, v, True), "bf16")
+
+
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("d", [192, 256])
-def test_wgmma_large_heads(d, causal):
+@pytest.mark.parametrize("strategy", ["wgmma", "wgmma_tma"])
+def test_wgmma_large_heads(d, causal, strategy):
     q, k, v = inputs(1, 4, 2, 300, 257, d, "bf16", seed=d)
     o, lse = tessel.flash_attention(q, k, v, causal=causal, return_lse=True, target="cuda",
-                                    strategy="wgmma")
+                                    strategy=strategy)
     check(o, lse, *reference(q, k, v, causal), "bf16")
 
 

@@ -149,6 +149,25 @@ def test_encode_passes_the_driver_its_order(monkeypatch):
                                   "CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE")
 
 
+def test_an_empty_tensor_maps_a_zeroed_element(monkeypatch):
+    # No keys (Skv = 0): the driver refuses extent 0, so the map covers one
+    # element of a zeroed scratch buffer, allocated once per context.
+    fake = _FakeDriver()
+    fake.cuCtxGetCurrent = lambda: ("CUDA_SUCCESS", 7)
+    allocs = []
+    fake.cuMemAlloc = lambda n: (allocs.append(n), ("CUDA_SUCCESS", 0x90000))[1]
+    fake.cuMemsetD8 = lambda ptr, value, n: allocs.append((ptr, value, n))
+    monkeypatch.setattr(tensormap, "_driver", lambda: fake)
+    monkeypatch.setattr(tensormap, "_ZEROS", {})
+    for _ in range(2):
+        tensormap.encode("k", "f16", 0, [2, 0, 4, 128], [0, 512, 128, 1], [1, 128, 1, 64],
+                         swizzle=128)
+    assert allocs == [256, (0x90000, 0, 256)]
+    (_, rank, ptr, dims, strides, box, *_), _ = fake.calls
+    assert (rank, ptr, dims, strides, box) == (4, 0x90000, [1, 1, 1, 1], [16, 16, 16],
+                                              [64, 1, 128, 1])
+
+
 def test_a_driver_refusal_names_the_argument(monkeypatch):
     monkeypatch.setattr(tensormap, "_driver", lambda: _FakeDriver("CUDA_ERROR_INVALID_VALUE"))
     with pytest.raises(tensormap.TensorMapError, match="argument 'b' .*CUDA_ERROR_INVALID_VALUE"):

@@ -93,12 +93,36 @@ def _driver():
     return driver
 
 
+_ZEROS: dict = {}
+
+
+def _zeros(drv) -> int:
+    """256 zeroed bytes of device memory in the current context (kept for
+    the process): what the tensor map of an empty tensor covers."""
+    err, ctx = drv.cuCtxGetCurrent()
+    key = int(ctx) if err == drv.CUresult.CUDA_SUCCESS else 0
+    if key not in _ZEROS:
+        err, buf = drv.cuMemAlloc(256)
+        if err != drv.CUresult.CUDA_SUCCESS:
+            raise TensorMapError(f"cannot allocate the empty-tensor scratch buffer: {err.name}")
+        drv.cuMemsetD8(buf, 0, 256)
+        _ZEROS[key] = int(buf)
+    return _ZEROS[key]
+
+
 def encode(arg: str, dtype: str, ptr: int, dims, strides, box, swizzle: int = 0,
            interleave: int = 0, l2_promotion: int = 0, oob_fill: str = "zero") -> bytes:
     """The 128 bytes of the CUtensorMap (checked first, see `check`)."""
     dims, strides, box = [int(v) for v in dims], [int(v) for v in strides], [int(v) for v in box]
-    check(arg, dtype, int(ptr), dims, strides, box, swizzle, interleave, l2_promotion, oob_fill)
     drv = _driver()
+    if 0 in dims and dtype in ELEMENT_BYTES:
+        # An empty tensor (e.g. no keys): the driver refuses extent 0, and a
+        # kernel reads nothing of it, or boxes wholly out of bounds. Its map
+        # covers one element of a zeroed scratch buffer instead, so that any
+        # box reads zeros.
+        step = max(1, 16 // ELEMENT_BYTES[dtype])
+        ptr, dims, strides = _zeros(drv), [1] * len(dims), [step] * (len(dims) - 1) + [1]
+    check(arg, dtype, int(ptr), dims, strides, box, swizzle, interleave, l2_promotion, oob_fill)
     eb = ELEMENT_BYTES[dtype]
     kind = getattr(drv.CUtensorMapDataType, f"CU_TENSOR_MAP_DATA_TYPE_{_DATA_TYPES[dtype]}")
     swz = getattr(drv.CUtensorMapSwizzle,

@@ -94,3 +94,11 @@ func.func @varlen(%q: memref<?x2x64xf16>, %cu: memref<?xi32>, %m: index) {
   tessel.flash_attention_varlen %q, %q, %q, %cu, %cu, %m, %m into %q {config = #tessel.attention_config<strategy = "wgmma">} : memref<?x2x64xf16>, memref<?x2x64xf16>, memref<?x2x64xf16>, memref<?xi32>, memref<?xi32> into memref<?x2x64xf16>
   return
 }
+
+// -----
+
+func.func @tma_warps(%q: memref<1x2x64x64xf16>) {
+  // expected-error @+1 {{strategy 'wgmma_tma': warps (12) must be 4 or 8: with the producer warpgroup, more consumers than two cannot hold 232 registers each}}
+  tessel.flash_attention %q, %q, %q into %q {config = #tessel.attention_config<strategy = "wgmma_tma", block_m = 192, warps = 12>} : memref<1x2x64x64xf16>, memref<1x2x64x64xf16>, memref<1x2x64x64xf16> into memref<1x2x64x64xf16>
+  return
+}

@@ -5,7 +5,10 @@
 // one producer and two consumer warpgroups, a 3-stage ring after the
 // tiles; the producer's elected lane arms each stage with its 32 KiB and
 // loads it, the consumers wait, multiply, retire the previous group and
-// release its stage.
+// release its stage. The epilogue meets both consumers at barrier 1 (the
+// stages become free), parks each warpgroup's f32 tile in them (rows padded
+// to 136), waits for its own warpgroup and writes rows of 4-column vectors,
+// element by element at the edges.
 // CHECK-LABEL: func @gemm(
 // CHECK-SAME:    %[[A:[^:]*]]: memref<?x72xf16>, %[[B:[^:]*]]: memref<72x80xf16>
 // CHECK:         %[[CA:.*]] = memref.cast %[[A]] : memref<?x72xf16> to memref<*xf16>
@@ -38,6 +41,16 @@
 // CHECK:               nvvm.mbarrier.arrive
 // CHECK:             nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT:        nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK:             nvvm.barrier id = %c1_i32 number_of_threads = %c256_i32
+// CHECK:             %[[PARK:.*]] = memref.view {{.*}} to memref<2x64x136xf32, #gpu.address_space<workgroup>>
+// CHECK-COUNT-32:    vector.store %{{.*}}, %[[PARK]][{{.*}}] : memref<2x64x136xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// CHECK:             nvvm.barrier id = %{{.*}} number_of_threads = %c128_i32
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %c16
+// CHECK:               %[[V:.*]] = vector.load %[[PARK]]{{.*}} vector<4xf32>
+// CHECK:               scf.if
+// CHECK:                 vector.store %[[V]], %{{.*}} {alignment = 16 : i64} : memref<2147483647x80xf32>, vector<4xf32>
+// CHECK:               } else {
+// CHECK-COUNT-4:         memref.store
 func.func @gemm(%a: memref<?x72xf16>, %b: memref<72x80xf16>, %d: memref<?x80xf32>) {
   tessel.gemm %a, %b into %d : memref<?x72xf16>, memref<72x80xf16> into memref<?x80xf32>
   return

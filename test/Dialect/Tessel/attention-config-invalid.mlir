@@ -1,7 +1,7 @@
 // RUN: tessel-opt %s -split-input-file -verify-diagnostics
 
 func.func @unknown_strategy(%q: memref<1x2x64x64xf16>) {
-  // expected-error @+1 {{unknown attention strategy 'tma'; expected mma or wgmma}}
+  // expected-error @+1 {{unknown attention strategy 'tma'; expected mma, wgmma or wgmma_tma}}
   tessel.flash_attention %q, %q, %q into %q {config = #tessel.attention_config<strategy = "tma">} : memref<1x2x64x64xf16>, memref<1x2x64x64xf16>, memref<1x2x64x64xf16> into memref<1x2x64x64xf16>
   return
 }

@@ -18,6 +18,9 @@ struct AttentionConfig {
 /// Whether the op's config asks for the wgmma rung (strategy "wgmma"); every
 /// other op takes the mma rung.
 bool usesWgmma(FlashAttentionOp op);
+/// Whether it asks for the wgmma rung fed by a TMA producer warpgroup
+/// (strategy "wgmma_tma").
+bool usesTmaProducer(FlashAttentionOp op);
 
 /// The op's configuration: its `config` attribute over the defaults for its
 /// head dimension, checked against the hardware (threads, registers, shared
@@ -44,7 +47,7 @@ FailureOr<AttentionConfig> configureFlashWgmma(FlashAttentionOp op);
 
 /// Dynamic shared memory of the wgmma kernel: the Q tile and `stages` K and
 /// V tiles, 128-byte swizzled, plus the slack that aligns them to 1024 bytes.
-int64_t flashWgmmaSharedBytes(const AttentionConfig &config, int64_t headDim);
+int64_t flashWgmmaSharedBytes(const AttentionConfig &config, int64_t headDim, bool tma = false);
 
 /// Per-thread 32-bit registers the wgmma kernel keeps live across its key
 /// loop: O and S accumulators and two generations of P fragments (the P·V

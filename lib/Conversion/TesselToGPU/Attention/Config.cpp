@@ -123,15 +123,21 @@ FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionO
 }
 
 FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionVarlenOp op) {
-  if (AttentionConfigAttr attr = op.getConfigAttr(); attr && attr.getStrategy() == "wgmma")
-    return op.emitOpError() << "convert-tessel-to-gpu: strategy 'wgmma' has no packed "
-                               "(varlen) form yet; use strategy 'mma'";
+  if (AttentionConfigAttr attr = op.getConfigAttr();
+      attr && attr.getStrategy().starts_with("wgmma"))
+    return op.emitOpError() << "convert-tessel-to-gpu: strategy '" << attr.getStrategy()
+                            << "' has no packed (varlen) form yet; use strategy 'mma'";
   return configure(op, op.getQ(), op.getV(), op.getOut(), op.getConfigAttr());
 }
 
 bool mlir::tessel::usesWgmma(FlashAttentionOp op) {
   AttentionConfigAttr attr = op.getConfigAttr();
-  return attr && attr.getStrategy() == "wgmma";
+  return attr && (attr.getStrategy() == "wgmma" || attr.getStrategy() == "wgmma_tma");
+}
+
+bool mlir::tessel::usesTmaProducer(FlashAttentionOp op) {
+  AttentionConfigAttr attr = op.getConfigAttr();
+  return attr && attr.getStrategy() == "wgmma_tma";
 }
 
 namespace {
@@ -149,8 +155,11 @@ constexpr int64_t kSwizzleAlign = 1024;
 constexpr int64_t kWgmmaOverheadRegisters = 40;
 } // namespace
 
-int64_t mlir::tessel::flashWgmmaSharedBytes(const AttentionConfig &c, int64_t headDim) {
-  return (c.blockM + 2 * c.stages * c.blockN) * headDim * 2 + kSwizzleAlign;
+int64_t mlir::tessel::flashWgmmaSharedBytes(const AttentionConfig &c, int64_t headDim,
+                                            bool tma) {
+  // wgmma_tma: the K/V ring's full and empty barriers and Q's full one.
+  int64_t barriers = tma ? (2 * c.stages + 2) * 8 : 0;
+  return (c.blockM + 2 * c.stages * c.blockN) * headDim * 2 + kSwizzleAlign + barriers;
 }
 
 int64_t mlir::tessel::flashWgmmaLiveRegisters(const AttentionConfig &c, int64_t headDim) {
@@ -163,8 +172,10 @@ int64_t mlir::tessel::flashWgmmaRegisterBudget(int64_t threads) {
 }
 
 FailureOr<AttentionConfig> mlir::tessel::configureFlashWgmma(FlashAttentionOp op) {
+  bool tma = usesTmaProducer(op);
   auto fail = [&]() {
-    return op.emitOpError() << "convert-tessel-to-gpu: strategy 'wgmma': ";
+    return op.emitOpError() << "convert-tessel-to-gpu: strategy '" << (tma ? "wgmma_tma" : "wgmma")
+                            << "': ";
   };
   if (failed(checkOperands(op.getQ(), op.getV(), op.getOut(), fail)))
     return failure();
@@ -178,6 +189,12 @@ FailureOr<AttentionConfig> mlir::tessel::configureFlashWgmma(FlashAttentionOp op
   if (cfg.warps % 4 || cfg.warps > 16)
     return fail() << "warps (" << cfg.warps
                   << ") must be 4, 8, 12 or 16: whole warpgroups, at most 4";
+  // wgmma_tma: a producer warpgroup besides, and the consumers' registers
+  // come from setmaxnreg (232 each, the producer keeps 40).
+  if (tma && cfg.warps > 8)
+    return fail() << "warps (" << cfg.warps
+                  << ") must be 4 or 8: with the producer warpgroup, more consumers than two "
+                     "cannot hold 232 registers each";
   if (cfg.blockM != 16 * cfg.warps)
     return fail() << "block_m (" << cfg.blockM << ") must be 16 x warps (" << 16 * cfg.warps
                   << "): each warpgroup owns 64 query rows";
@@ -188,13 +205,14 @@ FailureOr<AttentionConfig> mlir::tessel::configureFlashWgmma(FlashAttentionOp op
   if (cfg.stages < 2)
     return fail() << "stages must be at least 2 (one K/V tile loading while one is read), got "
                   << cfg.stages;
-  int64_t threads = 32 * cfg.warps;
-  int64_t regs = flashWgmmaLiveRegisters(cfg, d), budget = flashWgmmaRegisterBudget(threads);
+  int64_t threads = 32 * cfg.warps + (tma ? 128 : 0);
+  int64_t regs = flashWgmmaLiveRegisters(cfg, d);
+  int64_t budget = tma ? 232 - kWgmmaOverheadRegisters : flashWgmmaRegisterBudget(threads);
   if (regs > budget)
     return fail() << "head dimension " << d << " with block_n = " << cfg.blockN << " keeps "
                   << regs << " registers per thread live across the key loop (O, S and two "
                   << "P generations); the limit for " << threads << " threads is " << budget;
-  int64_t bytes = flashWgmmaSharedBytes(cfg, d);
+  int64_t bytes = flashWgmmaSharedBytes(cfg, d, tma);
   if (bytes > kMaxDynamicSharedBytes)
     return fail() << "needs " << bytes << " bytes of shared memory (Q tile and " << cfg.stages
                   << " K and V tiles); the limit is " << kMaxDynamicSharedBytes;

@@ -33,7 +33,10 @@
 #include "Attention.h"
 #include "Operands.h"
 
+#include "GPU/Mbarrier.h"
 #include "GPU/MmaSync.h"
+#include "GPU/Tma.h"
+#include "GPU/WarpRole.h"
 #include "GPU/Reduce.h"
 #include "GPU/TileCopy.h"
 #include "GPU/Wgmma.h"
@@ -42,6 +45,8 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::tessel;
@@ -77,6 +82,12 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
   Type outElt = cast<MemRefType>(o.getType()).getElementType();
   int64_t d = cast<MemRefType>(q.getType()).getDimSize(3);
   int64_t threads = 32 * cfg.warps, n = cfg.blockN;
+  // wgmma_tma: warpgroup 0 produces (TMA), the others are the consumers
+  // below, their thread ids shifted down by one warpgroup.
+  bool tma = usesTmaProducer(op);
+  int64_t consumerThreads = threads;
+  if (tma)
+    threads += kWarpgroupThreads;
   int64_t hDim = seqMajor ? 2 : 1, sDim = seqMajor ? 1 : 2;
 
   // Q [blockM][d] and K, V [blockN][d], each as column blocks of 64
@@ -96,14 +107,26 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
   Value lseFlat = lse ? flatView(e, lse) : Value();
   Value gridX = e.size(mulSize(e, batchesS, hqS));
   Value gridY = e.ceilDiv(sqS, cfg.blockM);
-  int64_t smemBytes = flashWgmmaSharedBytes(cfg, d);
+  int64_t smemBytes = flashWgmmaSharedBytes(cfg, d, tma);
+  // One tensor map per operand over its [B, S, H, D] view; a box is one
+  // head's rows x one 128-byte swizzle row, rows past S zero-filled.
+  Value mapQ, mapK, mapV;
+  if (tma) {
+    tma::TensorMapOptions swizzled;
+    swizzled.swizzleBytes = kSwizzle;
+    swizzled.l2PromotionBytes = 256;
+    mapQ = tma::describe(b, loc, seqHeadView(e, q, seqMajor), {1, cfg.blockM, 1, 64}, swizzled);
+    mapK = tma::describe(b, loc, seqHeadView(e, k, seqMajor), {1, n, 1, 64}, swizzled);
+    mapV = tma::describe(b, loc, seqHeadView(e, v, seqMajor), {1, n, 1, 64}, swizzled);
+  }
 
   auto launch = gpu::LaunchOp::create(b, loc, gridX, gridY, e.idx(1), e.idx(threads), e.idx(1),
                                       e.idx(1), arith::ConstantIntOp::create(b, loc, smemBytes, 32));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   Value hq = e.size(hqS), sq = e.size(sqS), skv = e.size(skvS), group = e.size(groupS);
-  Value tid = launch.getThreadIds().x;
+  Value blockTid = launch.getThreadIds().x;
+  Value tid = tma ? e.sub(blockTid, e.idx(kWarpgroupThreads)) : blockTid;
   Value bh = launch.getBlockIds().x;
   Value bi = e.div(bh, hq), h = e.rem(bh, hq), hk = e.div(h, group);
   // Causal: the last query tiles see the most keys; start them first.
@@ -150,14 +173,28 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
   // the tensor cores (see `overlappedLoop`); it then reads two stages at a
   // time, so a refilled tile is needed stages - 2 iterations later (else
   // stages - 1).
-  bool overlap = cfg.stages >= 3;
+  bool overlap = !tma && cfg.stages >= 3;
+
+  // wgmma_tma: the K/V ring and Q's barrier after the tiles; every consumer
+  // thread releases each stage it read.
+  std::optional<MbarrierRing> ring, qRing;
+  if (tma) {
+    Value bars = e.add(smemAddr, e.idx(vBytes + cfg.stages * kvTile.bytes()));
+    ring.emplace(e, bars, cfg.stages, consumerThreads);
+    qRing.emplace(e, e.add(bars, e.idx(MbarrierRing::bytes(cfg.stages))), 1, consumerThreads);
+    ring->init(e.eq(blockTid, e.idx(0)));
+    qRing->init(e.eq(blockTid, e.idx(0)));
+  }
 
   // Prologue: Q, then the first stages - 1 key tiles, one group each. The
   // overlapped loop always computes tile 0 (zero-filled past Skv and fully
   // masked when the block sees no key), so that tile is always copied.
-  copyRows(sQ, qOff, sq, qTile, qBase, e.idx(0));
-  Value lastGroup = commitCopies(e);
-  for (int64_t s = 0; s < cfg.stages - 1; ++s) {
+  Value lastGroup;
+  for (int64_t s = 0; !tma && s < cfg.stages - 1; ++s) {
+    if (s == 0) {
+      copyRows(sQ, qOff, sq, qTile, qBase, e.idx(0));
+      lastGroup = commitCopies(e);
+    }
     if (overlap && s == 0)
       copyKV(e.idx(0), e.idx(0));
     else
@@ -329,6 +366,110 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
     return SmallVector<Value>(loop.getResults());
   };
 
+  // Epilogue: O / l and LSE, rows inside Sq only.
+  auto finish = [&](ArrayRef<Value> state) {
+    Value firstLane = e.eq(acc.col2, e.idx(0));
+    for (int64_t half = 0; half < 2; ++half) {
+      Value sum = warpReduce(e, state[3 + half], ReduceKind::Sum, 4);
+      auto [inv, rowLse] = softmax.finish(e, {state[1 + half], sum});
+      Value qi = rows[half];
+      e.when(e.lt(qi, sq), [&] {
+        Value base = e.add(oOff, e.mul(qi, e.size(sO.seq)));
+        for (int64_t nb = 0; nb < d / 8; ++nb) {
+          SmallVector<Value> pair;
+          for (int64_t kk = 0; kk < 2; ++kk) {
+            Value x = wgmma::element(e, state[0], wgmma::accumulatorRegister(nb, half, kk));
+            pair.push_back(castFloat(b, loc, e.fmul(x, inv), outElt));
+          }
+          Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({2}, outElt), pair);
+          Value col = e.add(e.idx(nb * 8), acc.col2);
+          // Even element offsets: one 32-bit store per pair.
+          vector::StoreOp::create(b, loc, vec, sO.flat, ValueRange{e.add(base, col)},
+                                  /*nontemporal=*/false, llvm::MaybeAlign(4));
+        }
+        if (lse)
+          e.when(firstLane, [&] {
+            // LSE [B, Hq, Sq], whatever the layout of Q and O.
+            Value at = e.add(e.mul(bh, sq), qi);
+            memref::StoreOp::create(b, loc, rowLse, lseFlat, ValueRange{at});
+          });
+      });
+    }
+  };
+
+  // wgmma_tma (FlashAttention-3's producer/consumer split): one elected
+  // lane of the producer loads Q, then walks the key tiles, acquiring a
+  // stage, arming it with K's and V's bytes and issuing their boxes; each
+  // consumer warpgroup waits for a stage, runs S = Q K^T, the softmax and
+  // O += P V, and releases it. No block-wide barrier in the loop: the
+  // warpgroups drift apart, so one's softmax overlaps the other's wgmmas.
+  auto loadRows = [&](Value map, const SmemLayout &layout, Value dst, Value s0, Value head,
+                      Value bar) {
+    for (int64_t j = 0; j < d / 64; ++j)
+      tma::load(e, map, e.add(dst, e.idx(j * layout.rows * kSwizzle)),
+                ValueRange{bi, s0, head, e.idx(64 * j)}, bar);
+  };
+  auto produce = [&] {
+    setMaxRegisters(e, 40, /*increase=*/false);
+    WarpgroupIds ids = WarpgroupIds::of(e, blockTid);
+    e.when(e.eq(e.div(ids.thread, e.idx(32)), e.idx(0)), [&] {
+      e.when(electOneLane(e), [&] {
+        for (Value map : {mapQ, mapK, mapV})
+          tma::prefetch(e, map);
+        RingSlot q0 = qRing->slot(e.idx(0));
+        qRing->producerExpect(q0, e.i32(qTile.bytes()));
+        loadRows(mapQ, qTile, smemAddr, qBase, h, qRing->full(q0));
+        e.loop(range.all, [&](Value t) {
+          RingSlot slot = ring->slot(t);
+          ring->producerAcquire(slot);
+          ring->producerExpect(slot, e.i32(2 * kvTile.bytes()));
+          Value stageOff = e.mul(slot.stage, e.idx(kvTile.bytes()));
+          Value s0 = e.mul(t, e.idx(n));
+          loadRows(mapK, kvTile, e.add(smemAddr, e.add(e.idx(kBytes), stageOff)), s0, hk,
+                   ring->full(slot));
+          loadRows(mapV, kvTile, e.add(smemAddr, e.add(e.idx(vBytes), stageOff)), s0, hk,
+                   ring->full(slot));
+        });
+      });
+    });
+  };
+  auto tmaLoop = [&](Value lb, Value ub, ValueRange initState, bool masked) {
+    auto loop = scf::ForOp::create(b, loc, lb, ub, e.idx(1), initState);
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value j = loop.getInductionVar();
+    ValueRange st = loop.getRegionIterArgs();
+    RingSlot slot = ring->slot(j);
+    ring->consumerWait(slot);
+    Value s = issueScores(slot.stage);
+    wgmma::waitGroups(e, 0);
+    SoftmaxRow state[2] = {{st[1], st[3]}, {st[2], st[4]}};
+    Value rescale[2];
+    SmallVector<Value> p = softmaxTile(s, e.mul(j, e.idx(n)), masked, state, rescale);
+    Value accO = scaleAccumulatorRows(e, st[0], d, rescale[0], rescale[1]);
+    accO = issueValues(accO, p, slot.stage);
+    wgmma::waitGroups(e, 0);
+    ring->consumerRelease(slot);
+    scf::YieldOp::create(b, loc,
+                         ValueRange{accO, state[0].max, state[1].max, state[0].sum, state[1].sum});
+    return SmallVector<Value>(loop.getResults());
+  };
+
+  if (tma) {
+    splitRoles(e, e.div(blockTid, e.idx(kWarpgroupThreads)), produce, [&](Value) {
+      setMaxRegisters(e, 232, /*increase=*/true);
+      // Q lands once; wait for it even when no key tile is visible, so no
+      // copy is in flight when the block exits.
+      qRing->consumerWait(qRing->slot(e.idx(0)));
+      SmallVector<Value> state = tmaLoop(e.idx(0), range.full, init, /*masked=*/false);
+      state = tmaLoop(range.full, range.all, state, /*masked=*/true);
+      finish(state);
+    });
+    gpu::TerminatorOp::create(b, loc);
+    op.erase();
+    return success();
+  }
+
   SmallVector<Value> state;
   if (overlap) {
     // Tile 0 (and Q): stages - 2 younger groups.
@@ -354,34 +495,7 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
     state = keyLoop(range.full, range.all, state, /*masked=*/true);
   }
 
-  // Epilogue: O / l and LSE, rows inside Sq only.
-  Value firstLane = e.eq(acc.col2, e.idx(0));
-  for (int64_t half = 0; half < 2; ++half) {
-    Value sum = warpReduce(e, state[3 + half], ReduceKind::Sum, 4);
-    auto [inv, rowLse] = softmax.finish(e, {state[1 + half], sum});
-    Value qi = rows[half];
-    e.when(e.lt(qi, sq), [&] {
-      Value base = e.add(oOff, e.mul(qi, e.size(sO.seq)));
-      for (int64_t nb = 0; nb < d / 8; ++nb) {
-        SmallVector<Value> pair;
-        for (int64_t kk = 0; kk < 2; ++kk) {
-          Value x = wgmma::element(e, state[0], wgmma::accumulatorRegister(nb, half, kk));
-          pair.push_back(castFloat(b, loc, e.fmul(x, inv), outElt));
-        }
-        Value vec = vector::FromElementsOp::create(b, loc, VectorType::get({2}, outElt), pair);
-        Value col = e.add(e.idx(nb * 8), acc.col2);
-        // Even element offsets: one 32-bit store per pair.
-        vector::StoreOp::create(b, loc, vec, sO.flat, ValueRange{e.add(base, col)},
-                                /*nontemporal=*/false, llvm::MaybeAlign(4));
-      }
-      if (lse)
-        e.when(firstLane, [&] {
-          // LSE [B, Hq, Sq], whatever the layout of Q and O.
-          Value at = e.add(e.mul(bh, sq), qi);
-          memref::StoreOp::create(b, loc, rowLse, lseFlat, ValueRange{at});
-        });
-    });
-  }
+  finish(state);
   gpu::TerminatorOp::create(b, loc);
   op.erase();
   return success();

@@ -52,6 +52,28 @@ Strided attention::strided(KernelBuilder &e, Value v, bool seqMajor) {
   return s;
 }
 
+Value attention::seqHeadView(KernelBuilder &e, Value v, bool seqMajor) {
+  int64_t hDim = seqMajor ? 2 : 1, sDim = seqMajor ? 1 : 2;
+  Strided s = strided(e, v, seqMajor);
+  Size sizes[4] = {dimOf(e, v, 0), dimOf(e, v, sDim), dimOf(e, v, hDim), dimOf(e, v, 3)};
+  Size strides[4] = {s.batch, s.seq, s.head, Size::of(1)};
+  SmallVector<int64_t> shape, strideVals;
+  SmallVector<OpFoldResult> sizeOfr, strideOfr;
+  for (int i = 0; i < 4; ++i) {
+    shape.push_back(sizes[i].isStatic() ? sizes[i].fixed : ShapedType::kDynamic);
+    strideVals.push_back(strides[i].isStatic() ? strides[i].fixed : ShapedType::kDynamic);
+    sizeOfr.push_back(sizes[i].isStatic() ? OpFoldResult(e.b.getIndexAttr(sizes[i].fixed))
+                                          : OpFoldResult(sizes[i].dynamic));
+    strideOfr.push_back(strides[i].isStatic() ? OpFoldResult(e.b.getIndexAttr(strides[i].fixed))
+                                              : OpFoldResult(strides[i].dynamic));
+  }
+  auto type = cast<MemRefType>(v.getType());
+  auto viewType = MemRefType::get(shape, type.getElementType(),
+                                  StridedLayoutAttr::get(e.b.getContext(), 0, strideVals));
+  return memref::ReinterpretCastOp::create(e.b, e.loc, viewType, v, e.b.getIndexAttr(0), sizeOfr,
+                                           strideOfr);
+}
+
 Value attention::negInf(KernelBuilder &e) {
   return e.f32(-std::numeric_limits<float>::infinity());
 }

@@ -40,6 +40,10 @@ Value flatView(KernelBuilder &e, Value v);
 /// Q, K, V or O: [B, H, S, D] (bhsd) or [B, S, H, D] (bshd, `seqMajor`).
 Strided strided(KernelBuilder &e, Value v, bool seqMajor);
 Value negInf(KernelBuilder &e);
+/// `v` viewed as [B, S, H, D] whatever its layout (bhsd swaps S and H by
+/// strides only): the tensor a 4-D tensor map of one head's rows, with boxes
+/// [1, rows, 1, 64], is described on.
+Value seqHeadView(KernelBuilder &e, Value v, bool seqMajor);
 
 /// The key tiles of `blockN` keys that query rows [qBase, qBase + blockM)
 /// visit: [0, all) — every tile up to the diagonal of the block's last row

@@ -16,7 +16,13 @@
 // TMA boxes are one swizzle row (64 elements) wide, so a tile of `rows`
 // rows is cols / 64 boxes stacked as SmemLayout's column blocks. Elements
 // past M, N or K are zero-filled by TMA (any K works: out-of-range K reads
-// zeros on both operands); stores are guarded as in the other rungs.
+// zeros on both operands).
+//
+// The epilogue goes through shared memory: once both consumers' wgmmas have
+// retired, every stage is free (each TMA load was waited for), so each
+// consumer parks its f32 tile there and writes it out row-contiguous, four
+// columns per thread — in place of the wgmma fragment order, whose 2-byte
+// stores use a quarter of every sector.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +36,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::tessel;
@@ -37,6 +44,19 @@ using namespace mlir::tessel;
 namespace {
 constexpr int64_t kSwizzle = 128, kBox = 64; // f16/bf16: one 128-byte row
 constexpr int64_t kProducerRegisters = 40, kConsumerRegisters = 232;
+// Epilogue rows are padded by 8 floats (32 bytes): the eight rows a quad
+// column writes then start in different banks.
+constexpr int64_t kEpiloguePad = 8, kEpilogueVector = 4;
+constexpr int64_t kConsumerBarrier = 1; // + consumer index: one per warpgroup
+
+int64_t epilogueBytes(const GemmConfig &c) {
+  return c.blockM * (c.blockN + kEpiloguePad) * 4;
+}
+
+int64_t ringOffset(GemmOp op, const GemmConfig &c) {
+  WgmmaTiles t = wgmmaTiles(op, c);
+  return std::max(c.stages * (t.a.layout.bytes() + t.b.layout.bytes()), epilogueBytes(c));
+}
 
 
 /// The operand as the call passed it: prepareGemm views run-time sizes as
@@ -46,12 +66,71 @@ Value original(Value v) {
     return view.getSource();
   return v;
 }
+/// Writes a consumer's parked rows, [r0, r0 + blockM / consumers) x
+/// [c0, c0 + blockN) of D = alpha * acc + beta * C. Each thread takes four
+/// consecutive columns per step, so a warp writes 128 contiguous elements of
+/// a row with 8- or 16-byte stores; edge chunks (and rows whose length is
+/// not a multiple of four) go element by element, guarded.
+void writeParkedTile(KernelBuilder &e, GemmOp op, const GemmShape &sh, const GemmConfig &cfg,
+                     Value park, Value consumer, Value thread, Value batch, Value r0, Value c0) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  int64_t perRow = cfg.blockN / kEpilogueVector;
+  int64_t steps = cfg.blockM / cfg.warpgroups * perRow / kWarpgroupThreads;
+  Type f32 = b.getF32Type();
+  Type outElt = cast<MemRefType>(op.getInit().getType()).getElementType();
+  auto f32x4 = VectorType::get({kEpilogueVector}, f32);
+  float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
+  Value m = e.size(sh.M), n = e.idx(sh.N);
+  e.loop(e.idx(steps), [&](Value it) {
+    Value chunk = e.add(e.mul(it, e.idx(kWarpgroupThreads)), thread);
+    Value r = e.div(chunk, e.idx(perRow));
+    Value c = e.mul(e.rem(chunk, e.idx(perRow)), e.idx(kEpilogueVector));
+    Value row = e.add(r0, r), col = e.add(c0, c);
+    Value v = vector::LoadOp::create(b, loc, f32x4, park, ValueRange{consumer, r, c});
+    Value rowOk = e.lt(row, m);
+    auto at = [&](Value cl) {
+      return batch ? SmallVector<Value>{batch, row, cl} : SmallVector<Value>{row, cl};
+    };
+    auto elementwise = [&] {
+      for (int64_t j = 0; j < kEpilogueVector; ++j) {
+        Value cj = e.add(col, e.idx(j));
+        Value x = vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{j});
+        storeResult(e, op, batch, row, cj, x, e.land(rowOk, e.lt(cj, n)));
+      }
+    };
+    if (sh.N % kEpilogueVector) {
+      elementwise();
+      return;
+    }
+    Value whole = e.land(rowOk, e.lt(e.add(col, e.idx(kEpilogueVector - 1)), n));
+    auto ifOp = scf::IfOp::create(b, loc, whole, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value d = v;
+    if (alpha != 1.0f)
+      d = arith::MulFOp::create(b, loc, d, vector::BroadcastOp::create(b, loc, f32x4, e.f32(alpha)));
+    if (op.getC()) {
+      SmallVector<Value> cs;
+      for (int64_t j = 0; j < kEpilogueVector; ++j)
+        cs.push_back(e.loadF32(op.getC(), at(e.add(col, e.idx(j)))));
+      Value cv = vector::FromElementsOp::create(b, loc, f32x4, cs);
+      cv = arith::MulFOp::create(b, loc, cv, vector::BroadcastOp::create(b, loc, f32x4, e.f32(beta)));
+      d = arith::AddFOp::create(b, loc, d, cv);
+    }
+    if (outElt != f32)
+      d = arith::TruncFOp::create(b, loc, VectorType::get({kEpilogueVector}, outElt), d);
+    int64_t bytes = kEpilogueVector * outElt.getIntOrFloatBitWidth() / 8;
+    vector::StoreOp::create(b, loc, d, op.getInit(), at(col), false, llvm::MaybeAlign(bytes));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    elementwise();
+  });
+}
 } // namespace
 
 int64_t mlir::tessel::wgmmaTmaSharedBytes(GemmOp op, const GemmConfig &c) {
   WgmmaTiles t = wgmmaTiles(op, c);
-  return c.stages * (t.a.layout.bytes() + t.b.layout.bytes()) + t.a.layout.patternBytes() +
-         MbarrierRing::bytes(c.stages);
+  return ringOffset(op, c) + t.a.layout.patternBytes() + MbarrierRing::bytes(c.stages);
 }
 
 std::string mlir::tessel::wgmmaTmaOperandError(GemmOp op) {
@@ -103,7 +182,7 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
   arena.alignTo(tileA.patternBytes());
   Value smemAddr = arena.originAddress();
   // Every consumer thread releases each stage it read.
-  MbarrierRing ring(e, e.add(smemAddr, e.idx(cfg.stages * stageBytes)), cfg.stages,
+  MbarrierRing ring(e, e.add(smemAddr, e.idx(ringOffset(op, cfg))), cfg.stages,
                     consumers * kWarpgroupThreads);
   ring.init(e.eq(tid, e.idx(0)));
 
@@ -188,11 +267,31 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
         SmallVector<Value> result =
             step(e.idx(numK - 1), SmallVector<Value>(loop.getResults()), /*last=*/true);
 
-        // Epilogue through registers, as the wgmma rung.
-        forEachWgmmaResult(e, result, ids.thread, rowBase, wgRow, colBase, sh, cfg,
-                           [&](Value row, Value col, Value v, Value ok) {
-                             storeResult(e, op, batch, row, col, v, ok);
-                           });
+        // The other consumer may still be multiplying from the stages.
+        namedBarrier(e, kConsumerBarrier, consumers * kWarpgroupThreads);
+        Value park = arena.view({consumers, wgTileM, cfg.blockN + kEpiloguePad}, b.getF32Type(),
+                                0);
+        Value lane = e.rem(ids.thread, e.idx(32));
+        Value quadRow = e.add(e.mul(e.div(ids.thread, e.idx(32)), e.idx(16)),
+                              e.div(lane, e.idx(4)));
+        Value quadCol = e.mul(e.rem(lane, e.idx(4)), e.idx(2));
+        auto pairType = VectorType::get({2}, b.getF32Type());
+        for (int64_t i = 0; i < tilesM; ++i)
+          for (int64_t half = 0; half < 2; ++half)
+            for (int64_t nb = 0; nb < cfg.blockN / 8; ++nb) {
+              Value pair = vector::FromElementsOp::create(
+                  b, loc, pairType,
+                  ValueRange{
+                      wgmma::element(e, result[i], wgmma::accumulatorRegister(nb, half, 0)),
+                      wgmma::element(e, result[i], wgmma::accumulatorRegister(nb, half, 1))});
+              Value row = e.add(quadRow, e.idx(64 * i + 8 * half));
+              vector::StoreOp::create(b, loc, pair, park,
+                                      ValueRange{consumer, row, e.add(quadCol, e.idx(8 * nb))});
+            }
+        // Each consumer reads back only its own rows.
+        namedBarrier(e, e.add(consumer, e.idx(kConsumerBarrier + 1)), kWarpgroupThreads);
+        writeParkedTile(e, op, sh, cfg, park, consumer, ids.thread, batch,
+                        e.add(rowBase, wgRow), colBase);
       });
   gpu::TerminatorOp::create(b, loc);
 }

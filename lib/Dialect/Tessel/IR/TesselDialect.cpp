@@ -84,9 +84,9 @@ LogicalResult PagedConfigAttr::verify(function_ref<InFlightDiagnostic()> emitErr
 LogicalResult AttentionConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                           StringRef strategy, int64_t blockM, int64_t blockN,
                                           int64_t warps, int64_t stages) {
-  if (strategy != "" && strategy != "mma" && strategy != "wgmma")
+  if (strategy != "" && strategy != "mma" && strategy != "wgmma" && strategy != "wgmma_tma")
     return emitError() << "unknown attention strategy '" << strategy
-                       << "'; expected mma or wgmma";
+                       << "'; expected mma, wgmma or wgmma_tma";
   for (auto [value, name, limit] :
        {std::tuple<int64_t, StringRef, int64_t>{blockM, "block_m", kMaxTile},
         {blockN, "block_n", kMaxTile}, {warps, "warps", kMaxWarps},

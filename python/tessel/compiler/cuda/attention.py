@@ -10,7 +10,7 @@ from ...signature import Arg, Signature, Spec, dtype_name
 from .recipe import Recipe, check_config, check_strategy
 from .recipe import annotate as annotate_ops
 
-STRATEGIES = ("mma", "wgmma")
+STRATEGIES = ("mma", "wgmma", "wgmma_tma")
 # The bounds #tessel.attention_config verifies (TesselDialect.cpp), checked
 # first here so that a bad value is named as the caller's argument.
 CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, warps=32, stages=32)
@@ -36,6 +36,9 @@ WGMMA_TABLE = {
     (d, dt): dict(block_m=128, block_n=128 if d <= 128 else 64, warps=8, stages=2)
     for d in (64, 128, 192, 256) for dt in ("f16", "bf16")
 }
+# wgmma_tma: the same tiles, K/V (and Q) brought by a TMA producer
+# warpgroup through an mbarrier ring (FlashWgmma.cpp); opt-in until it is
+# measured faster.
 # The strategy when the caller names none, where the wgmma rung was measured
 # faster than mma on the H200 (2026-12-02, S 4096 and 16384, causal and not,
 # both dtypes: 1.1-1.8x); mma elsewhere.
@@ -59,13 +62,14 @@ def recipe(sig: Signature, options: dict, hint=None, strategies=STRATEGIES) -> R
     if strategy == "mma" and d % 16:
         raise ValueError(f"argument 'q': head dimension {d} is not supported on target='cuda' "
                          "(strategy 'mma' takes multiples of 16 up to 128); use target='cpu'")
-    if strategy == "wgmma" and (d % 64 or d > 256):
+    if strategy in ("wgmma", "wgmma_tma") and (d % 64 or d > 256):
         raise ValueError(f"argument 'q': head dimension {d} is not supported by strategy "
-                         "'wgmma' (64, 128, 192 or 256); use strategy='mma' or target='cpu'")
+                         f"'{strategy}' (64, 128, 192 or 256); use strategy='mma' or "
+                         "target='cpu'")
     if dv != d:
         raise ValueError(f"argument 'v': head dimension {dv} differs from q's ({d}); "
                          "target='cuda' needs them equal; use target='cpu'")
-    table = WGMMA_TABLE if strategy == "wgmma" else TABLE
+    table = WGMMA_TABLE if strategy in ("wgmma", "wgmma_tma") else TABLE
     config = {**table.get((d, dtype), {}), **config}
     return Recipe(strategy, tuple(sorted(config.items())), "any", "attention_config")
 

@@ -101,11 +101,27 @@ def pick_split_k(m: int, n: int, k: int, cfg: dict, batches: int = 1, sms: int =
     return max(1, min(8, sms // tiles, k_tiles // 8))
 
 
+def _tma_wins(sig: Signature, m_hint: int | None) -> bool:
+    """Where wgmma_tma is the default: the large class (outside the skinny
+    ones), with rows TMA can load (a multiple of 8 elements, known at compile
+    time). Measured on the H200 (docs/benchmarks.md, 2026-12-02): 0.92 / 0.90
+    of cuBLAS at 4096^3 f16 / bf16 against wgmma's 0.71 / 0.69, 0.96 / 0.94
+    at 8192^3 against 0.83 / 0.81."""
+    rows = [sig.arg(name).spec.shape[-1] for name in ("a", "b")]
+    if any(r is None or r % 8 for r in rows):
+        return False
+    m, n = sig.outputs[0].spec.shape[-2:]
+    k = sig.arg("a").spec.shape[-2 if sig.attr("transpose_a") else -1]
+    return size_class("wgmma", m if m is not None else m_hint, n, k) == "large"
+
+
 def recipe(sig: Signature, options: dict, m_hint: int | None) -> Recipe:
     """`m_hint`: the call's M when the signature's M is a run-time size."""
     strategy, config = check_options(options)
     if strategy is None:
         strategy = pick_strategy(sig)
+        if strategy == "wgmma" and _tma_wins(sig, m_hint):
+            strategy = "wgmma_tma"
     dtype = dtype_name(sig.arg("a").spec.dtype)
     if strategy in ("mma", "wgmma", "wgmma_tma") and dtype not in ("f16", "bf16"):
         raise ValueError(f"argument 'strategy': {strategy!r} needs f16 or bf16 inputs, got "
