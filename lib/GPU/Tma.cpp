@@ -122,6 +122,16 @@ void tma::load(KernelBuilder &e, Value tensorMap, Value dstAddress, ValueRange c
       NVVM::CTAGroupKindAttr(), Value());
 }
 
+void tma::loadSwizzledTile(KernelBuilder &e, Value tensorMap, const SmemLayout &layout,
+                           Value dstAddress, ArrayRef<Value> coords, Value bar) {
+  SmallVector<Value> at(coords.begin(), coords.end());
+  Value c0 = coords.back();
+  for (int64_t j = 0; j < layout.cols / layout.atom(); ++j) {
+    at.back() = e.add(c0, e.idx(j * layout.atom()));
+    load(e, tensorMap, e.add(dstAddress, e.idx(j * layout.rows * layout.swizzleBytes)), at, bar);
+  }
+}
+
 void tma::store(KernelBuilder &e, Value tensorMap, Value srcAddress, ValueRange coords) {
   NVVM::CpAsyncBulkTensorSharedCTAToGlobalOp::create(
       e.b, e.loc, tensorMap, mbarrier::pointer(e, srcAddress), tmaCoordinates(e, coords), Value(),

@@ -23,6 +23,7 @@
 #define TESSEL_LIB_GPU_TMA_H
 
 #include "GPU/KernelBuilder.h"
+#include "GPU/SmemLayout.h"
 
 namespace mlir::tessel::tma {
 
@@ -54,6 +55,14 @@ int64_t boxBytes(ArrayRef<int64_t> box, int64_t elemBytes);
 /// writes the box to every CTA of the cluster whose bit is set.
 void load(KernelBuilder &e, Value tensorMap, Value dstAddress, ValueRange coords, Value bar,
           Value multicastMask = Value());
+
+/// Loads a swizzled tile (SmemLayout::swizzled) whose first element is
+/// global `coords` (memref order; the innermost coordinate is the tile's
+/// first column): one box of rows x one swizzle row per column block, each
+/// landing at its block, all completing on `bar`. The map's box must be
+/// that column block.
+void loadSwizzledTile(KernelBuilder &e, Value tensorMap, const SmemLayout &layout,
+                      Value dstAddress, ArrayRef<Value> coords, Value bar);
 
 /// Stores the box at shared `srcAddress` to `coords`; what falls outside the
 /// tensor is not written. Shared-memory writes by threads must be made

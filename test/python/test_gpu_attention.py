@@ -169,28 +169,21 @@ def test_explicit_configs():
     check(o, lse, *reference(q, k, v, True), "bf16")
 
 
-@pytest.mark.parametrize("config", [dict(block_m=192, block_n=64, warps=12, stages=2),
-                                    dict(block_m=64, block_n=128, warps=4, stages=3),
-                                    dict(block_m=128, block_n=16, warps=8, stages=4)],
-                         ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
-def test_wgmma_configs(config):
-    # Three warpgroups, one warpgroup, the smallest key step.
-    q, k, v = inputs(2, 2, 1, 200, 333, 128, "f16", seed=13)
+@pytest.mark.parametrize("strategy, config, heads, dtype, seed", [
+    # wgmma: three warpgroups, one warpgroup, the smallest key step.
+    ("wgmma", dict(block_m=192, block_n=64, warps=12, stages=2), (2, 1), "f16", 13),
+    ("wgmma", dict(block_m=64, block_n=128, warps=4, stages=3), (2, 1), "f16", 13),
+    ("wgmma", dict(block_m=128, block_n=16, warps=8, stages=4), (2, 1), "f16", 13),
+    # wgmma_tma: one consumer warpgroup, 3 stages of 64 keys, the smallest key step.
+    ("wgmma_tma", dict(block_m=64, block_n=128, warps=4, stages=3), (4, 2), "bf16", 14),
+    ("wgmma_tma", dict(block_m=128, block_n=64, warps=8, stages=3), (4, 2), "bf16", 14),
+    ("wgmma_tma", dict(block_m=128, block_n=16, warps=8, stages=2), (4, 2), "bf16", 14),
+], ids=lambda v: ",".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else None)
+def test_wgmma_configs(strategy, config, heads, dtype, seed):
+    q, k, v = inputs(2, *heads, 200, 333, 128, dtype, seed=seed)
     o, lse = tessel.flash_attention(q, k, v, causal=True, return_lse=True, target="cuda",
-                                    strategy="wgmma", config=config)
-    check(o, lse, *reference(q, k, v, True), "f16")
-
-
-@pytest.mark.parametrize("config", [dict(block_m=64, block_n=128, warps=4, stages=3),
-                                    dict(block_m=128, block_n=64, warps=8, stages=3),
-                                    dict(block_m=128, block_n=16, warps=8, stages=2)],
-                         ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
-def test_wgmma_tma_configs(config):
-    # One consumer warpgroup, 3 stages of 64 keys, the smallest key step.
-    q, k, v = inputs(2, 4, 2, 200, 333, 128, "bf16", seed=14)
-    o, lse = tessel.flash_attention(q, k, v, causal=True, return_lse=True, target="cuda",
-                                    strategy="wgmma_tma", config=config)
-    check(o, lse, *reference(q, k, v, True), "bf16")
+                                    strategy=strategy, config=config)
+    check(o, lse, *reference(q, k, v, True), dtype)
 
 
 @pytest.mark.parametrize("causal", [False, True])

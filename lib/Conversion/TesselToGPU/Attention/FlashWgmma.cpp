@@ -293,21 +293,33 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
     Value j = loop.getInductionVar();
     ValueRange st = loop.getRegionIterArgs();
 
-    // Tile j has landed once at most stages - 2 younger groups are pending;
-    // the proxy fence hands this thread's copies to the tensor cores, the
-    // barrier everyone's, and proves every warpgroup's wgmmas on tile j - 1
-    // complete.
-    waitCopies(e, lastGroup, cfg.stages - 2);
-    NVVM::FenceProxyOp::create(b, loc, NVVM::ProxyKind::async_shared,
-                               NVVM::SharedSpaceAttr::get(b.getContext(),
-                                                          NVVM::SharedSpace::shared_cta));
-    gpu::BarrierOp::create(b, loc);
-    Value stage = e.rem(j, e.idx(cfg.stages));
+    // wgmma_tma: the producer fills the ring; wait for tile j's stage and
+    // release it once both of its GEMMs have retired.
+    std::optional<RingSlot> slot;
+    Value stage;
+    if (tma) {
+      slot = ring->slot(j);
+      ring->consumerWait(*slot);
+      stage = slot->stage;
+    } else {
+      // Tile j has landed once at most stages - 2 younger groups are
+      // pending; the proxy fence hands this thread's copies to the tensor
+      // cores, the barrier everyone's, and proves every warpgroup's wgmmas
+      // on tile j - 1 complete.
+      waitCopies(e, lastGroup, cfg.stages - 2);
+      NVVM::FenceProxyOp::create(b, loc, NVVM::ProxyKind::async_shared,
+                                 NVVM::SharedSpaceAttr::get(b.getContext(),
+                                                            NVVM::SharedSpace::shared_cta));
+      gpu::BarrierOp::create(b, loc);
+      stage = e.rem(j, e.idx(cfg.stages));
+    }
     Value s = issueScores(stage);
-    // Refill the stage tile j - 1 used while the tensor cores work.
-    Value next = e.add(j, e.idx(cfg.stages - 1));
-    e.when(e.lt(next, range.all), [&] { copyKV(next, e.rem(next, e.idx(cfg.stages))); });
-    commitCopies(e);
+    if (!tma) {
+      // Refill the stage tile j - 1 used while the tensor cores work.
+      Value next = e.add(j, e.idx(cfg.stages - 1));
+      e.when(e.lt(next, range.all), [&] { copyKV(next, e.rem(next, e.idx(cfg.stages))); });
+      commitCopies(e);
+    }
     wgmma::waitGroups(e, 0);
 
     SoftmaxRow state[2] = {{st[1], st[3]}, {st[2], st[4]}};
@@ -316,6 +328,8 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
     Value accO = scaleAccumulatorRows(e, st[0], d, rescale[0], rescale[1]);
     accO = issueValues(accO, p, stage);
     wgmma::waitGroups(e, 0);
+    if (slot)
+      ring->consumerRelease(*slot);
     scf::YieldOp::create(b, loc,
                          ValueRange{accO, state[0].max, state[1].max, state[0].sum, state[1].sum});
     return SmallVector<Value>(loop.getResults());
@@ -403,11 +417,11 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
   // consumer warpgroup waits for a stage, runs S = Q K^T, the softmax and
   // O += P V, and releases it. No block-wide barrier in the loop: the
   // warpgroups drift apart, so one's softmax overlaps the other's wgmmas.
+
+  // One head's rows from sequence position s0, all of its columns.
   auto loadRows = [&](Value map, const SmemLayout &layout, Value dst, Value s0, Value head,
                       Value bar) {
-    for (int64_t j = 0; j < d / 64; ++j)
-      tma::load(e, map, e.add(dst, e.idx(j * layout.rows * kSwizzle)),
-                ValueRange{bi, s0, head, e.idx(64 * j)}, bar);
+    tma::loadSwizzledTile(e, map, layout, dst, {bi, s0, head, e.idx(0)}, bar);
   };
   auto produce = [&] {
     setMaxRegisters(e, 40, /*increase=*/false);
@@ -433,36 +447,14 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
       });
     });
   };
-  auto tmaLoop = [&](Value lb, Value ub, ValueRange initState, bool masked) {
-    auto loop = scf::ForOp::create(b, loc, lb, ub, e.idx(1), initState);
-    OpBuilder::InsertionGuard inner(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value j = loop.getInductionVar();
-    ValueRange st = loop.getRegionIterArgs();
-    RingSlot slot = ring->slot(j);
-    ring->consumerWait(slot);
-    Value s = issueScores(slot.stage);
-    wgmma::waitGroups(e, 0);
-    SoftmaxRow state[2] = {{st[1], st[3]}, {st[2], st[4]}};
-    Value rescale[2];
-    SmallVector<Value> p = softmaxTile(s, e.mul(j, e.idx(n)), masked, state, rescale);
-    Value accO = scaleAccumulatorRows(e, st[0], d, rescale[0], rescale[1]);
-    accO = issueValues(accO, p, slot.stage);
-    wgmma::waitGroups(e, 0);
-    ring->consumerRelease(slot);
-    scf::YieldOp::create(b, loc,
-                         ValueRange{accO, state[0].max, state[1].max, state[0].sum, state[1].sum});
-    return SmallVector<Value>(loop.getResults());
-  };
-
   if (tma) {
     splitRoles(e, e.div(blockTid, e.idx(kWarpgroupThreads)), produce, [&](Value) {
       setMaxRegisters(e, 232, /*increase=*/true);
       // Q lands once; wait for it even when no key tile is visible, so no
       // copy is in flight when the block exits.
       qRing->consumerWait(qRing->slot(e.idx(0)));
-      SmallVector<Value> state = tmaLoop(e.idx(0), range.full, init, /*masked=*/false);
-      state = tmaLoop(range.full, range.all, state, /*masked=*/true);
+      SmallVector<Value> state = keyLoop(e.idx(0), range.full, init, /*masked=*/false);
+      state = keyLoop(range.full, range.all, state, /*masked=*/true);
       finish(state);
     });
     gpu::TerminatorOp::create(b, loc);

@@ -191,15 +191,13 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
   Value rowBase = e.mul(pidM, e.idx(cfg.blockM));
   Value colBase = e.mul(pidN, e.idx(cfg.blockN));
 
-  // The boxes of one operand tile whose first element is global (r0, c0).
+  // One operand tile whose first element is global (r0, c0).
   auto loadTile = [&](Value map, const SmemLayout &l, Value dst, Value r0, Value c0, Value bar) {
-    for (int64_t j = 0; j < l.cols / kBox; ++j) {
-      SmallVector<Value> coords;
-      if (batch)
-        coords.push_back(batch);
-      coords.append({r0, e.add(c0, e.idx(j * kBox))});
-      tma::load(e, map, e.add(dst, e.idx(j * l.rows * kSwizzle)), coords, bar);
-    }
+    SmallVector<Value> coords;
+    if (batch)
+      coords.push_back(batch);
+    coords.append({r0, c0});
+    tma::loadSwizzledTile(e, map, l, dst, coords, bar);
   };
 
   WarpgroupIds ids = WarpgroupIds::of(e, tid);

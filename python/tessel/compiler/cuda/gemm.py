@@ -101,26 +101,21 @@ def pick_split_k(m: int, n: int, k: int, cfg: dict, batches: int = 1, sms: int =
     return max(1, min(8, sms // tiles, k_tiles // 8))
 
 
-def _tma_wins(sig: Signature, m_hint: int | None) -> bool:
-    """Where wgmma_tma is the default: the large class (outside the skinny
-    ones), with rows TMA can load (a multiple of 8 elements, known at compile
-    time). Measured on the H200 (docs/benchmarks.md, 2026-12-02): 0.92 / 0.90
-    of cuBLAS at 4096^3 f16 / bf16 against wgmma's 0.71 / 0.69, 0.96 / 0.94
-    at 8192^3 against 0.83 / 0.81."""
-    rows = [sig.arg(name).spec.shape[-1] for name in ("a", "b")]
-    if any(r is None or r % 8 for r in rows):
-        return False
-    m, n = sig.outputs[0].spec.shape[-2:]
-    k = sig.arg("a").spec.shape[-2 if sig.attr("transpose_a") else -1]
-    return size_class("wgmma", m if m is not None else m_hint, n, k) == "large"
-
-
 def recipe(sig: Signature, options: dict, m_hint: int | None) -> Recipe:
     """`m_hint`: the call's M when the signature's M is a run-time size."""
     strategy, config = check_options(options)
+    m, n = sig.outputs[0].spec.shape[-2:]
+    m = m if m is not None else m_hint
+    k = sig.arg("a").spec.shape[-2 if sig.attr("transpose_a") else -1]
+    rows = [sig.arg(name).spec.shape[-1] for name in ("a", "b")]
     if strategy is None:
         strategy = pick_strategy(sig)
-        if strategy == "wgmma" and _tma_wins(sig, m_hint):
+        # wgmma_tma where it was measured faster (docs/benchmarks.md, H200,
+        # 2026-12-02: 0.92 / 0.90 of cuBLAS at 4096^3 f16 / bf16 against
+        # wgmma's 0.71 / 0.69, 0.96 / 0.94 at 8192^3 against 0.83 / 0.81):
+        # the large class, with rows TMA can load, known at compile time.
+        if (strategy == "wgmma" and size_class(strategy, m, n, k) == "large"
+                and all(r is not None and r % 8 == 0 for r in rows)):
             strategy = "wgmma_tma"
     dtype = dtype_name(sig.arg("a").spec.dtype)
     if strategy in ("mma", "wgmma", "wgmma_tma") and dtype not in ("f16", "bf16"):
@@ -129,15 +124,12 @@ def recipe(sig: Signature, options: dict, m_hint: int | None) -> Recipe:
     if strategy == "wgmma_tma":
         # TMA reads rows starting on 16-byte boundaries (run-time row
         # lengths are checked when the tensor map is encoded).
-        for name in ("a", "b"):
-            row = sig.arg(name).spec.shape[-1]
+        for name, row in zip(("a", "b"), rows):
             if row is not None and row % 8:
                 raise ValueError(f"argument '{name}': strategy 'wgmma_tma' loads it by TMA, "
                                  "which needs rows of a multiple of 8 elements (16 bytes); "
                                  f"its rows have {row}; use strategy 'wgmma'")
-    m, n = sig.outputs[0].spec.shape[-2:]
-    k = sig.arg("a").spec.shape[-2 if sig.attr("transpose_a") else -1]
-    klass = size_class(strategy, m if m is not None else m_hint, n, k)
+    klass = size_class(strategy, m, n, k)
     if klass.startswith("m"):
         shape = sig.outputs[0].spec.shape
         table = skinny_config(strategy, klass, n, k, (shape[0] or 1) if len(shape) == 3 else 1)
