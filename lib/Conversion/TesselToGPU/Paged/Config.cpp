@@ -46,7 +46,15 @@ int64_t mlir::tessel::decodeSharedBytes(PagedAttentionOp op, const DecodeConfig 
   // (O, max and sum in f32 per warp and row) and may need more than they hold.
   int64_t rings = c.stages * 2 * c.tileTokens() * row;
   int64_t combine = c.warps * c.rows() * (d + 2) * 4;
-  return c.rows() * row + std::max(rings, combine);
+  return c.rows() * row + std::max(rings, combine) + 4 * decodeTableEntries(op, c);
+}
+
+int64_t mlir::tessel::decodeTableEntries(PagedAttentionOp op, const DecodeConfig &c) {
+  if (!c.split)
+    return 0;
+  // A partition that starts inside a block touches one more block at each end.
+  int64_t bs = cast<MemRefType>(op.getKeyCache().getType()).getDimSize(1);
+  return llvm::divideCeil(c.partitionSize, bs) + 2;
 }
 
 FailureOr<DecodeConfig> mlir::tessel::configureDecode(PagedAttentionOp op) {

@@ -42,6 +42,9 @@ struct DecodeConfig {
 FailureOr<DecodeConfig> configureDecode(PagedAttentionOp op);
 /// Dynamic shared memory of the decode kernel.
 int64_t decodeSharedBytes(PagedAttentionOp op, const DecodeConfig &config);
+/// v2: block-table entries of one partition the kernel keeps in shared
+/// memory (after everything else); 0 for v1.
+int64_t decodeTableEntries(PagedAttentionOp op, const DecodeConfig &config);
 
 /// Replace the ops by their kernels (checks first; errors on the op).
 LogicalResult lowerPagedAttention(PagedAttentionOp op);
