@@ -11,7 +11,9 @@ from tessel import reference as R
 rungs = sys.argv[1:] or ["naive", "smem", "regtile", "pipelined", "mma", "wgmma", "wgmma_tma"]
 # Tensor-core tiles with fewer 16-byte chunks than threads: guarded copies.
 GUARDED = {"mma": dict(block_m=32, block_n=32, block_k=16),
-           "wgmma": dict(block_m=192, block_n=256, warpgroups=3)}
+           "wgmma": dict(block_m=192, block_n=256, warpgroups=3),
+           # split-K: the parked tile goes to the workspace, then the reduction.
+           "wgmma_tma": dict(block_m=128, block_n=128, split_k=2)}
 rng = np.random.default_rng(0)
 for rung, config in [(r, None) for r in rungs] + [(r, GUARDED[r]) for r in rungs if r in GUARDED]:
     # K = 45: plain masked loads; K = 48: cp.async with zero-filled edges.
@@ -19,6 +21,8 @@ for rung, config in [(r, None) for r in rungs] + [(r, GUARDED[r]) for r in rungs
                            (45, 45, 48, 48)):
         if rung == "wgmma_tma" and k % 8:
             continue  # TMA rows must be multiples of 16 bytes (refused up front)
+        if config and config.get("split_k"):
+            k = 200  # four K tiles for two parts, the last one short
         # TMA: every row (A's is M long when transposed) a multiple of 8.
         m, n = 40 if rung == "wgmma_tma" else 37, 29 if k == 45 else 136
         a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float16)

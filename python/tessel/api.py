@@ -49,7 +49,11 @@ class Operation:
         try:
             # torch.Size is a tuple: it hashes and compares like numpy's shapes.
             arrays = tuple([(type(a), a.shape, a.dtype) for a in args])
-            key = (target, arrays, tuple(sorted(kwargs.items())))
+            # A config dict (or any dict option) keys by its sorted items, so
+            # calls that pass one take the fast path too.
+            key = (target, arrays, tuple(sorted(
+                (k, ("dict", tuple(sorted(v.items()))) if isinstance(v, dict) else v)
+                for k, v in kwargs.items())))
             hash(key)
             return key
         except (TypeError, AttributeError):

@@ -204,6 +204,29 @@ def test_torch_repeated_calls_streams_and_fallbacks():
     check(d.float().cpu().numpy(), 2 * want, "f16")
 
 
+def test_compiled_kernel_repeated_calls_take_the_prepared_path_safely():
+    """A .compile()d kernel called again with tensors like an earlier call's
+    launches through the prepared path; another dtype, a strided tensor or
+    another shape still meets the checks."""
+    torch = pytest.importorskip("torch")
+    a = torch.randn(64, 136, device="cuda", dtype=torch.float16)
+    b = torch.randn(136, 72, device="cuda", dtype=torch.float16)
+    k = tessel.gemm.compile(a, b, target="cuda")
+    want = (a.double() @ b.double()).cpu().numpy()
+    for _ in range(3):
+        check(k(a, b).float().cpu().numpy(), want, "f16")
+    assert k._launcher._fast
+    with pytest.raises(ValueError, match="argument 'a'"):
+        k(a.to(torch.bfloat16), b)
+    with pytest.raises(ValueError, match="argument 'a'"):
+        k(a.float(), b)
+    with pytest.raises(ValueError, match="argument 'a'"):
+        k(a[:32], b)
+    a_strided = torch.empty(136, 64, device="cuda", dtype=torch.float16).t()
+    a_strided.copy_(a)
+    check(k(a_strided, b).float().cpu().numpy(), want, "f16")
+
+
 def test_torch_in_torch_out_and_cache_hit():
     torch = pytest.importorskip("torch")
     a = torch.randn(300, 200, device="cuda", dtype=torch.float16)
@@ -365,22 +388,26 @@ def test_two_devices_from_two_threads():
 
 # split-K: K parts into an f32 workspace, then the reduction kernel applies
 # alpha, beta * C and the output type. K is never a multiple of block-k
-# here, so the last part is the shorter one and is masked.
-SPLIT_CASES = [(rung, split, dtype) for rung in ("mma", "wgmma") for split in (2, 3, 8)
-               for dtype in ("f16", "bf16")]
+# here, so the last part is the shorter one and is masked (wgmma_tma: TMA
+# zero-fills it).
+SPLIT_CASES = [(rung, split, dtype) for rung in ("mma", "wgmma", "wgmma_tma")
+               for split in (2, 3, 8) for dtype in ("f16", "bf16")]
 
 
 @pytest.mark.parametrize("rung,split,dtype", SPLIT_CASES)
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
 def test_split_k_alpha_beta_c_transposes(rung, split, dtype, ta, tb):
     rng = np.random.default_rng(split)
-    m, n, k = 70, 200, 1000
+    # wgmma_tma reads rows of a multiple of 8 elements: A^T's rows are M long.
+    m, n, k = (72 if rung == "wgmma_tma" else 70), 200, 1000
     a = rng.standard_normal((k, m) if ta else (m, k)).astype(DTYPES[dtype])
     b = rng.standard_normal((n, k) if tb else (k, n)).astype(DTYPES[dtype])
     c = rng.standard_normal((m, n)).astype(np.float32)
     config = dict(split_k=split)
     if rung == "wgmma":
         config.update(block_m=64, block_n=128, warpgroups=1)
+    if rung == "wgmma_tma":
+        config.update(block_m=128, block_n=128)
     kernel = tessel.gemm.compile(a, b, c, alpha=0.75, beta=-0.5, transpose_a=ta, transpose_b=tb,
                                  target="cuda", strategy=rung, config=config)
     assert len(kernel.kernels) == 2 and kernel.launch_metadata["grid"][2] == split
@@ -388,19 +415,21 @@ def test_split_k_alpha_beta_c_transposes(rung, split, dtype, ta, tb):
     check(got, R.gemm(a, b, c, alpha=0.75, beta=-0.5, transpose_a=ta, transpose_b=tb), dtype)
 
 
-@pytest.mark.parametrize("rung,split", [("mma", 3), ("wgmma", 8)])
+@pytest.mark.parametrize("rung,split", [("mma", 3), ("wgmma", 8), ("wgmma_tma", 5)])
 def test_split_k_batched_and_run_time_m(rung, split):
     rng = np.random.default_rng(5)
-    a = rng.standard_normal((3, 33, 777)).astype(np.float16)
-    b = rng.standard_normal((3, 777, 96)).astype(np.float16)
+    # wgmma_tma: rows of a multiple of 8 elements (TMA's 16-byte pitch).
+    kk, k2 = (776, 4104) if rung == "wgmma_tma" else (777, 4100)
+    a = rng.standard_normal((3, 33, kk)).astype(np.float16)
+    b = rng.standard_normal((3, kk, 96)).astype(np.float16)
     got = tessel.gemm(a, b, out_dtype=np.float32, target="cuda", strategy=rung,
                       config=dict(split_k=split))
     check(got, R.gemm(a, b), "f32")
-    k = tessel.gemm.compile(tessel.Spec((None, 4100), "bf16"), tessel.Spec((4100, 64), "bf16"),
+    k = tessel.gemm.compile(tessel.Spec((None, k2), "bf16"), tessel.Spec((k2, 64), "bf16"),
                             target="cuda", strategy=rung, config=dict(split_k=split))
-    bb = rng.standard_normal((4100, 64)).astype(BF16)
+    bb = rng.standard_normal((k2, 64)).astype(BF16)
     for m in (1, 17, 300):
-        aa = rng.standard_normal((m, 4100)).astype(BF16)
+        aa = rng.standard_normal((m, k2)).astype(BF16)
         check(k(aa, bb), R.gemm(aa, bb), "bf16")
 
 
@@ -426,7 +455,7 @@ def test_auto_tunes_once_stores_and_is_right(tmp_path, monkeypatch):
     got = tessel.gemm(a, b, target="cuda", strategy="auto")
     check(got.float().cpu().numpy(), (a.double() @ b.double()).cpu().numpy(), "f16")
     result = tessel.autotune(tessel.gemm, a, b)
-    assert result.cached and result.timings and result.strategy in ("mma", "wgmma")
+    assert result.cached and result.timings and result.strategy in ("mma", "wgmma", "wgmma_tma")
     entries = [p for p in tmp_path.glob("*.json")
                if json.loads(p.read_text()).get("kind") == "autotune"]
     assert len(entries) == 1

@@ -301,8 +301,11 @@ class Launcher:
         raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
         stream = ((lambda: raw(device)) if raw else
                   (lambda: torch.cuda.current_stream(device).cuda_stream))
+        # The dtypes too: a compiled kernel's own call reaches fast() with
+        # nothing else having checked them.
+        dtypes = tuple(rt.torch_dtype(a[2].dtype) for a in self.args[:n_in])
         self._fast[(in_shapes, device)] = (outs, run, torch.empty, torch.device("cuda", device),
-                                           torch.Tensor, stream)
+                                           torch.Tensor, stream, dtypes)
 
     def _fast_call(self, given):
         if not self._fast:
@@ -320,10 +323,11 @@ class Launcher:
             return NOT_PREPARED
         if entry is None:
             return NOT_PREPARED
-        outs, run, empty, dev, tensor, stream = entry
+        outs, run, empty, dev, tensor, stream, dtypes = entry
         ptrs = []
-        for x in xs:
-            if type(x) is not tensor or not x.is_contiguous() or x.get_device() != device:
+        for x, dt in zip(xs, dtypes):
+            if (type(x) is not tensor or x.dtype != dt or not x.is_contiguous()
+                    or x.get_device() != device):
                 return NOT_PREPARED
             ptrs.append(x.data_ptr())
         # Outputs, then workspaces.

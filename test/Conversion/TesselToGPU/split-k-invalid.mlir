@@ -1,7 +1,7 @@
 // RUN: tessel-opt %s -split-input-file -verify-diagnostics -convert-tessel-to-gpu
 
 func.func @not_a_tensor_core_rung(%a: memref<64x64xf32>, %d: memref<64x64xf32>) {
-  // expected-error @+1 {{split-k applies to strategies 'mma' and 'wgmma' only, not 'pipelined'}}
+  // expected-error @+1 {{split-k applies to strategies 'mma', 'wgmma' and 'wgmma_tma' only, not 'pipelined'}}
   tessel.gemm %a, %a into %d {config = #tessel.gemm_config<strategy = "pipelined", split_k = 2>}
       : memref<64x64xf32>, memref<64x64xf32> into memref<64x64xf32>
   return

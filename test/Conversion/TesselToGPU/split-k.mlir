@@ -59,6 +59,27 @@ func.func @wgmma_batched_split(%a: memref<3x64x1000xbf16>, %b: memref<3x1000x64x
 
 // -----
 
+// wgmma_tma: the producer loads only its part's K tiles (the TMA K
+// coordinate starts at the part's first tile), and the parked tile goes to
+// the part's workspace slice as 4-float vectors.
+// CHECK-LABEL: func @wgmma_tma_split
+// CHECK: gpu.launch blocks(%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %[[BZ:[a-z0-9_]+]]) in
+// CHECK: %[[PART:.*]] = arith.remui %[[BZ]], %c3
+// CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global
+// CHECK: vector.store %{{.*}} : memref<1099511627776xf32>, vector<4xf32>
+// CHECK: gpu.launch
+// CHECK: memref.store %{{.*}} : memref<256x256xbf16>
+func.func @wgmma_tma_split(%a: memref<256x4096xbf16>, %b: memref<4096x256xbf16>,
+                           %d: memref<256x256xbf16>) {
+  tessel.gemm %a, %b into %d
+      {config = #tessel.gemm_config<strategy = "wgmma_tma", block_m = 128, block_n = 128,
+                                    split_k = 3>}
+      : memref<256x4096xbf16>, memref<4096x256xbf16> into memref<256x256xbf16>
+  return
+}
+
+// -----
+
 // split_k = 1 is the unsplit kernel, on any rung: no workspace, one launch.
 // CHECK-LABEL: func @split_k_one
 // CHECK-NOT: memref.alloc

@@ -203,9 +203,10 @@ FailureOr<GemmConfig> mlir::tessel::configureGemm(GemmOp op, GemmConfigAttr defa
       *value = given;
   // split_k = 1 is the unsplit kernel on every rung.
   if (r.splitK > 1) {
-    if (cfg.strategy != GemmStrategy::Mma && cfg.strategy != GemmStrategy::Wgmma)
+    if (cfg.strategy != GemmStrategy::Mma && cfg.strategy != GemmStrategy::Wgmma &&
+        cfg.strategy != GemmStrategy::WgmmaTma)
       return anchor->emitError() << "convert-tessel-to-gpu: split-k applies to strategies "
-                                    "'mma' and 'wgmma' only, not '"
+                                    "'mma', 'wgmma' and 'wgmma_tma' only, not '"
                                  << strategy << "'";
     cfg.splitK = r.splitK;
     if (failed(checkSplitK(op, cfg)))

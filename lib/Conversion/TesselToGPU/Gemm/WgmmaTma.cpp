@@ -67,12 +67,15 @@ Value original(Value v) {
   return v;
 }
 /// Writes a consumer's parked rows, [r0, r0 + blockM / consumers) x
-/// [c0, c0 + blockN) of D = alpha * acc + beta * C. Each thread takes four
-/// consecutive columns per step, so a warp writes 128 contiguous elements of
-/// a row with 8- or 16-byte stores; edge chunks (and rows whose length is
-/// not a multiple of four) go element by element, guarded.
+/// [c0, c0 + blockN) of D = alpha * acc + beta * C, or with split-K the raw
+/// sums into the part's workspace slice. Each thread takes four consecutive
+/// columns per step, so a warp writes 128 contiguous elements of a row with
+/// 8- or 16-byte stores; edge chunks (and rows whose length is not a
+/// multiple of four) go element by element, guarded.
 void writeParkedTile(KernelBuilder &e, GemmOp op, const GemmShape &sh, const GemmConfig &cfg,
-                     Value park, Value consumer, Value thread, Value batch, Value r0, Value c0) {
+                     const GemmLaunch &launch, Value park, Value consumer, Value thread,
+                     Value r0, Value c0) {
+  Value batch = launch.batch;
   OpBuilder &b = e.b;
   Location loc = e.loc;
   int64_t perRow = cfg.blockN / kEpilogueVector;
@@ -96,7 +99,7 @@ void writeParkedTile(KernelBuilder &e, GemmOp op, const GemmShape &sh, const Gem
       for (int64_t j = 0; j < kEpilogueVector; ++j) {
         Value cj = e.add(col, e.idx(j));
         Value x = vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{j});
-        storeResult(e, op, batch, row, cj, x, e.land(rowOk, e.lt(cj, n)));
+        storeAccumulator(e, op, cfg, sh, launch, row, cj, x, e.land(rowOk, e.lt(cj, n)));
       }
     };
     if (sh.N % kEpilogueVector) {
@@ -107,6 +110,17 @@ void writeParkedTile(KernelBuilder &e, GemmOp op, const GemmShape &sh, const Gem
     auto ifOp = scf::IfOp::create(b, loc, whole, /*withElse=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
+    if (sh.workspace) {
+      // Slices are M x N with N % 4 == 0, so the vector is 16-byte aligned.
+      Value slice = e.mul(e.size(sh.M), n);
+      Value part = batch ? e.add(e.mul(batch, e.idx(cfg.splitK)), launch.part) : launch.part;
+      Value at = e.add(e.mul(part, slice), e.add(e.mul(row, n), col));
+      vector::StoreOp::create(b, loc, v, sh.workspace, ValueRange{at}, false,
+                              llvm::MaybeAlign(16));
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      elementwise();
+      return;
+    }
     Value d = v;
     if (alpha != 1.0f)
       d = arith::MulFOp::create(b, loc, d, vector::BroadcastOp::create(b, loc, f32x4, e.f32(alpha)));
@@ -157,7 +171,6 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
   int64_t consumers = cfg.warpgroups;
   int64_t threads = kWarpgroupThreads * (consumers + 1);
   int64_t wgTileM = cfg.blockM / consumers, tilesM = wgTileM / 64;
-  int64_t numK = llvm::divideCeil(sh.K, cfg.blockK);
   int64_t stageBytes = tileA.bytes() + tileB.bytes();
 
   // Host side: one tensor map per operand, boxes of one swizzle row.
@@ -190,6 +203,9 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
                                 cfg.groupM);
   Value rowBase = e.mul(pidM, e.idx(cfg.blockM));
   Value colBase = e.mul(pidN, e.idx(cfg.blockN));
+  // With split-K this block's part of the K tiles (run-time, at least one).
+  GemmKRange kRange = kRangeOf(e, sh, cfg, launch);
+  Value numK = e.size(kRange.tiles);
 
   // One operand tile whose first element is global (r0, c0).
   auto loadTile = [&](Value map, const SmemLayout &l, Value dst, Value r0, Value c0, Value bar) {
@@ -209,11 +225,11 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
           e.when(electOneLane(e), [&] {
             tma::prefetch(e, mapA);
             tma::prefetch(e, mapB);
-            e.loop(e.idx(numK), [&](Value kt) {
+            e.loop(numK, [&](Value kt) {
               RingSlot slot = ring.slot(kt);
               ring.producerAcquire(slot);
               ring.producerExpect(slot, e.i32(stageBytes));
-              Value k0 = e.mul(kt, e.idx(cfg.blockK));
+              Value k0 = kRange.offset(e, kt, cfg.blockK);
               Value dstA = e.add(smemAddr, e.mul(slot.stage, e.idx(stageBytes)));
               Value dstB = e.add(dstA, e.idx(tileA.bytes()));
               Value bar = ring.full(slot);
@@ -254,7 +270,8 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
             ring.consumerRelease(slot);
           return acc;
         };
-        auto loop = scf::ForOp::create(b, loc, e.idx(0), e.idx(numK - 1), e.idx(1), inits);
+        Value lastTile = e.sub(numK, e.idx(1));
+        auto loop = scf::ForOp::create(b, loc, e.idx(0), lastTile, e.idx(1), inits);
         {
           OpBuilder::InsertionGuard inner(b);
           b.setInsertionPointToStart(loop.getBody());
@@ -263,7 +280,7 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
           scf::YieldOp::create(b, loc, step(loop.getInductionVar(), acc, /*last=*/false));
         }
         SmallVector<Value> result =
-            step(e.idx(numK - 1), SmallVector<Value>(loop.getResults()), /*last=*/true);
+            step(lastTile, SmallVector<Value>(loop.getResults()), /*last=*/true);
 
         // The other consumer may still be multiplying from the stages.
         namedBarrier(e, kConsumerBarrier, consumers * kWarpgroupThreads);
@@ -288,7 +305,7 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
             }
         // Each consumer reads back only its own rows.
         namedBarrier(e, e.add(consumer, e.idx(kConsumerBarrier + 1)), kWarpgroupThreads);
-        writeParkedTile(e, op, sh, cfg, park, consumer, ids.thread, batch,
+        writeParkedTile(e, op, sh, cfg, launch, park, consumer, ids.thread,
                         e.add(rowBase, wgRow), colBase);
       });
   gpu::TerminatorOp::create(b, loc);

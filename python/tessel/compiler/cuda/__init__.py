@@ -135,6 +135,16 @@ class _Kernel:
     def __call__(self, *args, **kwargs):
         from ...signature import spec_of
 
+        # Repeated positional calls with torch tensors of shapes an earlier
+        # call validated: the prepared launch (49 us a call on an H200
+        # through the checks below, against 24 us for tessel.gemm's own).
+        if not kwargs and self._positional is not None and len(args) == len(self._positional):
+            launcher = self._launcher
+            if launcher is not None and launcher._fast and not self._checks_values:
+                result = launcher.fast(tuple(args[i] for i in self._positional)
+                                       if self._permuted else args)
+                if result is not launcher.NOT_PREPARED:
+                    return result
         given, extra = self.opdef.bind(args, kwargs)
         if extra:
             raise TypeError(f"tessel.{self.opdef.name} kernel: options are fixed at compile "

@@ -39,7 +39,8 @@ def size_class(strategy: str, m: int | None, n: int, k: int | None = None) -> st
     """The table's classes by output size; an unknown (run-time) M counts as
     large. With K given, a tensor-core product of at most 512 rows and K >=
     SKINNY_MIN_K is skinny: its class is M's bound among SKINNY_M."""
-    if strategy in ("mma", "wgmma") and m is not None and k is not None and k >= SKINNY_MIN_K:
+    if (strategy in ("mma", "wgmma", "wgmma_tma") and m is not None and k is not None
+            and k >= SKINNY_MIN_K):
         bound = next((b for b in SKINNY_M if m <= b), None)
         if bound is not None:
             return f"m{bound}"
@@ -76,6 +77,8 @@ def skinny_config(strategy: str, klass: str, n: int, k: int, batches: int = 1) -
     tiles alone would leave more than half the SMs idle, into at most 8
     parts of at least 8 K tiles each."""
     bound = int(klass[1:])
+    if strategy == "wgmma_tma":
+        return skinny_tma_config(bound, n, k, batches)
     if strategy == "wgmma":
         cfg = (dict(block_m=64, block_n=128, block_k=64, warpgroups=1, stages=4, group_m=1)
                if bound <= 64 else
@@ -87,6 +90,45 @@ def skinny_config(strategy: str, klass: str, n: int, k: int, batches: int = 1) -
                     group_m=8))
     cfg["split_k"] = pick_split_k(bound, n, k, cfg, batches)
     return cfg
+
+
+# wgmma_tma's skinny tiles (bm, bn, consumer warpgroups) and the share of the
+# tensor cores each keeps busy: one 64-row consumer runs alone, 128 x 256 is
+# the large class's tile (scripts/gemm_sweep.py, H200, 2026-12-02).
+TMA_SKINNY_TILES = ((64, 128, 1, 0.8), (64, 256, 1, 0.8), (128, 128, 2, 0.9), (128, 256, 2, 1.0))
+# K tiles (of 64) a split-K part keeps at least: below that the second
+# launch and the workspace round trip cost more than the parts gain (no
+# split won at K = 4096 in the sweep; 2 and 4 parts won at K = 14336).
+TMA_MIN_PART_K_TILES = 48
+# A split's reduction (second launch, workspace written and read) as a
+# share of the work it spreads: 128 x 128 unsplit beat 128 x 256 in two
+# parts at M = 512, K = 14336.
+TMA_SPLIT_COST = 1.15
+
+
+def skinny_tma_config(m: int, n: int, k: int, batches: int = 1, sms: int = SMS) -> dict:
+    """wgmma_tma's tile and split for a product of at most `m` rows: the
+    fewest waves of blocks times each block's work over its tile's
+    efficiency (a split's by TMA_SPLIT_COST more). 64-row tiles only up to
+    128 rows (above, B would be read from L2 once per 64 rows); splits keep
+    one wave and parts of at least TMA_MIN_PART_K_TILES K tiles; ties go to
+    the larger tile."""
+    k_tiles = -(-k // 64)
+    best = None
+    for bm, bn, wg, eff in TMA_SKINNY_TILES:
+        if bm == 64 and m > 128:
+            continue
+        tiles = -(-m // bm) * -(-n // bn) * batches
+        for split in range(1, 9):
+            if split > 1 and (tiles * split > sms or k_tiles // split < TMA_MIN_PART_K_TILES):
+                break
+            waves = -(-tiles * split // sms)
+            cost = waves * bm * bn / eff / split * (TMA_SPLIT_COST if split > 1 else 1)
+            key = (cost, -bm * bn, split)
+            if best is None or key < best[0]:
+                best = (key, dict(block_m=bm, block_n=bn, block_k=64, warpgroups=wg, stages=4,
+                                  group_m=8, split_k=split))
+    return best[1]
 
 
 def pick_split_k(m: int, n: int, k: int, cfg: dict, batches: int = 1, sms: int = SMS) -> int:
@@ -114,8 +156,13 @@ def recipe(sig: Signature, options: dict, m_hint: int | None) -> Recipe:
         # 2026-12-02: 0.92 / 0.90 of cuBLAS at 4096^3 f16 / bf16 against
         # wgmma's 0.71 / 0.69, 0.96 / 0.94 at 8192^3 against 0.83 / 0.81):
         # the large class, with rows TMA can load, known at compile time.
-        if (strategy == "wgmma" and size_class(strategy, m, n, k) == "large"
-                and all(r is not None and r % 8 == 0 for r in rows)):
+        # The skinny classes too (the same sweep: 0.85-0.98 of cuBLAS on
+        # most serving shapes against wgmma's 0.49-0.84), except the LM
+        # head's decode step, where wgmma's 64 x 128 tiles stay ahead.
+        klass = size_class(strategy, m, n, k)
+        lm_head_decode = klass == "m16" and n >= 65536
+        if (strategy == "wgmma" and (klass == "large" or klass.startswith("m"))
+                and not lm_head_decode and all(r is not None and r % 8 == 0 for r in rows)):
             strategy = "wgmma_tma"
     dtype = dtype_name(sig.arg("a").spec.dtype)
     if strategy in ("mma", "wgmma", "wgmma_tma") and dtype not in ("f16", "bf16"):
@@ -183,6 +230,13 @@ def annotate(module, recipe_: Recipe) -> None:
 # Each config names every field its strategy reads (the table's values
 # would fill in the others).
 CANDIDATES = {
+    "wgmma_tma": (("f16", "bf16"), [
+        dict(block_m=128, block_n=256, block_k=64, warpgroups=2, stages=4, group_m=8),
+        dict(block_m=128, block_n=256, block_k=64, warpgroups=2, stages=3, group_m=8),
+        dict(block_m=128, block_n=128, block_k=64, warpgroups=2, stages=4, group_m=8),
+        dict(block_m=64, block_n=256, block_k=64, warpgroups=1, stages=4, group_m=8),
+        dict(block_m=64, block_n=128, block_k=64, warpgroups=1, stages=4, group_m=8),
+    ]),
     "wgmma": (("f16", "bf16"), [
         dict(block_m=128, block_n=256, block_k=64, warpgroups=2, stages=4, group_m=8),
         dict(block_m=128, block_n=128, block_k=64, warpgroups=2, stages=4, group_m=8),
@@ -203,7 +257,7 @@ CANDIDATES = {
 }
 # Rungs that take split_k, and the splits tried where the output tiles
 # leave SMs idle.
-SPLIT_K_RUNGS = ("mma", "wgmma")
+SPLIT_K_RUNGS = ("mma", "wgmma", "wgmma_tma")
 SPLIT_SWEEP = (2, 4, 8)
 MAX_CANDIDATES = 16
 
