@@ -14,19 +14,24 @@ import json
 import time
 
 
-def _time(fn, warmup=3, iters=10):
+def _time(fn, warmup=3, iters=10, repeats=3):
+    """Seconds per call: the median over `repeats` runs of `iters` calls
+    (one run's mean moved by ~5 % between runs of the same kernel)."""
     import torch
 
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    for _ in range(iters):
-        fn()
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end) / iters / 1e3
+    runs = []
+    for _ in range(repeats):
+        start.record()
+        for _ in range(iters):
+            fn()
+        end.record()
+        torch.cuda.synchronize()
+        runs.append(start.elapsed_time(end) / iters / 1e3)
+    return sorted(runs)[len(runs) // 2]
 
 
 def bench_gemm(sizes, rungs, dtypes):

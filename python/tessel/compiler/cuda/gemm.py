@@ -59,7 +59,11 @@ def default_config(strategy: str, klass: str) -> dict:
     (H200); the lowering's own defaults apply to anything not listed."""
     if strategy in ("wgmma", "wgmma_tma"):
         n = 128 if klass == "small" else 256  # 128 x 256 tiles would leave most SMs idle
-        return dict(block_m=128, block_n=n, block_k=64, warpgroups=2, stages=4, group_m=8)
+        # wgmma_tma: 3 stages (A/B in one process, H200, 2026-12-02,
+        # scripts/tma_stages.py: 0.961 / 0.973 of cuBLAS at 8192^3 f16 / bf16
+        # against 4 stages' 0.919 / 0.888; 0.932 against 0.924 at 4096^3).
+        stages = 3 if strategy == "wgmma_tma" and klass == "large" else 4
+        return dict(block_m=128, block_n=n, block_k=64, warpgroups=2, stages=stages, group_m=8)
     if strategy == "mma":
         if klass == "large":
             return dict(block_m=128, block_n=256, block_k=64, warps_m=2, warps_n=4, stages=3,
