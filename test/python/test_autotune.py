@@ -298,3 +298,23 @@ def test_auto_is_for_gemm_and_autotune_needs_a_gpu(monkeypatch):
         tessel.autotune(tessel.gemm, S((16, 64), "f16"), S((64, 64), "f16"), strategy="mma")
     with pytest.raises(ValueError, match="autotune needs static sizes"):
         tessel.autotune(tessel.gemm, S((None, 64), "f16"), S((64, 64), "f16"))
+
+
+def test_serving_table_picks_the_measured_tiles():
+    """The skinny classes' picks that docs/benchmarks.md measured (H200,
+    2026-12-02): wgmma_tma with the wave model's tile and split, wgmma for
+    the LM head's decode step."""
+    def pick(m, n, k):
+        r = recipe.recipe(sig_of(m, n, k), {}, None)
+        c = dict(r.config)
+        return r.strategy, c["block_m"], c["block_n"], c.get("split_k", 1)
+
+    assert pick(256, 4096, 4096) == ("wgmma_tma", 64, 128, 1)     # 128 blocks, not 64
+    assert pick(512, 4096, 4096) == ("wgmma_tma", 128, 128, 1)
+    assert pick(512, 14336, 4096) == ("wgmma_tma", 128, 256, 1)
+    assert pick(1, 4096, 14336) == ("wgmma_tma", 64, 128, 4)      # split where K is long
+    assert pick(256, 4096, 14336) == ("wgmma_tma", 128, 256, 4)
+    assert pick(16, 128256, 4096)[0] == "wgmma"
+    assert pick(64, 128256, 4096) == ("wgmma_tma", 64, 256, 1)
+    # Rows TMA cannot load (not a multiple of 8 elements) stay on wgmma.
+    assert recipe.recipe(sig_of(256, 4100, 4096), {}, None).strategy == "wgmma"
