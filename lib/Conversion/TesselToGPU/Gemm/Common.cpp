@@ -140,14 +140,16 @@ void mlir::tessel::storeAccumulator(KernelBuilder &e, GemmOp op, const GemmConfi
                                     Value col, Value acc, Value inBounds) {
   if (!sh.workspace)
     return storeResult(e, op, launch.batch, row, col, acc, inBounds);
-  e.when(inBounds, [&] {
-    auto [slice, total] = workspaceElems(e, cfg, sh);
-    (void)total;
-    Value part = launch.batch ? e.add(e.mul(launch.batch, e.idx(cfg.splitK)), launch.part)
-                              : launch.part;
-    Value at = e.add(e.mul(part, slice), e.add(e.mul(row, e.idx(sh.N)), col));
-    e.store(acc, sh.workspace, {at});
-  });
+  e.when(inBounds,
+         [&] { e.store(acc, sh.workspace, {workspaceIndex(e, cfg, sh, launch, row, col)}); });
+}
+
+Value mlir::tessel::workspaceIndex(KernelBuilder &e, const GemmConfig &cfg, const GemmShape &sh,
+                                   const GemmLaunch &launch, Value row, Value col) {
+  Value slice = workspaceElems(e, cfg, sh).first;
+  Value part = launch.batch ? e.add(e.mul(launch.batch, e.idx(cfg.splitK)), launch.part)
+                            : launch.part;
+  return e.add(e.mul(part, slice), e.add(e.mul(row, e.idx(sh.N)), col));
 }
 
 void mlir::tessel::emitSplitKReduction(OpBuilder &b, GemmOp op, const GemmConfig &cfg,

@@ -109,6 +109,9 @@ void freeWorkspace(OpBuilder &b, GemmOp op, const GemmShape &shape);
 void emitSplitKReduction(OpBuilder &b, GemmOp op, const GemmConfig &config,
                          const GemmShape &shape);
 
+/// split-K: the flat workspace index of (row, col) in the block's part.
+Value workspaceIndex(KernelBuilder &e, const GemmConfig &config, const GemmShape &shape,
+                     const GemmLaunch &launch, Value row, Value col);
 /// A tensor-core rung's accumulator element (row, col) of the block:
 /// storeResult without a split, the raw partial sum into the workspace
 /// slice of the block's part with one.

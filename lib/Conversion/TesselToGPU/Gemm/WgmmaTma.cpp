@@ -112,10 +112,8 @@ void writeParkedTile(KernelBuilder &e, GemmOp op, const GemmShape &sh, const Gem
     b.setInsertionPointToStart(ifOp.thenBlock());
     if (sh.workspace) {
       // Slices are M x N with N % 4 == 0, so the vector is 16-byte aligned.
-      Value slice = e.mul(e.size(sh.M), n);
-      Value part = batch ? e.add(e.mul(batch, e.idx(cfg.splitK)), launch.part) : launch.part;
-      Value at = e.add(e.mul(part, slice), e.add(e.mul(row, n), col));
-      vector::StoreOp::create(b, loc, v, sh.workspace, ValueRange{at}, false,
+      vector::StoreOp::create(b, loc, v, sh.workspace,
+                              ValueRange{workspaceIndex(e, cfg, sh, launch, row, col)}, false,
                               llvm::MaybeAlign(16));
       b.setInsertionPointToStart(ifOp.elseBlock());
       elementwise();

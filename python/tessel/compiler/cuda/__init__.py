@@ -8,6 +8,7 @@ import os
 import threading
 from pathlib import Path
 
+from ...runtime.kernel import NOT_PREPARED
 from ...signature import Signature
 from .. import cache
 from . import attention as attention_recipe
@@ -139,12 +140,9 @@ class _Kernel:
         # call validated: the prepared launch (49 us a call on an H200
         # through the checks below, against 24 us for tessel.gemm's own).
         if not kwargs and self._positional is not None and len(args) == len(self._positional):
-            launcher = self._launcher
-            if launcher is not None and launcher._fast and not self._checks_values:
-                result = launcher.fast(tuple(args[i] for i in self._positional)
-                                       if self._permuted else args)
-                if result is not launcher.NOT_PREPARED:
-                    return result
+            result = self._prepared(args)
+            if result is not NOT_PREPARED:
+                return result
         given, extra = self.opdef.bind(args, kwargs)
         if extra:
             raise TypeError(f"tessel.{self.opdef.name} kernel: options are fixed at compile "
@@ -251,13 +249,19 @@ class CUDAKernel(_Kernel):
     def call_positional(self, args: tuple):
         """The api's repeated-call path (same array types, shapes, dtypes and
         options as an earlier call): the prepared launch when it applies."""
-        launcher = self._launcher
-        if launcher is not None and self._positional is not None and not self._checks_values:
-            result = launcher.fast(tuple(args[i] for i in self._positional) if self._permuted
-                                   else args)
-            if result is not launcher.NOT_PREPARED:
-                return result
+        result = self._prepared(args)
+        if result is not NOT_PREPARED:
+            return result
         return self.run_checked_call(dict(zip(self.opdef.params, args)))
+
+    def _prepared(self, args: tuple):
+        """The prepared launch of positional `args` (op parameter order), or
+        NOT_PREPARED where it does not apply."""
+        launcher = self._launcher
+        if launcher is None or self._positional is None or self._checks_values:
+            return NOT_PREPARED
+        return launcher.fast(tuple(args[i] for i in self._positional) if self._permuted
+                             else args)
 
     def run_checked_call(self, given: dict):
         """Launches on arrays whose shapes and dtypes match the signature,
