@@ -82,7 +82,13 @@ def Tessel_PagedConfigAttr : Tessel_Attr<"PagedConfig", "paged_config"> {
       tokens of a key tile; the bandwidth kernels: 32 * warps threads);
     - `stages` (paged_attention): depth of the cp.async ring of K/V tiles;
     - `partition_size` (paged_attention, `v2`): tokens per partition, a
-      multiple of the key tile (16 * warps).
+      multiple of the key tile;
+    - `rows_per_warp` (paged_attention): query-head rows of the group each
+      warp computes, 16 or 32. A group above 16 heads (MQA) is two 16-row
+      tiles in one block; with 16 the warps split them (warps / 2 key
+      slices of 16 tokens, each read by two warps), with 32 every warp runs
+      both tiles on its own 16 tokens. The key tile is
+      16 * warps * rows_per_warp / rows of the block.
 
     Each value is checked here against a hard bound; whether a combination
     fits the hardware is checked by the lowering, which names the limit.
@@ -97,7 +103,8 @@ def Tessel_PagedConfigAttr : Tessel_Attr<"PagedConfig", "paged_config"> {
     StringRefParameter<"v1, v2 or empty", "\"\"">:$strategy,
     DefaultValuedParameter<"int64_t", "0">:$warps,
     DefaultValuedParameter<"int64_t", "0">:$stages,
-    DefaultValuedParameter<"int64_t", "0">:$partition_size
+    DefaultValuedParameter<"int64_t", "0">:$partition_size,
+    DefaultValuedParameter<"int64_t", "0">:$rows_per_warp
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

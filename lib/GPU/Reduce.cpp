@@ -3,6 +3,7 @@
 #include "GPU/Reduce.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 
 #include <cmath>
@@ -40,8 +41,13 @@ static Value treeReduce(KernelBuilder &e, SmallVector<Value> values, ReduceKind 
   return values.front();
 }
 
+Value mlir::tessel::warpAny(KernelBuilder &e, Value pred) {
+  return NVVM::VoteSyncOp::create(e.b, e.loc, e.b.getI1Type(), e.i32(-1), pred,
+                                  NVVM::VoteSyncKind::any);
+}
+
 SoftmaxRow OnlineSoftmax::update(KernelBuilder &e, SoftmaxRow row, MutableArrayRef<Value> scores,
-                                 Value &rescale) const {
+                                 Value &rescale, Value *grew) const {
   // The op verifier keeps the scale positive, so the max of the raw scores
   // scales to the max of the scaled ones (rounding is monotone) and each
   // probability is one fma + exp2: exp2(s * scaleLog2 - max).
@@ -50,6 +56,16 @@ SoftmaxRow OnlineSoftmax::update(KernelBuilder &e, SoftmaxRow row, MutableArrayR
   Value scale = e.f32(scaleLog2);
   tileMax = e.fmul(warpReduce(e, tileMax, ReduceKind::Max, width), scale);
   Value max = e.fmax(row.max, tileMax);
+  if (lazyThreshold > 0) {
+    // -inf + threshold stays -inf: the first unmasked tile always moves it.
+    Value moves = arith::CmpFOp::create(e.b, e.loc, arith::CmpFPredicate::OGT, tileMax,
+                                        e.fadd(row.max, e.f32(lazyThreshold)));
+    max = e.pick(moves, max, row.max);
+    if (grew)
+      *grew = moves;
+  } else if (grew) {
+    *grew = arith::CmpFOp::create(e.b, e.loc, arith::CmpFPredicate::OGT, max, row.max);
+  }
   // While every score is masked, subtract 0 instead of -inf: exp2(-inf - 0)
   // is 0 where exp2(-inf - -inf) would be NaN.
   Value empty = arith::CmpFOp::create(e.b, e.loc, arith::CmpFPredicate::OEQ, max, e.f32(negInf()));

@@ -25,10 +25,11 @@ def fresh_cache(tmp_path, monkeypatch):
     clear_cache()
 
 
-def attention(dtype, d, bs, strategy, hq=8, hkv=2):
+def attention(dtype, d, bs, strategy, hq=8, hkv=2, **options):
     return tessel.paged_attention.compile(
         S((None, hq, d), dtype), S((None, bs, hkv, d), dtype), S((None, bs, hkv, d), dtype),
-        S((None, None), "int32"), S((None,), "int32"), target="cuda", strategy=strategy)
+        S((None, None), "int32"), S((None,), "int32"), target="cuda", strategy=strategy,
+        **options)
 
 
 def kv_write(dtype, d, bs, hkv=2):
@@ -91,10 +92,16 @@ def test_ptxas_group_sizes(hq, hkv, tmp_path):
 @pytest.mark.parametrize("dtype,d", [("bf16", 64), ("f16", 128), ("bf16", 256)])
 def test_ptxas_mqa_row_tiles(dtype, d, tmp_path):
     """Groups above 16 heads: two row tiles per block up to D = 128 (one at
-    256), without spills."""
+    256), without spills. Split across warps (the default), a warp holds one
+    tile's accumulators: at most 128 registers, so two blocks of 8 warps
+    fit an SM's register file."""
     for strategy in ("v1", "v2"):
         regs = assemble(attention(dtype, d, 16, strategy, 32, 1), tmp_path)
-        assert max(regs) <= 255
+        assert max(regs) <= (128 if d <= 128 else 255)
+        if d <= 128:
+            both = assemble(attention(dtype, d, 16, strategy, 32, 1,
+                                      config=dict(rows_per_warp=32, warps=4)), tmp_path)
+            assert max(both) <= 255
 
 
 def test_v2_workspace_and_grids_are_expressions_of_the_call():
@@ -153,6 +160,12 @@ def test_strategy_heuristic():
 def test_bad_options():
     with pytest.raises(ValueError, match="argument 'strategy': expected 'v1' or 'v2'"):
         attention("f16", 64, 16, "v3")
+    with pytest.raises(ValueError, match="rows_per_warp must be 16 or 32, got 24"):
+        attention("f16", 64, 16, "v1", config=dict(rows_per_warp=24))
+    with pytest.raises(ValueError, match="rows_per_warp = 32 exceeds the 16 query-head rows"):
+        attention("f16", 64, 16, "v1", config=dict(rows_per_warp=32))
+    with pytest.raises(ValueError, match="warps = 5 does not split into the 2 row tiles"):
+        attention("f16", 64, 16, "v1", 32, 1, config=dict(warps=5))
     with pytest.raises(ValueError, match="argument 'q': paged_attention on target='cuda' needs f16"):
         attention("f32", 64, 16, None)
     with pytest.raises(ValueError, match="argument 'config': unknown key 'block_m'"):

@@ -131,6 +131,26 @@ def test_fully_masked_rows_are_nan_free(rung):
     assert (np.asarray(o) == 0).all() and np.isneginf(lse).all()
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_scores_rising_along_the_keys(causal, rung):
+    """Each key tile raises every row's max by more than the lazy-rescale
+    threshold (2^8), then a plateau and a fall: the rescale of O runs on
+    some tiles and is skipped on others, and both must agree with the
+    reference (with the max rising steadily, a skipped rescale shows)."""
+    rng = np.random.default_rng(11)
+    sq, skv, d = 200, 700, 64
+    u = rng.choice([-1.0, 1.0], d)
+    # Score (natural units) of key j: up to ~90 at j = 400, then down again.
+    c = np.minimum(np.arange(skv), 400) - np.maximum(np.arange(skv) - 400, 0) * 0.5
+    k = (c[:, None] * 90 / 400 / np.sqrt(d)) * u + 0.05 * rng.standard_normal((skv, d))
+    q = np.tile(u, (sq, 1)) + 0.05 * rng.standard_normal((sq, d))
+    v = rng.standard_normal((skv, d))
+    q, k, v = (x[None, None].astype(np.float16) for x in (q, k, v))
+    o, lse = tessel.flash_attention(q, k, v, causal=causal, return_lse=True, target="cuda",
+                                    strategy=rung)
+    check(o, lse, *reference(q, k, v, causal), "f16")
+
+
 def test_scale(rung):
     q, k, v = inputs(1, 2, 2, 64, 96, 64, "f16", seed=3)
     o = tessel.flash_attention(q, k, v, scale=0.3, target="cuda", strategy=rung)

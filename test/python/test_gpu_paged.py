@@ -67,6 +67,46 @@ def test_decode_matches_reference(strategy, dtype, d, bs, hq, hkv):
     assert not np.asarray(got[0], np.float32).any()  # context 0: zeros
 
 
+@pytest.mark.parametrize("strategy", ["v1", "v2"])
+@pytest.mark.parametrize("hq,d,config", [
+    # every warp on both row tiles (the layout before the split)
+    (32, 128, dict(rows_per_warp=32, warps=4)), (32, 64, dict(rows_per_warp=32, warps=2)),
+    # split rows at other warp counts; a partial second tile (24 heads)
+    (32, 128, dict(warps=4)), (32, 128, dict(warps=16, stages=2)), (24, 128, dict(warps=2)),
+    (64, 64, dict(warps=6, partition_size=192))])
+def test_mqa_warp_layouts(strategy, hq, d, config):
+    rng = np.random.default_rng(hq + d + config["warps"])
+    args = decode_inputs(rng, "f16", LENS + [3000], d, 16, hq, 1)
+    if strategy == "v1":
+        config = {k: v for k, v in config.items() if k != "partition_size"}
+    got = tessel.paged_attention(*args, target="cuda", strategy=strategy, config=config)
+    check(got, reference(*args), "f16")
+
+
+@pytest.mark.parametrize("strategy", ["v1", "v2"])
+@pytest.mark.parametrize("hq,hkv", [(8, 2), (32, 1)])
+def test_scores_rising_along_the_context(strategy, hq, hkv):
+    """Keys whose scores climb by more than the lazy-rescale threshold from
+    tile to tile, then fall: the skipped and the applied rescales of O must
+    both match the reference."""
+    rng = np.random.default_rng(12)
+    d, bs = 128, 16
+    lens = [1500, 700, 37]
+    q, kc, vc, tables, lens = decode_inputs(rng, "f16", lens, d, bs, hq, hkv)
+    u = rng.choice([-1.0, 1.0], d)
+    q[:] = (u + 0.05 * rng.standard_normal((len(lens), hq, d))).astype(np.float16)
+    for s, n in enumerate(lens):
+        t = np.arange(n)
+        c = np.minimum(t, n * 0.6) - np.maximum(t - n * 0.6, 0) * 0.5
+        rows = (c[:, None] * 90 / max(n * 0.6, 1) / np.sqrt(d)) * u
+        for i in range(n):
+            blk, off = tables[s, i // bs], i % bs
+            kc[blk, off] = (rows[i] + 0.05 * rng.standard_normal((hkv, d))).astype(np.float16)
+    got = tessel.paged_attention(q, kc, vc, tables, lens, target="cuda", strategy=strategy,
+                                 config=dict(partition_size=256) if strategy == "v2" else None)
+    check(got, reference(q, kc, vc, tables, lens), "f16")
+
+
 @pytest.mark.parametrize("dtype", ["f16", "bf16"])
 def test_v1_and_v2_agree_on_long_contexts(dtype):
     rng = np.random.default_rng(3)

@@ -41,8 +41,24 @@ func.func @one_stage(%q: memref<2x4x64xf16>, %kc: memref<8x16x1x64xf16>, %bt: me
 // -----
 
 func.func @odd_partition(%q: memref<2x4x64xf16>, %kc: memref<8x16x1x64xf16>, %bt: memref<2x4xi32>, %lens: memref<2xi32>, %o: memref<2x4x64xf16>) {
-  // expected-error @+1 {{config partition_size = 100 is not a multiple of the key tile (16 * warps = 64)}}
+  // expected-error @+1 {{config partition_size = 100 is not a multiple of the key tile (64 tokens)}}
   tessel.paged_attention %q, %kc, %kc, %bt, %lens into %o {config = #tessel.paged_config<strategy = "v2", partition_size = 100>} : memref<2x4x64xf16>, memref<8x16x1x64xf16>, memref<8x16x1x64xf16>, memref<2x4xi32>, memref<2xi32> into memref<2x4x64xf16>
+  return
+}
+
+// -----
+
+func.func @rows_per_warp_over_group(%q: memref<2x4x64xf16>, %kc: memref<8x16x1x64xf16>, %bt: memref<2x4xi32>, %lens: memref<2xi32>, %o: memref<2x4x64xf16>) {
+  // expected-error @+1 {{config rows_per_warp = 32 exceeds the 16 query-head rows of a block (group of 4 heads, head dimension 64)}}
+  tessel.paged_attention %q, %kc, %kc, %bt, %lens into %o {config = #tessel.paged_config<rows_per_warp = 32>} : memref<2x4x64xf16>, memref<8x16x1x64xf16>, memref<8x16x1x64xf16>, memref<2x4xi32>, memref<2xi32> into memref<2x4x64xf16>
+  return
+}
+
+// -----
+
+func.func @odd_warps_split_rows(%q: memref<2x32x64xf16>, %kc: memref<8x16x1x64xf16>, %bt: memref<2x4xi32>, %lens: memref<2xi32>, %o: memref<2x32x64xf16>) {
+  // expected-error @+1 {{config warps = 3 does not split into the 2 row tiles of a block (rows_per_warp = 16); use an even number of warps or rows_per_warp = 32}}
+  tessel.paged_attention %q, %kc, %kc, %bt, %lens into %o {config = #tessel.paged_config<warps = 3>} : memref<2x32x64xf16>, memref<8x16x1x64xf16>, memref<8x16x1x64xf16>, memref<2x4xi32>, memref<2xi32> into memref<2x32x64xf16>
   return
 }
 

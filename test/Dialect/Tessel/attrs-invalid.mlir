@@ -53,3 +53,11 @@ func.func @paged_bound(%m: memref<1x2xi64>, %kc: memref<8x16x2x64xf16>) {
   tessel.copy_blocks %m into %kc, %kc {config = #tessel.paged_config<partition_size = 131072>} : memref<1x2xi64> into memref<8x16x2x64xf16>, memref<8x16x2x64xf16>
   return
 }
+
+// -----
+
+func.func @paged_rows_per_warp(%m: memref<1x2xi64>, %kc: memref<8x16x2x64xf16>) {
+  // expected-error @+1 {{rows_per_warp = 24 is not 16 or 32 (0: the default)}}
+  tessel.copy_blocks %m into %kc, %kc {config = #tessel.paged_config<rows_per_warp = 24>} : memref<1x2xi64> into memref<8x16x2x64xf16>, memref<8x16x2x64xf16>
+  return
+}

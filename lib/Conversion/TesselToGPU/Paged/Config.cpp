@@ -45,7 +45,7 @@ int64_t mlir::tessel::decodeSharedBytes(PagedAttentionOp op, const DecodeConfig 
   // Q tile, then the K and V rings; the cross-warp combine reuses the rings
   // (O, max and sum in f32 per warp and row) and may need more than they hold.
   int64_t rings = c.stages * 2 * c.tileTokens() * row;
-  int64_t combine = c.warps * c.rows() * (d + 2) * 4;
+  int64_t combine = c.tokenWarps() * c.rows() * (d + 2) * 4;
   return c.rows() * row + std::max(rings, combine) + 4 * decodeTableEntries(op, c);
 }
 
@@ -82,7 +82,6 @@ FailureOr<DecodeConfig> mlir::tessel::configureDecode(PagedAttentionOp op) {
 
   PagedConfigAttr attr = op.getConfigAttr();
   DecodeConfig c;
-  c.warps = attr && attr.getWarps() ? attr.getWarps() : 4;
   c.stages = attr && attr.getStages() ? attr.getStages() : (d <= 64 ? 4 : d <= 128 ? 3 : 2);
   c.partitionSize = attr && attr.getPartitionSize() ? attr.getPartitionSize() : 512;
   // Groups above 16 heads (MQA) take two row tiles per block, so the block
@@ -90,6 +89,21 @@ FailureOr<DecodeConfig> mlir::tessel::configureDecode(PagedAttentionOp op) {
   // per 16 heads doubled the L2-to-SM traffic and capped MQA at a third of
   // the copy rate. D = 256 keeps one: its accumulators would not fit twice.
   c.rowTiles = std::min<int64_t>(headTiles, d <= 128 ? 2 : 1);
+  int64_t rowsPerWarp = attr ? attr.getRowsPerWarp() : 0;
+  if (rowsPerWarp > c.rows())
+    return op.emitOpError() << "config rows_per_warp = " << rowsPerWarp << " exceeds the "
+                            << c.rows() << " query-head rows of a block (group of "
+                            << (hkv ? hq / hkv : 0) << " heads, head dimension " << d << ")";
+  // By default the warps split the two row tiles: each then runs half the
+  // softmax and mma chain per key tile, with half the registers, so twice
+  // the warps fit (MQA was latency-bound at 2 warps per scheduler, ncu).
+  c.warpRowTiles = rowsPerWarp ? rowsPerWarp / 16 : 1;
+  int64_t defaultWarps = 4 * c.rowWarps();
+  c.warps = attr && attr.getWarps() ? attr.getWarps() : defaultWarps;
+  if (c.warps % c.rowWarps() != 0)
+    return op.emitOpError() << "config warps = " << c.warps << " does not split into the "
+                            << c.rowWarps() << " row tiles of a block (rows_per_warp = 16); "
+                            << "use an even number of warps or rows_per_warp = 32";
   int64_t groups = llvm::divideCeil(headTiles, c.rowTiles);
   StringRef strategy = attr ? attr.getStrategy() : "";
   if (strategy.empty()) {
@@ -109,8 +123,8 @@ FailureOr<DecodeConfig> mlir::tessel::configureDecode(PagedAttentionOp op) {
                             << " is below 2, the decode kernel's minimum";
   if (c.split && c.partitionSize % c.tileTokens() != 0)
     return op.emitOpError() << "config partition_size = " << c.partitionSize
-                            << " is not a multiple of the key tile (16 * warps = "
-                            << c.tileTokens() << ")";
+                            << " is not a multiple of the key tile (" << c.tileTokens()
+                            << " tokens)";
   int64_t bytes = decodeSharedBytes(op, c);
   if (bytes > kMaxDynamicSharedBytes)
     return op.emitOpError() << "decode kernel needs " << bytes

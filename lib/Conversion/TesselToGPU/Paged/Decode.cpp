@@ -4,14 +4,16 @@
 //
 //   block ((sequence, kv head[, 32-head slice of its group]), partition):
 //     Q tile  <- the group's query heads, rows past the group zero (M = 16,
-//                or 32 as two row tiles sharing each K/V fragment: MQA)
-//     for each 16*warps-token tile of the context (cp.async ring, rows
-//         gathered through the block table by copyTile's srcIndex):
-//       warp w: S = Q K[w*16 .. w*16+16)^T        mma.sync, f32
+//                or 32 as two row tiles over the same K/V tile: MQA)
+//     for each key tile of the context (cp.async ring, rows gathered
+//         through the block table by copyTile's srcIndex):
+//       warp w, its 16 tokens [16s, 16s+16) and its row tile(s) of Q
+//       (MQA: two warps share the slice, one row tile each):
+//               S = Q K[16s .. 16s+16)^T          mma.sync, f32
 //               mask tokens >= context length     -inf
 //               online softmax per row            Reduce.h (quad lanes)
 //               O_w = O_w * rescale + P V         P stays in registers
-//     combine the warps' (max, sum, O_w) in shared memory
+//     combine the key slices' (max, sum, O_w) in shared memory
 //     v1: O = sum / L  -> out       v2: (O unnormalized, max, L) -> workspace
 //   v2 reduction kernel, block (sequence, query head), thread = column d:
 //     O = sum_p 2^(m_p - M) O_p / sum_p 2^(m_p - M) L_p
@@ -48,6 +50,7 @@ using namespace mlir::tessel;
 
 namespace {
 constexpr int64_t kPad = 8;             // elements of padding per shared row
+constexpr float kLazyRescale = 8;       // log2 units the softmax max may lag
 constexpr int64_t kWorkspaceBound = int64_t(1) << 40; // static bound of its view
 
 float negInf() { return -std::numeric_limits<float>::infinity(); }
@@ -80,7 +83,7 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
   Type elt = cast<MemRefType>(op.getQ().getType()).getElementType();
   int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
   int64_t threads = 32 * c.warps, tokens = c.tileTokens(), D = sh.d, row = D + kPad;
-  int64_t R = c.rowTiles, rowsPerBlock = c.rows();
+  int64_t rowsPerBlock = c.rows();
   int64_t qBytes = rowsPerBlock * row * eltBytes, ringBytes = c.stages * tokens * row * eltBytes;
 
   auto launch = gpu::LaunchOp::create(
@@ -181,15 +184,25 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     WarpIds ids = WarpIds::of(e, tid);
     mma::Lanes lanes = mma::Lanes::of(e, ids.lane);
     mma::AccumulatorLanes out = mma::AccumulatorLanes::of(e, ids.lane);
-    OnlineSoftmax softmax{float(op.getScaleValue() * M_LOG2E), 4};
+    // The max moves only when a tile raises it by more than 2^8: past the
+    // first tiles of a context it rarely does, and the warp skips the
+    // rescale of its D / 2 accumulators per lane (ncu, MQA 64 x 4096: a
+    // fifth of all instructions were those FMULs).
+    OnlineSoftmax softmax{float(op.getScaleValue() * M_LOG2E), 4, kLazyRescale};
     SoftmaxRow start = softmax.init(e);
+    // Warp w: key slice w / rowWarps, row tiles from firstTile on (the
+    // rowWarps warps of a slice are adjacent, so they read its K/V rows of
+    // shared memory close together in time).
+    int64_t R = c.warpRowTiles;
+    Value slice = e.div(ids.warp, e.idx(c.rowWarps()));
+    Value firstRow = e.mul(e.rem(ids.warp, e.idx(c.rowWarps())), e.idx(16 * R));
     // Loop state: row tile t's accumulators at t * numAcc + j, then the
     // softmax rows (max, sum) of (t, half) at numO + 2 * (2t + half).
     int64_t numAcc = D / 8, numO = R * numAcc;
     SmallVector<Value> inits(numO, mma::zeroAccumulator(e));
     for (int64_t i = 0; i < 2 * R; ++i)
       inits.append({start.max, start.sum});
-    Value warpTokens = e.mul(ids.warp, e.idx(16));
+    Value warpTokens = e.mul(slice, e.idx(16));
 
     auto loop = scf::ForOp::create(b, loc, e.idx(0), numTiles, e.idx(1), inits);
     {
@@ -219,7 +232,7 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
         auto [kLo, kHi] = mma::loadB(e, lanes, sK, staged, warpTokens, e.idx(ks),
                                      /*kContiguous=*/true);
         for (int64_t t = 0; t < R; ++t) {
-          Value a = mma::loadA(e, lanes, sQ, plain, e.idx(16 * t), e.idx(ks),
+          Value a = mma::loadA(e, lanes, sQ, plain, e.add(firstRow, e.idx(16 * t)), e.idx(ks),
                                /*kContiguous=*/true);
           sLo[t] = mma::mma(e, a, kLo, sLo[t]);
           sHi[t] = mma::mma(e, a, kHi, sHi[t]);
@@ -229,10 +242,10 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
       // Mask tokens past the context, then the online softmax per row
       // (half 0: row lane / 4, half 1: row lane / 4 + 8 of the row tile).
       Value tokenBase = e.add(e.add(begin, e.mul(tile, e.idx(tokens))), warpTokens);
-      SmallVector<Value> ps;
+      SmallVector<Value> ps, rescales;
+      Value grew;
       for (int64_t t = 0; t < R; ++t) {
         SmallVector<Value> probs[2];
-        Value rescale[2];
         for (int64_t half = 0; half < 2; ++half) {
           for (auto [s, offset] : {std::pair<Value, int64_t>{sLo[t], 0}, {sHi[t], 8}})
             for (int64_t k = 0; k < 2; ++k) {
@@ -240,21 +253,37 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
               probs[half].push_back(
                   e.pick(e.lt(token, end), mma::element(e, s, half, k), e.f32(negInf())));
             }
+          Value rescale, moved;
           state[2 * t + half] =
-              softmax.update(e, state[2 * t + half], probs[half], rescale[half]);
-        }
-        for (int64_t j = 0; j < numAcc; ++j) {
-          Value &a = acc[t * numAcc + j];
-          a = accumulator(e, {e.fmul(mma::element(e, a, 0, 0), rescale[0]),
-                              e.fmul(mma::element(e, a, 0, 1), rescale[0]),
-                              e.fmul(mma::element(e, a, 1, 0), rescale[1]),
-                              e.fmul(mma::element(e, a, 1, 1), rescale[1])});
+              softmax.update(e, state[2 * t + half], probs[half], rescale, &moved);
+          rescales.push_back(rescale);
+          grew = grew ? e.lor(grew, moved) : moved;
         }
         // P (16 x 16 tokens) becomes the A operand of P V.
         Value pLo = accumulator(e, {probs[0][0], probs[0][1], probs[1][0], probs[1][1]});
         Value pHi = accumulator(e, {probs[0][2], probs[0][3], probs[1][2], probs[1][3]});
         ps.push_back(mma::accumulatorsToA(e, pLo, pHi, elt));
       }
+      // Rescale the accumulators only when some row of the warp moved its max.
+      auto rescaled = scf::IfOp::create(b, loc, TypeRange(ValueRange(acc)), warpAny(e, grew),
+                                        /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(&rescaled.getThenRegion().front());
+        SmallVector<Value> scaled;
+        for (int64_t t = 0; t < R; ++t)
+          for (int64_t j = 0; j < numAcc; ++j) {
+            Value a = acc[t * numAcc + j], lo = rescales[2 * t], hi = rescales[2 * t + 1];
+            scaled.push_back(accumulator(e, {e.fmul(mma::element(e, a, 0, 0), lo),
+                                             e.fmul(mma::element(e, a, 0, 1), lo),
+                                             e.fmul(mma::element(e, a, 1, 0), hi),
+                                             e.fmul(mma::element(e, a, 1, 1), hi)}));
+          }
+        scf::YieldOp::create(b, loc, scaled);
+        b.setInsertionPointToStart(&rescaled.getElseRegion().front());
+        scf::YieldOp::create(b, loc, acc);
+      }
+      acc.assign(rescaled.getResults().begin(), rescaled.getResults().end());
 
       // O += P V, V rows are K; each V fragment feeds every row tile.
       for (int64_t nb = 0; nb < D / 16; ++nb) {
@@ -272,20 +301,22 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
       scf::YieldOp::create(b, loc, yield);
     }
 
-    // Combine the warps through shared memory (reusing the rings).
+    // Combine the key slices through shared memory (reusing the rings).
     waitCopies(e, lastGroup, 0);
     gpu::BarrierOp::create(b, loc);
     Type f32 = b.getF32Type();
-    int64_t oBytes = c.warps * rowsPerBlock * D * 4;
-    Value sO = arena.view({c.warps, rowsPerBlock, D}, f32, qBytes);
-    Value sMax = arena.view({c.warps, rowsPerBlock}, f32, qBytes + oBytes);
+    int64_t slices = c.tokenWarps();
+    int64_t oBytes = slices * rowsPerBlock * D * 4;
+    Value sO = arena.view({slices, rowsPerBlock, D}, f32, qBytes);
+    Value sMax = arena.view({slices, rowsPerBlock}, f32, qBytes + oBytes);
     Value sSum =
-        arena.view({c.warps, rowsPerBlock}, f32, qBytes + oBytes + c.warps * rowsPerBlock * 4);
+        arena.view({slices, rowsPerBlock}, f32, qBytes + oBytes + slices * rowsPerBlock * 4);
     for (int64_t t = 0; t < R; ++t) {
+      Value tileRow = e.add(firstRow, e.idx(16 * t));
       for (int64_t j = 0; j < numAcc; ++j)
         mma::forEachElement(e, out, loop.getResult(t * numAcc + j),
                             [&](Value r, Value col, Value v) {
-                              e.store(v, sO, {ids.warp, e.add(r, e.idx(16 * t)),
+                              e.store(v, sO, {slice, e.add(r, tileRow),
                                               e.add(col, e.idx(j * 8))});
                             });
       Value sums[2] = {
@@ -293,43 +324,61 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
           warpReduce(e, loop.getResult(numO + 2 * (2 * t + 1) + 1), ReduceKind::Sum, 4)};
       e.when(e.eq(e.rem(ids.lane, e.idx(4)), e.idx(0)), [&] {
         for (int64_t half = 0; half < 2; ++half) {
-          Value r = e.add(out.group, e.idx(16 * t + 8 * half));
-          e.store(loop.getResult(numO + 2 * (2 * t + half)), sMax, {ids.warp, r});
-          e.store(sums[half], sSum, {ids.warp, r});
+          Value r = e.add(out.group, e.add(tileRow, e.idx(8 * half)));
+          e.store(loop.getResult(numO + 2 * (2 * t + half)), sMax, {slice, r});
+          e.store(sums[half], sSum, {slice, r});
         }
       });
     }
     gpu::BarrierOp::create(b, loc);
 
-    e.loop(tid, e.mul(rows, e.idx(D)), e.idx(threads), [&](Value i) {
-      Value r = e.div(i, e.idx(D)), d = e.rem(i, e.idx(D));
+    // Per row, once: the slices' weights (v1: divided by the row's sum, so
+    // O = sum_w weight_w O_w; v2: relative to the row's max, which goes to
+    // the workspace with the sum), written over the slices' maxima.
+    e.loop(tid, rows, e.idx(threads), [&](Value r) {
       Value max = e.f32(negInf());
-      for (int64_t w = 0; w < c.warps; ++w)
+      for (int64_t w = 0; w < slices; ++w)
         max = e.fmax(max, e.load(sMax, {e.idx(w), r}));
       Value base = e.pick(isNegInf(e, max), e.f32(0), max);
-      Value sum = e.f32(0), o = e.f32(0);
-      for (int64_t w = 0; w < c.warps; ++w) {
-        Value f = exp2(e, e.fsub(e.load(sMax, {e.idx(w), r}), base));
-        sum = e.fadd(sum, e.fmul(f, e.load(sSum, {e.idx(w), r})));
-        o = e.fadd(o, e.fmul(f, e.load(sO, {e.idx(w), r, d})));
+      SmallVector<Value> weights;
+      Value sum = e.f32(0);
+      for (int64_t w = 0; w < slices; ++w) {
+        weights.push_back(exp2(e, e.fsub(e.load(sMax, {e.idx(w), r}), base)));
+        sum = e.fadd(sum, e.fmul(weights.back(), e.load(sSum, {e.idx(w), r})));
       }
-      Value head = e.add(e.mul(seq, e.idx(sh.hq)), e.add(h0, r));
       if (!c.split) {
         // A zero-length context has sum 0: O = 0.
-        e.store(e.pick(fgt0(e, sum), fdiv(e, o, sum), e.f32(0)), sh.out.flat,
-                {e.add(qBase, i)});
-        return;
-      }
-      // Workspace: O parts [S][Hq][parts][D], then (max, sum) [S][Hq][parts][2].
-      Value part = e.add(e.mul(head, sh.numParts), block.z);
-      e.store(o, ws, {e.add(e.mul(part, e.idx(D)), d)});
-      e.when(e.eq(d, e.idx(0)), [&] {
+        Value inv = e.pick(fgt0(e, sum), fdiv(e, e.f32(1), sum), e.f32(0));
+        for (Value &w : weights)
+          w = e.fmul(w, inv);
+      } else {
+        // Workspace: O parts [S][Hq][parts][D], then (max, sum) [S][Hq][parts][2].
+        Value head = e.add(e.mul(seq, e.idx(sh.hq)), e.add(h0, r));
+        Value part = e.add(e.mul(head, sh.numParts), block.z);
         Value ml = e.add(e.mul(e.mul(e.mul(e.size(sh.seqs), e.idx(sh.hq)), sh.numParts),
                                e.idx(D)),
                          e.mul(part, e.idx(2)));
         e.store(max, ws, {ml});
         e.store(sum, ws, {e.add(ml, e.idx(1))});
-      });
+      }
+      for (int64_t w = 0; w < slices; ++w)
+        e.store(weights[w], sMax, {e.idx(w), r});
+    });
+    gpu::BarrierOp::create(b, loc);
+
+    e.loop(tid, e.mul(rows, e.idx(D)), e.idx(threads), [&](Value i) {
+      Value r = e.div(i, e.idx(D)), d = e.rem(i, e.idx(D));
+      Value o = e.f32(0);
+      for (int64_t w = 0; w < slices; ++w)
+        o = math::FmaOp::create(b, loc, e.load(sMax, {e.idx(w), r}),
+                                e.load(sO, {e.idx(w), r, d}), o);
+      if (!c.split) {
+        e.store(o, sh.out.flat, {e.add(qBase, i)});
+        return;
+      }
+      Value head = e.add(e.mul(seq, e.idx(sh.hq)), e.add(h0, r));
+      Value part = e.add(e.mul(head, sh.numParts), block.z);
+      e.store(o, ws, {e.add(e.mul(part, e.idx(D)), d)});
     });
   };
   if (c.split)

@@ -34,7 +34,11 @@ struct DecodeConfig {
   int64_t stages;         // cp.async ring depth
   int64_t partitionSize;  // v2: tokens per partition
   int64_t rowTiles;       // 16-head row tiles of the group per block (MQA: 2)
-  int64_t tileTokens() const { return 16 * warps; }
+  int64_t warpRowTiles;   // of those, each warp's (1: the warps split them)
+  /// Warps that share one 16-token key slice (one per row tile they split).
+  int64_t rowWarps() const { return rowTiles / warpRowTiles; }
+  int64_t tokenWarps() const { return warps / rowWarps(); }
+  int64_t tileTokens() const { return 16 * tokenWarps(); }
   int64_t rows() const { return 16 * rowTiles; }
 };
 

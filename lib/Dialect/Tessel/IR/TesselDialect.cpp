@@ -68,9 +68,12 @@ static constexpr int64_t kMaxPagedWarps = 32, kMaxPagedStages = 8,
 
 LogicalResult PagedConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                       StringRef strategy, int64_t warps, int64_t stages,
-                                      int64_t partitionSize) {
+                                      int64_t partitionSize, int64_t rowsPerWarp) {
   if (!llvm::is_contained({StringRef(""), StringRef("v1"), StringRef("v2")}, strategy))
     return emitError() << "unknown strategy '" << strategy << "'; expected v1 or v2";
+  if (rowsPerWarp != 0 && rowsPerWarp != 16 && rowsPerWarp != 32)
+    return emitError() << "rows_per_warp = " << rowsPerWarp
+                       << " is not 16 or 32 (0: the default)";
   for (auto [value, name, limit] :
        {std::tuple<int64_t, StringRef, int64_t>{warps, "warps", kMaxPagedWarps},
         {stages, "stages", kMaxPagedStages},

@@ -15,9 +15,9 @@ from .recipe import annotate as annotate_ops
 # H100 / H200.
 SM_COUNT = 132
 STRATEGIES = ("v1", "v2")
-CONFIG_KEYS = ("warps", "stages", "partition_size")
+CONFIG_KEYS = ("warps", "stages", "partition_size", "rows_per_warp")
 # The bounds #tessel.paged_config verifies (TesselDialect.cpp).
-CONFIG_LIMITS = dict(warps=16, stages=8, partition_size=1 << 16)
+CONFIG_LIMITS = dict(warps=16, stages=8, partition_size=1 << 16, rows_per_warp=32)
 DEFAULT_PARTITION = 512
 
 
@@ -94,6 +94,9 @@ class _Attention:
         if strategy is not None and strategy not in STRATEGIES:
             raise ValueError(f"argument 'strategy': expected 'v1' or 'v2', got {strategy!r}")
         config = _check_config(options, CONFIG_KEYS)
+        if config.get("rows_per_warp", 16) not in (16, 32):
+            raise ValueError(f"argument 'config': rows_per_warp must be 16 or 32, got "
+                             f"{config['rows_per_warp']!r}")
         dtype = dtype_name(sig.arg("q").spec.dtype)
         if dtype not in ("f16", "bf16"):
             raise ValueError(f"argument 'q': paged_attention on target='cuda' needs f16 or bf16 "
