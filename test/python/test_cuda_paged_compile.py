@@ -146,11 +146,15 @@ def test_strategy_heuristic():
     assert recipes.choose_strategy(256, 1024, 8, 4) == "v1"
     assert recipes.choose_strategy(4, 512, 8, 4) == "v1"  # one partition: nothing to split
     assert recipes.choose_strategy(None, 16384, 8, 4) == "v1"
-    assert recipes.choose_partition(4, 16384, 8, 4) == 1024  # 512 blocks at 1024: > a wave
-    assert recipes.choose_partition(2, 4096, 8, 4) == 512  # 64 blocks at 1024: < a wave
-    assert recipes.choose_partition(64, 4096, 1, 32) == 1024  # MQA: 256 blocks
-    assert recipes.choose_partition(16, 16384, 8, 4) == 1024  # 4096 blocks at 512: > 8 waves
-    assert recipes.choose_partition(128, 65536, 8, 4) > 512
+    # The longest partition that keeps about eight warps per SM (4 a block;
+    # 8 for MQA's split row tiles, or as configured).
+    assert recipes.choose_partition(16, 16384, 8, 4) == 4096  # 512 blocks of 4 warps
+    assert recipes.choose_partition(4, 16384, 8, 4) == 2048  # 256 blocks
+    assert recipes.choose_partition(64, 4096, 1, 32) == 2048  # MQA: 128 blocks of 8 warps
+    assert recipes.choose_partition(64, 4096, 1, 32, warps=4) == 1024
+    assert recipes.choose_partition(2, 4096, 8, 4) == 512  # under a wave even at 512
+    assert recipes.choose_partition(128, 65536, 8, 4) == 4096
+    assert recipes.choose_partition(None, 4096, 8, 4) == 512
     # MQA: 32 heads are one block per kv head up to D = 128, two at 256.
     assert [recipes.head_blocks(g, d) for g, d in ((8, 128), (32, 128), (24, 64), (64, 128),
                                                    (32, 256))] == [1, 1, 1, 2, 2]

@@ -58,23 +58,28 @@ def choose_strategy(seqs: int | None, max_context: int | None, kv_heads: int, gr
     return "v2" if blocks < 2 * SM_COUNT else "v1"
 
 
+def default_warps(group: int, head_dim: int = 128) -> int:
+    """The decode kernel's warps per block (Paged/Config.cpp): 4, or 8 where
+    the block holds two 16-row tiles and the warps split them (MQA)."""
+    return 8 if group > 16 and head_dim <= 128 else 4
+
+
 def choose_partition(seqs: int | None, max_context: int | None, kv_heads: int,
-                     group: int, head_dim: int = 128) -> int:
-    """1024 tokens (16 key tiles a block: the ring's fill and the combine
-    stay small next to the loop) when that still gives about a wave of two
-    blocks per SM, else 512; then doubled (up to 4096) while the split grid
-    would exceed eight such waves, where fewer, longer partitions cost the
-    reduction less. H200, MQA 64 x 4096: 512 -> 69 us, 1024 -> 56 us, 2048
-    -> 64 us (scripts/paged_probe.py, docs/benchmarks.md)."""
-    p = DEFAULT_PARTITION
+                     group: int, head_dim: int = 128, warps: int | None = None) -> int:
+    """The longest partition (512 .. 4096 tokens) whose split grid still
+    holds about eight warps per SM: longer partitions pay the ring's fill,
+    the combine and the reduction fewer times. H200, D = 128
+    (scripts/paged_probe.py, docs/benchmarks.md):
+    MQA 64 x 4096 (8 warps): 1024 -> 50-52 us, 2048 -> 48 us, 4096 -> 84 us;
+    GQA 16 x 16384 (4 warps): 1024 -> 0.89 of copy, 4096 -> 0.92."""
     if seqs is None or max_context is None:
-        return p
+        return DEFAULT_PARTITION
     blocks = seqs * kv_heads * head_blocks(group, head_dim)
-    if blocks * -(-max_context // 1024) >= 0.9 * 2 * SM_COUNT:
-        p = 1024
-    while p < 4096 and blocks * -(-max_context // p) > 16 * SM_COUNT:
-        p *= 2
-    return p
+    warps = warps or default_warps(group, head_dim)
+    for p in (4096, 2048, 1024):
+        if blocks * -(-max_context // p) * warps >= 0.9 * 8 * SM_COUNT:
+            return p
+    return DEFAULT_PARTITION
 
 
 class _Attention:
@@ -107,7 +112,8 @@ class _Attention:
         seqs, max_context = hint if hint is not None else (q[0], None if bt[1] is None
                                                              else bt[1] * kc[1])
         if "partition_size" not in config:
-            config["partition_size"] = choose_partition(seqs, max_context, hkv, hq // hkv, d)
+            config["partition_size"] = choose_partition(seqs, max_context, hkv, hq // hkv, d,
+                                                        config.get("warps"))
         if strategy is None:
             strategy = choose_strategy(seqs, max_context, hkv, hq // hkv,
                                        config["partition_size"], d)
