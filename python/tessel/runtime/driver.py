@@ -205,55 +205,6 @@ def launcher(fn: Function, grid, block, shared_bytes: int, nargs: int, wide=()):
     return launch
 
 
-@functools.lru_cache(maxsize=None)
-def _libcuda():
-    """libcuda's cuLaunchKernel through ctypes (the library cuda-python
-    loads), with its argument types declared once."""
-    lib = ctypes.CDLL("libcuda.so.1")
-    fn = lib.cuLaunchKernel
-    u32, ptr = ctypes.c_uint, ctypes.c_void_p
-    fn.argtypes = [ptr, u32, u32, u32, u32, u32, u32, u32, ptr, ptr, ptr]
-    fn.restype = ctypes.c_int
-    return fn
-
-
-def ctypes_launcher(fn: Function, grid, block, shared_bytes: int, nargs: int, wide=()):
-    """`launcher` with the launch itself through ctypes instead of
-    cuda-python's wrapper (same argument block, same errors)."""
-    fn.allow_shared(shared_bytes)
-    values, params = _argument_block(nargs)
-    maps, map_slots = _tensormap_slots(params, list(wide)) if wide else (None, ())
-    memmove = ctypes.memmove
-    address = ctypes.addressof(params)
-    lock = threading.Lock()
-    drv = _driver()
-    launch_kernel = _libcuda()
-    handle = int(fn.handle)
-    set_current, ctx = drv.cuCtxSetCurrent, _context(fn.device)[1]
-    gx, gy, gz = (int(g) for g in grid)
-    bx, by, bz = (int(b) for b in block)
-
-    def launch(slot_values, stream):
-        with lock:
-            if map_slots:
-                slot_values = list(slot_values)
-                for i, slot in map_slots:
-                    memmove(slot, slot_values[i], 128)
-                    slot_values[i] = 0
-            values[:nargs] = slot_values
-            err = launch_kernel(handle, gx, gy, gz, bx, by, bz, shared_bytes, stream or None,
-                                address, None)
-            if err:
-                set_current(ctx)
-                err = launch_kernel(handle, gx, gy, gz, bx, by, bz, shared_bytes, stream or None,
-                                    address, None)
-        if err:
-            _check(drv.CUresult(err), f"launching kernel {fn.name}")
-
-    launch.keep = (params, maps)
-    return launch
-
-
 class Module:
     """A loaded PTX module and one of its kernels, on device 0, launched with
     64-bit (pointer) arguments: the minimal interface for hand-made kernels."""
