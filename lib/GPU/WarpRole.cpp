@@ -44,6 +44,12 @@ void mlir::tessel::namedBarrier(KernelBuilder &e, Value id, int64_t threads) {
   NVVM::BarrierOp::create(e.b, e.loc, TypeRange{}, id32, e.i32(threads), {}, Value());
 }
 
+void mlir::tessel::namedBarrierArrive(KernelBuilder &e, Value id, int64_t threads) {
+  assert(threads % 32 == 0 && "namedBarrierArrive: whole warps");
+  Value id32 = arith::IndexCastUIOp::create(e.b, e.loc, e.b.getI32Type(), id);
+  NVVM::BarrierArriveOp::create(e.b, e.loc, id32, e.i32(threads));
+}
+
 Value mlir::tessel::electOneLane(KernelBuilder &e) {
   return NVVM::ElectSyncOp::create(e.b, e.loc, e.b.getI1Type(), Value());
 }

@@ -44,6 +44,11 @@ void namedBarrier(KernelBuilder &e, int64_t id, int64_t threads);
 /// The same with a run-time id (an index), e.g. one barrier per warpgroup.
 void namedBarrier(KernelBuilder &e, Value id, int64_t threads);
 
+/// bar.arrive `id`, `threads`: counts the calling warps into the barrier
+/// without waiting (the other side of a named barrier another warpgroup
+/// waits on with namedBarrier).
+void namedBarrierArrive(KernelBuilder &e, Value id, int64_t threads);
+
 /// i1: true on exactly one active lane of the calling warp (elect.sync).
 Value electOneLane(KernelBuilder &e);
 

@@ -7,7 +7,11 @@
 // The producer's elected lane loads Q (two boxes) on its own barrier, then
 // per key tile acquires a stage, arms it with K's and V's 64 KiB and issues
 // two boxes of each; the consumers wait for Q, then per tile wait for the
-// stage, multiply, and release it, with no block barrier in the loop.
+// stage, multiply, and release it, with no block barrier in the loop. The
+// two consumers take turns to issue Q K^T (FA3's ping-pong): warpgroup w
+// waits at named barrier 1 + w, which the other one's arrival opens; the
+// last warpgroup arrives at barrier 1 first, warpgroup 0 takes the last
+// arrival after the loops.
 // CHECK-LABEL: func @tma(
 // CHECK-SAME:    %[[Q:[^:]*]]: memref<?x?x8x128xbf16>, %[[K:[^:]*]]: memref<?x?x2x128xbf16>
 // CHECK:         %[[VQ:.*]] = memref.reinterpret_cast %[[Q]] to offset: [0], sizes: [%{{.*}}, %{{.*}}, 8, 128], strides: [%{{.*}}, 1024, 128, 1]
@@ -31,10 +35,13 @@
 // CHECK:           } else {
 // CHECK:             nvvm.setmaxregister  increase 232
 // CHECK:             nvvm.mbarrier.try_wait.parity
+// CHECK:             nvvm.barrier.arrive id = %{{[^ ]*}} number_of_threads = %c256_i32
 // CHECK:             scf.for
 // CHECK-NOT:           gpu.barrier
 // CHECK:               nvvm.mbarrier.try_wait.parity
+// CHECK:               nvvm.barrier id = %[[MINE:[^ ]*]] number_of_threads = %c256_i32
 // CHECK:               nvvm.wgmma.mma_async
+// CHECK:               nvvm.barrier.arrive id = %[[NEXT:[^ ]*]] number_of_threads = %c256_i32
 // CHECK:               nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK:               nvvm.wgmma.mma_async
 // CHECK:               nvvm.wgmma.wait.group.sync.aligned 0

@@ -286,6 +286,21 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
   SmallVector<Value> init{wgmma::zeroAccumulator(e, d), start.max, start.max, start.sum,
                           start.sum};
 
+  // wgmma_tma with several consumer warpgroups: FA3's ping-pong. The
+  // warpgroups take turns to issue S = Q K^T (named barrier 1 + w waits for
+  // warpgroup w's turn, which the previous warpgroup's arrival grants), so
+  // one's softmax runs while the next one's scores are on the tensor cores
+  // instead of all softmaxes at once (they drifted into lockstep on causal
+  // tiles, where the per-tile work differs).
+  int64_t consumers = consumerThreads / kWarpgroupThreads;
+  bool pingPong = tma && consumers > 1;
+  Value myTurn, nextTurn;
+  if (pingPong) {
+    myTurn = e.add(wg, e.idx(1));
+    nextTurn = e.add(e.rem(e.add(wg, e.idx(1)), e.idx(consumers)), e.idx(1));
+  }
+  int64_t turnThreads = 2 * kWarpgroupThreads; // the waiting and the arriving warpgroup
+
   auto keyLoop = [&](Value lb, Value ub, ValueRange initState, bool masked) {
     auto loop = scf::ForOp::create(b, loc, lb, ub, e.idx(1), initState);
     OpBuilder::InsertionGuard inner(b);
@@ -313,7 +328,11 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
       gpu::BarrierOp::create(b, loc);
       stage = e.rem(j, e.idx(cfg.stages));
     }
+    if (pingPong)
+      namedBarrier(e, myTurn, turnThreads);
     Value s = issueScores(stage);
+    if (pingPong)
+      namedBarrierArrive(e, nextTurn, turnThreads);
     if (!tma) {
       // Refill the stage tile j - 1 used while the tensor cores work.
       Value next = e.add(j, e.idx(cfg.stages - 1));
@@ -453,8 +472,16 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
       // Q lands once; wait for it even when no key tile is visible, so no
       // copy is in flight when the block exits.
       qRing->consumerWait(qRing->slot(e.idx(0)));
+      // The last warpgroup's arrival "before tile 0" lets warpgroup 0 go
+      // first; after the loops warpgroup 0 takes the last arrival (every
+      // warpgroup runs the same tiles), so no barrier is left half-arrived.
+      if (pingPong)
+        e.when(e.eq(wg, e.idx(consumers - 1)),
+               [&] { namedBarrierArrive(e, e.idx(1), turnThreads); });
       SmallVector<Value> state = keyLoop(e.idx(0), range.full, init, /*masked=*/false);
       state = keyLoop(range.full, range.all, state, /*masked=*/true);
+      if (pingPong)
+        e.when(e.eq(wg, e.idx(0)), [&] { namedBarrier(e, e.idx(1), turnThreads); });
       finish(state);
     });
     gpu::TerminatorOp::create(b, loc);
