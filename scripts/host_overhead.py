@@ -1,18 +1,15 @@
 """Where a repeated call's host time goes (a diagnosis aid for the GPU
-machine): python scripts/host_overhead.py [cuda-python|ctypes]. Times the
-serving rows at N = K = 4096 with torch, cProfiles tessel.gemm on a tiny
-product, and times bare launches of an empty kernel through cuda-python's
-cuLaunchKernel (the runtime's) and through ctypes (H200 host, 2026-12-02:
-5.2-5.5 against 6.0-6.3 us, so the runtime stays on cuda-python).
-`ctypes` runs everything with the ctypes launcher patched in."""
+machine): python scripts/host_overhead.py. Times the serving rows at
+N = K = 4096 with torch, cProfiles tessel.gemm on a tiny product, and times
+bare launches of an empty kernel through the runtime's launcher
+(cuda-python's cuLaunchKernel) and through libcuda by ctypes (H200 host,
+2026-12-02: 5.2-5.5 against 6.0-6.3 us, so the runtime stays on
+cuda-python)."""
 import cProfile
 import ctypes
-import functools
 import io
 import json
 import pstats
-import sys
-import threading
 import time
 
 import torch
@@ -22,60 +19,27 @@ from tessel.bench.__main__ import _time
 from tessel.runtime import driver
 
 
-@functools.lru_cache(maxsize=None)
-def _libcuda():
-    """libcuda's cuLaunchKernel through ctypes (the library cuda-python
-    loads), with its argument types declared once."""
-    lib = ctypes.CDLL("libcuda.so.1")
-    fn = lib.cuLaunchKernel
+def ctypes_launch(fn, nargs: int):
+    """cuLaunchKernel of `fn` (grid 1, one warp, `nargs` zero arguments)
+    straight through ctypes, on the runtime's argument block."""
+    launch = ctypes.CDLL("libcuda.so.1").cuLaunchKernel
     u32, ptr = ctypes.c_uint, ctypes.c_void_p
-    fn.argtypes = [ptr, u32, u32, u32, u32, u32, u32, u32, ptr, ptr, ptr]
-    fn.restype = ctypes.c_int
-    return fn
-
-
-def ctypes_launcher(fn, grid, block, shared_bytes: int, nargs: int, wide=()):
-    """`launcher` with the launch itself through ctypes instead of
-    cuda-python's wrapper (same argument block, same errors)."""
-    fn.allow_shared(shared_bytes)
+    launch.argtypes = [ptr, u32, u32, u32, u32, u32, u32, u32, ptr, ptr, ptr]
+    launch.restype = ctypes.c_int
     values, params = driver._argument_block(nargs)
-    maps, map_slots = driver._tensormap_slots(params, list(wide)) if wide else (None, ())
-    memmove = ctypes.memmove
-    address = ctypes.addressof(params)
-    lock = threading.Lock()
-    drv = driver._driver()
-    launch_kernel = _libcuda()
-    handle = int(fn.handle)
-    set_current, ctx = drv.cuCtxSetCurrent, driver._context(fn.device)[1]
-    gx, gy, gz = (int(g) for g in grid)
-    bx, by, bz = (int(b) for b in block)
+    handle, address = int(fn.handle), ctypes.addressof(params)
 
-    def launch(slot_values, stream):
-        with lock:
-            if map_slots:
-                slot_values = list(slot_values)
-                for i, slot in map_slots:
-                    memmove(slot, slot_values[i], 128)
-                    slot_values[i] = 0
-            values[:nargs] = slot_values
-            err = launch_kernel(handle, gx, gy, gz, bx, by, bz, shared_bytes, stream or None,
-                                address, None)
-            if err:
-                set_current(ctx)
-                err = launch_kernel(handle, gx, gy, gz, bx, by, bz, shared_bytes, stream or None,
-                                    address, None)
+    def run(slot_values, stream):
+        values[:nargs] = slot_values
+        err = launch(handle, 1, 1, 1, 32, 1, 1, 0, stream or None, address, None)
         if err:
-            driver._check(drv.CUresult(err), f"launching kernel {fn.name}")
+            raise RuntimeError(f"cuLaunchKernel failed: {err}")
 
-    launch.keep = (params, maps)
-    return launch
+    run.keep = (values, params)
+    return run
 
 
-mode = sys.argv[1] if len(sys.argv) > 1 else "cuda-python"
-cuda_python_launcher = driver.launcher
-if mode == "ctypes":
-    driver.launcher = ctypes_launcher
-out = dict(mode=mode, rows=[])
+out = dict(rows=[])
 
 
 def host(fn, n=300):
@@ -132,8 +96,8 @@ ptx = """.version 8.0
 lib = driver.Library(ptx)
 fn = lib.function("empty", 0)
 stream = torch.cuda.current_stream().cuda_stream
-for name, make in (("cuda-python", cuda_python_launcher), ("ctypes", ctypes_launcher)):
-    launch = make(fn, (1, 1, 1), (32, 1, 1), 0, 3)
+for name, launch in (("cuda-python", driver.launcher(fn, (1, 1, 1), (32, 1, 1), 0, 3)),
+                     ("ctypes", ctypes_launch(fn, 3))):
     vals = [0, 0, 0]
     out[f"empty_launch_{name}_us"] = host(lambda: launch(vals, stream), 5000) * 1e6
     print(name, "empty-kernel launch host us", out[f"empty_launch_{name}_us"], flush=True)

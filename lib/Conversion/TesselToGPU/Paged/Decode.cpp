@@ -40,7 +40,6 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <cmath>
 #include <limits>
@@ -69,10 +68,6 @@ Value exp2(KernelBuilder &e, Value x) { return math::Exp2Op::create(e.b, e.loc, 
 Value fdiv(KernelBuilder &e, Value x, Value y) { return arith::DivFOp::create(e.b, e.loc, x, y); }
 Value fgt0(KernelBuilder &e, Value x) {
   return arith::CmpFOp::create(e.b, e.loc, arith::CmpFPredicate::OGT, x, e.f32(0));
-}
-Value accumulator(KernelBuilder &e, ArrayRef<Value> elems) {
-  return vector::FromElementsOp::create(e.b, e.loc, VectorType::get({2, 2}, e.b.getF32Type()),
-                                        elems);
 }
 
 /// The attention kernel (v1 writes `out`; v2 writes its partition to `ws`).
@@ -190,7 +185,7 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     // fifth of all instructions were those FMULs).
     OnlineSoftmax softmax{float(op.getScaleValue() * M_LOG2E), 4, kLazyRescale};
     SoftmaxRow start = softmax.init(e);
-    // Warp w: key slice w / rowWarps, row tiles from firstTile on (the
+    // Warp w: key slice w / rowWarps, row tiles from row firstRow on (the
     // rowWarps warps of a slice are adjacent, so they read its K/V rows of
     // shared memory close together in time).
     int64_t R = c.warpRowTiles;
@@ -260,8 +255,8 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
           grew = grew ? e.lor(grew, moved) : moved;
         }
         // P (16 x 16 tokens) becomes the A operand of P V.
-        Value pLo = accumulator(e, {probs[0][0], probs[0][1], probs[1][0], probs[1][1]});
-        Value pHi = accumulator(e, {probs[0][2], probs[0][3], probs[1][2], probs[1][3]});
+        Value pLo = mma::accumulator(e, {probs[0][0], probs[0][1], probs[1][0], probs[1][1]});
+        Value pHi = mma::accumulator(e, {probs[0][2], probs[0][3], probs[1][2], probs[1][3]});
         ps.push_back(mma::accumulatorsToA(e, pLo, pHi, elt));
       }
       // Rescale the accumulators only when some row of the warp moved its max.
@@ -272,13 +267,9 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
         b.setInsertionPointToStart(&rescaled.getThenRegion().front());
         SmallVector<Value> scaled;
         for (int64_t t = 0; t < R; ++t)
-          for (int64_t j = 0; j < numAcc; ++j) {
-            Value a = acc[t * numAcc + j], lo = rescales[2 * t], hi = rescales[2 * t + 1];
-            scaled.push_back(accumulator(e, {e.fmul(mma::element(e, a, 0, 0), lo),
-                                             e.fmul(mma::element(e, a, 0, 1), lo),
-                                             e.fmul(mma::element(e, a, 1, 0), hi),
-                                             e.fmul(mma::element(e, a, 1, 1), hi)}));
-          }
+          for (int64_t j = 0; j < numAcc; ++j)
+            scaled.push_back(mma::scaleRows(e, acc[t * numAcc + j], rescales[2 * t],
+                                            rescales[2 * t + 1]));
         scf::YieldOp::create(b, loc, scaled);
         b.setInsertionPointToStart(&rescaled.getElseRegion().front());
         scf::YieldOp::create(b, loc, acc);
@@ -332,6 +323,11 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     }
     gpu::BarrierOp::create(b, loc);
 
+    // v2: the workspace entry of this block's partition for row r.
+    auto partOf = [&](Value r) {
+      Value head = e.add(e.mul(seq, e.idx(sh.hq)), e.add(h0, r));
+      return e.add(e.mul(head, sh.numParts), block.z);
+    };
     // Per row, once: the slices' weights (v1: divided by the row's sum, so
     // O = sum_w weight_w O_w; v2: relative to the row's max, which goes to
     // the workspace with the sum), written over the slices' maxima.
@@ -353,11 +349,9 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
           w = e.fmul(w, inv);
       } else {
         // Workspace: O parts [S][Hq][parts][D], then (max, sum) [S][Hq][parts][2].
-        Value head = e.add(e.mul(seq, e.idx(sh.hq)), e.add(h0, r));
-        Value part = e.add(e.mul(head, sh.numParts), block.z);
         Value ml = e.add(e.mul(e.mul(e.mul(e.size(sh.seqs), e.idx(sh.hq)), sh.numParts),
                                e.idx(D)),
-                         e.mul(part, e.idx(2)));
+                         e.mul(partOf(r), e.idx(2)));
         e.store(max, ws, {ml});
         e.store(sum, ws, {e.add(ml, e.idx(1))});
       }
@@ -376,9 +370,7 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
         e.store(o, sh.out.flat, {e.add(qBase, i)});
         return;
       }
-      Value head = e.add(e.mul(seq, e.idx(sh.hq)), e.add(h0, r));
-      Value part = e.add(e.mul(head, sh.numParts), block.z);
-      e.store(o, ws, {e.add(e.mul(part, e.idx(D)), d)});
+      e.store(o, ws, {e.add(e.mul(partOf(r), e.idx(D)), d)});
     });
   };
   if (c.split)

@@ -39,11 +39,16 @@ def _annotate(module, recipe_: Recipe, op_name: str) -> None:
     annotate_ops(module, recipe_, op_name)
 
 
+def two_row_tiles(group: int, head_dim: int = 128) -> bool:
+    """Whether a block holds two 16-row tiles of the group (groups above 16
+    heads up to D = 128), as Paged/Config.cpp chooses."""
+    return group > 16 and head_dim <= 128
+
+
 def head_blocks(group: int, head_dim: int = 128) -> int:
     """Blocks per (sequence, kv head): the group in slices of 32 query heads
-    (two 16-row tiles; one for D = 256), as Paged/Config.cpp chooses."""
-    rows = 32 if head_dim <= 128 and group > 16 else 16
-    return -(-group // rows)
+    (16 when a block holds one row tile)."""
+    return -(-group // (32 if two_row_tiles(group, head_dim) else 16))
 
 
 def choose_strategy(seqs: int | None, max_context: int | None, kv_heads: int, group: int,
@@ -61,7 +66,7 @@ def choose_strategy(seqs: int | None, max_context: int | None, kv_heads: int, gr
 def default_warps(group: int, head_dim: int = 128) -> int:
     """The decode kernel's warps per block (Paged/Config.cpp): 4, or 8 where
     the block holds two 16-row tiles and the warps split them (MQA)."""
-    return 8 if group > 16 and head_dim <= 128 else 4
+    return 8 if two_row_tiles(group, head_dim) else 4
 
 
 def choose_partition(seqs: int | None, max_context: int | None, kv_heads: int,
