@@ -10,6 +10,7 @@ from .ops import flash_attention_varlen as _fav
 from .ops import gemm as _gemm
 from .ops import paged as _paged
 from .ops._base import OpDef
+from .runtime.kernel import NOT_PREPARED
 from .signature import check_target
 
 
@@ -19,6 +20,9 @@ class Operation:
         # (target, array types/shapes/dtypes, options) -> kernel: lets a repeated
         # call skip validation and signature building entirely.
         self._fast: dict = {}
+        # The same keys -> the kernel's prepared launch for such arrays (see
+        # CUDAKernel.prepared_call): a repeated call's whole host path.
+        self._calls: dict = {}
         self.__doc__ = doc
         self.__name__ = opdef.name
         self.__qualname__ = opdef.name
@@ -30,12 +34,22 @@ class Operation:
 
     def __call__(self, *args, target: str = "cpu", **kwargs):
         key = self._fast_key(args, target, kwargs)
+        call = self._calls.get(key)
+        if call is not None:
+            result = call(args)
+            if result is not NOT_PREPARED:
+                return result
         kernel = self._fast.get(key) if key is not None else None
         if kernel is not None:
             fast = getattr(kernel, "call_positional", None)
-            if fast is not None:
-                return fast(args)
-            return kernel.run_checked_call(dict(zip(self._def.params, args)))
+            if fast is None:
+                return kernel.run_checked_call(dict(zip(self._def.params, args)))
+            result = fast(args)
+            prepared = getattr(kernel, "prepared_call", None)
+            call = prepared(args) if prepared is not None else None
+            if call is not None and len(self._calls) < 4096:
+                self._calls[key] = call
+            return result
         kernel, arrays = self._compile(args, target, dict(kwargs), generalize=True)
         if key is not None and len(self._fast) < 4096:
             self._fast[key] = kernel
@@ -44,16 +58,21 @@ class Operation:
     def _fast_key(self, args, target, kwargs):
         """A cheap key for calls whose arrays are all positional; None when the
         call does not qualify (arrays passed by keyword, unhashable options)."""
-        if len(args) > len(self._def.params) or any(hasattr(v, "shape") for v in kwargs.values()):
+        if len(args) > len(self._def.params):
             return None
         try:
             # torch.Size is a tuple: it hashes and compares like numpy's shapes.
             arrays = tuple([(type(a), a.shape, a.dtype) for a in args])
-            # A config dict (or any dict option) keys by its sorted items, so
-            # calls that pass one take the fast path too.
-            key = (target, arrays, tuple(sorted(
-                (k, ("dict", tuple(sorted(v.items()))) if isinstance(v, dict) else v)
-                for k, v in kwargs.items())))
+            if not kwargs:
+                key = (target, arrays)
+            elif any(hasattr(v, "shape") for v in kwargs.values()):
+                return None
+            else:
+                # A config dict (or any dict option) keys by its sorted items,
+                # so calls that pass one take the fast path too.
+                key = (target, arrays, tuple(sorted(
+                    (k, ("dict", tuple(sorted(v.items()))) if isinstance(v, dict) else v)
+                    for k, v in kwargs.items())))
             hash(key)
             return key
         except (TypeError, AttributeError):

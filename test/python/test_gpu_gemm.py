@@ -204,6 +204,30 @@ def test_torch_repeated_calls_streams_and_fallbacks():
     check(d.float().cpu().numpy(), 2 * want, "f16")
 
 
+def test_repeated_calls_through_the_api_prepared_launch():
+    """After two calls, tessel.gemm keeps the prepared launch per call key;
+    fresh operands (new tensor maps) alternating with old ones, outputs held
+    by the caller (new output pointers) and a strided tensor all give the
+    right products."""
+    torch = pytest.importorskip("torch")
+    b = torch.randn(2048, 264, device="cuda", dtype=torch.bfloat16)
+    xs = [torch.randn(48, 2048, device="cuda", dtype=torch.bfloat16) for _ in range(3)]
+    wants = [(x.double() @ b.double()).cpu().numpy() for x in xs]
+    held = []
+    for i in range(9):
+        j = [0, 1, 0, 2, 2, 1, 0, 1, 2][i]
+        held.append((j, tessel.gemm(xs[j], b, target="cuda")))
+    key = tessel.gemm._fast_key((xs[0], b), "cuda", {})
+    assert key in tessel.gemm._calls
+    assert tessel.gemm._fast[key].recipe.strategy == "wgmma_tma"
+    for j, d in held:
+        check(d.float().cpu().numpy(), wants[j], "bf16")
+    strided = torch.empty(2048, 48, device="cuda", dtype=torch.bfloat16).t()
+    strided.copy_(xs[1])
+    check(tessel.gemm(strided, b, target="cuda").float().cpu().numpy(), wants[1], "bf16")
+    check(tessel.gemm(xs[2], b, target="cuda").float().cpu().numpy(), wants[2], "bf16")
+
+
 def test_compiled_kernel_repeated_calls_take_the_prepared_path_safely():
     """A .compile()d kernel called again with tensors like an earlier call's
     launches through the prepared path; another dtype, a strided tensor or

@@ -165,15 +165,28 @@ def _tensormap_slots(params, wide):
     return raw, slots
 
 
-def launcher(fn: Function, grid, block, shared_bytes: int, nargs: int, wide=()):
-    """A launch function for one geometry: `launch(values, stream)` with one
-    64-bit slot value per kernel parameter, except for the parameters `wide`
-    (indices: 128-byte CUtensorMaps passed by value), whose values are their
-    128 bytes. The argument block is allocated once and filled under a lock
-    (the driver copies it during cuLaunchKernel)."""
+def launcher(fn: Function, grid, block, shared_bytes: int, nargs: int, fixed=(), pointers=(),
+             maps=()):
+    """A launch function `launch(ptrs, stream)` for one geometry and one
+    assignment of the kernel's `nargs` parameters: `fixed` (index, 64-bit
+    slot value) are written into the argument block once, `pointers` (index,
+    position in ptrs) per call, and `maps` (index, encoder: ptrs -> the 128
+    bytes of a CUtensorMap passed by value) per call where the encoding
+    changed since the last launch. A repeated call writes only its pointers:
+    the whole path is host time, which bounds the short serving products.
+    The block belongs to this function and is filled under a lock (the
+    driver copies it during cuLaunchKernel)."""
     fn.allow_shared(shared_bytes)
     values, params = _argument_block(nargs)
-    maps, map_slots = _tensormap_slots(params, list(wide)) if wide else (None, ())
+    for i, v in fixed:
+        values[i] = v
+    maps = list(maps)
+    raw, map_slots = _tensormap_slots(params, [i for i, _ in maps]) if maps else (None, ())
+    # (encoder, slot, the call pointer it encodes or None for an expression)
+    encoders = [(encoder, slot, getattr(encoder, "pointer_arg", None))
+                for (_, encoder), (_, slot) in zip(maps, map_slots)]
+    last = [None] * len(encoders)
+    pointers = tuple(pointers)
     memmove = ctypes.memmove
     address = ctypes.addressof(params)
     lock = threading.Lock()
@@ -183,14 +196,17 @@ def launcher(fn: Function, grid, block, shared_bytes: int, nargs: int, wide=()):
     gx, gy, gz = (int(g) for g in grid)
     bx, by, bz = (int(b) for b in block)
 
-    def launch(slot_values, stream):
+    def launch(ptrs, stream):
         with lock:
-            if map_slots:
-                slot_values = list(slot_values)
-                for i, slot in map_slots:
-                    memmove(slot, slot_values[i], 128)
-                    slot_values[i] = 0
-            values[:nargs] = slot_values
+            for i, a in pointers:
+                values[i] = ptrs[a]
+            for n, (encoder, slot, arg) in enumerate(encoders):
+                # The sizes are this launch's own: the same pointer is the
+                # same map, already in the block.
+                key = ptrs[arg] if arg is not None else encoder(ptrs)
+                if key != last[n]:
+                    memmove(slot, key if arg is None else encoder(ptrs), 128)
+                    last[n] = key
             err = launch_kernel(handle, gx, gy, gz, bx, by, bz, shared_bytes, stream, address, 0)
             if err[0] != ok:
                 # Most launches find the device's context current already; a
@@ -201,7 +217,7 @@ def launcher(fn: Function, grid, block, shared_bytes: int, nargs: int, wide=()):
         if err[0] != ok:
             _check(err, f"launching kernel {fn.name}")
 
-    launch.keep = (params, maps)  # only their addresses are captured
+    launch.keep = (values, params, raw)  # only their addresses are captured
     return launch
 
 
@@ -214,7 +230,9 @@ class Module:
         self._fn = Library(ptx).function(kernel, device)
 
     def launch(self, grid, block, shared_bytes: int, pointers, stream: int = 0) -> None:
-        launcher(self._fn, grid, block, shared_bytes, len(pointers))(list(pointers), stream)
+        n = len(pointers)
+        launcher(self._fn, grid, block, shared_bytes, n,
+                 pointers=[(i, i) for i in range(n)])(list(pointers), stream)
 
     def synchronize(self, stream: int = 0) -> None:
         synchronize(stream, self.kernel)

@@ -142,21 +142,20 @@ class Program:
                                  "limits are 2^31 - 1 x 65535 x 65535")
             if min(grid) <= 0:
                 continue  # nothing to do for an empty range (e.g. M = 0)
-            fixed = [None if arg is not None or kind == "tensormap" else _slot(kind, p((), shapes))
-                     for kind, p, arg in zip(k.kinds, k.params, k.pointer_args)]
+            fixed = [(i, _slot(kind, p((), shapes)))
+                     for i, (kind, p, arg) in enumerate(zip(k.kinds, k.params, k.pointer_args))
+                     if arg is None and kind != "tensormap"]
+            pointers = [(i, arg) for i, arg in enumerate(k.pointer_args) if arg is not None]
             library = self.libraries.get(k.module, self.library)
-            launch = driver.launcher(library.function(k.name, device), grid, k.block,
-                                     k.shared_bytes, len(k.params), wide=sorted(k.tensormaps))
-            steps.append((launch, fixed, k.pointer_args,
-                          list(k.encoders(shapes, self.arg_names).items())))
-
-        def run(ptrs, stream):
-            for launch, fixed, pointer_args, maps in steps:
-                values = [ptrs[a] if f is None and a is not None else f
-                          for f, a in zip(fixed, pointer_args)]
-                for i, encoder in maps:
-                    values[i] = encoder(ptrs)
-                launch(values, stream)
+            steps.append(driver.launcher(library.function(k.name, device), grid, k.block,
+                                         k.shared_bytes, len(k.params), fixed, pointers,
+                                         sorted(k.encoders(shapes, self.arg_names).items())))
+        if len(steps) == 1:
+            run = steps[0]
+        else:
+            def run(ptrs, stream):
+                for launch in steps:
+                    launch(ptrs, stream)
 
         with self._lock:
             if len(self._prepared) > 1024:
@@ -295,17 +294,25 @@ class Launcher:
         in_shapes = shapes[:n_in] if all(a[1] != "out" for a in self.args[:n_in]) else None
         if in_shapes is None or len(self._fast) > 256:
             return
-        outs = [(shapes[i], rt.torch_dtype(a[2].dtype))
-                for i, a in enumerate(self.args) if a[1] == "out"]
-        outs += [((max(int(w((), shapes)), 16),), torch.uint8) for w in self.program.workspaces]
-        raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
-        stream = ((lambda: raw(device)) if raw else
-                  (lambda: torch.cuda.current_stream(device).cuda_stream))
-        # The dtypes too: a compiled kernel's own call reaches fast() with
-        # nothing else having checked them.
-        dtypes = tuple(rt.torch_dtype(a[2].dtype) for a in self.args[:n_in])
-        self._fast[(in_shapes, device)] = (outs, run, torch.empty, torch.device("cuda", device),
-                                           torch.Tensor, stream, dtypes)
+        self._fast[(in_shapes, device)] = _torch_call(
+            run, device,
+            # The dtypes too: a compiled kernel's own call reaches fast() with
+            # nothing else having checked them.
+            [rt.torch_dtype(a[2].dtype) for a in self.args[:n_in]],
+            [(shapes[i], rt.torch_dtype(a[2].dtype))
+             for i, a in enumerate(self.args) if a[1] == "out"],
+            [(max(int(w((), shapes)), 16),) for w in self.program.workspaces])
+
+    def prepared(self, xs: tuple):
+        """The prepared torch call `call(xs)` for inputs like `xs` (in
+        signature order: their shapes, on their device), or None. It returns
+        NOT_PREPARED for inputs it does not apply to (another kind, dtype or
+        device, a non-contiguous tensor), and the caller then takes the
+        general path."""
+        try:
+            return self._fast.get((tuple([x.shape for x in xs]), xs[0].get_device()))
+        except (AttributeError, TypeError, IndexError):
+            return None
 
     def _fast_call(self, given):
         if not self._fast:
@@ -313,29 +320,50 @@ class Launcher:
         return self.fast(tuple(given[a[0]] for a in self.inputs))
 
     def fast(self, xs: tuple):
-        """The prepared torch path for inputs `xs` (in signature order);
-        NOT_PREPARED when it does not apply (another shape, device, kind, or
-        a non-contiguous tensor): the caller then takes the general path."""
-        try:
-            device = xs[0].get_device()
-            entry = self._fast.get((tuple(x.shape for x in xs), device))
-        except (AttributeError, TypeError):
-            return NOT_PREPARED
-        if entry is None:
-            return NOT_PREPARED
-        outs, run, empty, dev, tensor, stream, dtypes = entry
+        """The prepared torch path for inputs `xs` (in signature order), or
+        NOT_PREPARED when it does not apply: the caller then takes the
+        general path."""
+        call = self.prepared(xs)
+        return NOT_PREPARED if call is None else call(xs)
+
+
+def _torch_call(run, device: int, dtypes, outs, workspaces):
+    """A repeated torch call on one device: checks each input's type, dtype,
+    contiguity and device, allocates the outputs and workspaces from torch's
+    caching allocator and launches on the current stream. Everything that
+    depends only on the shapes was done once; this is the whole host path
+    of a cached call."""
+    import torch
+
+    empty, tensor, dev = torch.empty, torch.Tensor, torch.device("cuda", device)
+    raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+    stream = ((lambda: raw(device)) if raw else
+              (lambda: torch.cuda.current_stream(device).cuda_stream))
+    checks = list(dtypes)
+    # Sizes as separate arguments: torch parses them ~2 us faster than one
+    # tuple (H200 host, scripts/host_breakdown.py). A 0-d shape keeps ().
+    allocs = [(tuple(shape) or ((),), dt)
+              for shape, dt in outs + [(shape, torch.uint8) for shape in workspaces]]
+    n_out = len(outs)
+
+    def call(xs):
         ptrs = []
-        for x, dt in zip(xs, dtypes):
-            if (type(x) is not tensor or x.dtype != dt or not x.is_contiguous()
+        for x, dt in zip(xs, checks):
+            if (type(x) is not tensor or x.dtype is not dt or not x.is_contiguous()
                     or x.get_device() != device):
                 return NOT_PREPARED
             ptrs.append(x.data_ptr())
-        # Outputs, then workspaces.
-        buffers = [empty(shape, dtype=dt, device=dev) for shape, dt in outs]
-        for r in buffers:
-            ptrs.append(r.data_ptr())
+        if n_out == 1 and len(allocs) == 1:
+            shape, dt = allocs[0]
+            out = empty(*shape, dtype=dt, device=dev)
+            ptrs.append(out.data_ptr())
+            run(ptrs, stream())
+            return out
+        buffers = [empty(*shape, dtype=dt, device=dev) for shape, dt in allocs]
+        ptrs += [r.data_ptr() for r in buffers]
         run(ptrs, stream())
-        results = buffers[:len(self.outputs)]
-        if not results:
+        if not n_out:
             return None
-        return results[0] if len(results) == 1 else tuple(results)
+        return buffers[0] if n_out == 1 else tuple(buffers[:n_out])
+
+    return call

@@ -156,6 +156,11 @@ class Encoder:
 
     def __init__(self, spec: dict, ptr_fn, dims, strides, limit: int = 64):
         self.spec, self.ptr_fn = spec, ptr_fn
+        base = spec.get("ptr")
+        # The call pointer the map covers when its base is one as given:
+        # launchers compare it instead of encoding.
+        self.pointer_arg = (int(base[1]) if isinstance(base, (list, tuple)) and len(base) == 2
+                            and base[0] == "ptr" else None)
         self.dims, self.strides = tuple(int(d) for d in dims), tuple(int(s) for s in strides)
         self.box = tuple(int(b) for b in spec["box"])
         self._cache: dict = {}

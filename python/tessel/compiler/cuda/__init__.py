@@ -254,6 +254,20 @@ class CUDAKernel(_Kernel):
             return result
         return self.run_checked_call(dict(zip(self.opdef.params, args)))
 
+    def prepared_call(self, args: tuple):
+        """The prepared launch `call(args)` for positional arrays like `args`
+        (op parameter order; see Launcher.prepared), or None: what the api
+        keeps per call key so that a repeated call is one lookup away from
+        the launch."""
+        launcher = self._launcher
+        if launcher is None or self._positional is None or self._checks_values:
+            return None
+        if not self._permuted:
+            return launcher.prepared(args)
+        order = self._positional
+        call = launcher.prepared(tuple(args[i] for i in order))
+        return None if call is None else (lambda xs: call(tuple(xs[i] for i in order)))
+
     def _prepared(self, args: tuple):
         """The prepared launch of positional `args` (op parameter order), or
         NOT_PREPARED where it does not apply."""
