@@ -10,12 +10,15 @@ from tessel import reference as R
 
 rungs = sys.argv[1:] or ["naive", "smem", "regtile", "pipelined", "mma", "wgmma", "wgmma_tma"]
 # Tensor-core tiles with fewer 16-byte chunks than threads: guarded copies.
-GUARDED = {"mma": dict(block_m=32, block_n=32, block_k=16),
-           "wgmma": dict(block_m=192, block_n=256, warpgroups=3),
-           # split-K: the parked tile goes to the workspace, then the reduction.
-           "wgmma_tma": dict(block_m=128, block_n=128, split_k=2)}
+GUARDED = {"mma": [dict(block_m=32, block_n=32, block_k=16)],
+           "wgmma": [dict(block_m=192, block_n=256, warpgroups=3)],
+           # split-K: the parked tile goes to the workspace, then the reduction;
+           # the decode class's one-consumer 64 x 256 tile.
+           "wgmma_tma": [dict(block_m=128, block_n=128, split_k=2),
+                         dict(block_m=64, block_n=256, warpgroups=1, split_k=2)]}
 rng = np.random.default_rng(0)
-for rung, config in [(r, None) for r in rungs] + [(r, GUARDED[r]) for r in rungs if r in GUARDED]:
+runs = [(r, None) for r in rungs] + [(r, c) for r in rungs for c in GUARDED.get(r, [])]
+for rung, config in runs:
     # K = 45: plain masked loads; K = 48: cp.async with zero-filled edges.
     for (ta, tb), k in zip(((False, False), (True, True), (False, True), (True, False)),
                            (45, 45, 48, 48)):

@@ -302,7 +302,8 @@ def test_auto_is_for_gemm_and_autotune_needs_a_gpu(monkeypatch):
 
 def test_serving_table_picks_the_measured_tiles():
     """The skinny classes' picks that docs/benchmarks.md measured (H200,
-    2026-12-02): wgmma_tma with the wave model's tile and split, wgmma for
+    2026-12-02): wgmma_tma with the wave model's tile and split (the decode
+    class's wide tiles: scripts/skinny_sweep.py), wgmma for
     the LM head's decode step."""
     def pick(m, n, k):
         r = recipe.recipe(sig_of(m, n, k), {}, None)
@@ -312,7 +313,12 @@ def test_serving_table_picks_the_measured_tiles():
     assert pick(256, 4096, 4096) == ("wgmma_tma", 64, 128, 1)     # 128 blocks, not 64
     assert pick(512, 4096, 4096) == ("wgmma_tma", 128, 128, 1)
     assert pick(512, 14336, 4096) == ("wgmma_tma", 128, 256, 1)
-    assert pick(1, 4096, 14336) == ("wgmma_tma", 64, 128, 4)      # split where K is long
+    # Decode steps stream the weights through 64 x 256 tiles, split where K
+    # is long, unless too few blocks would be left (N = K = 4096).
+    assert pick(1, 4096, 14336) == ("wgmma_tma", 64, 256, 4)
+    assert pick(16, 14336, 4096) == ("wgmma_tma", 64, 256, 1)
+    assert pick(16, 4096, 4096) == ("wgmma_tma", 64, 128, 1)
+    assert pick(64, 4096, 14336) == ("wgmma_tma", 64, 128, 4)
     assert pick(256, 4096, 14336) == ("wgmma_tma", 128, 256, 4)
     assert pick(16, 128256, 4096)[0] == "wgmma"
     assert pick(64, 128256, 4096) == ("wgmma_tma", 64, 256, 1)
