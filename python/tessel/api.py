@@ -45,8 +45,8 @@ class Operation:
             if fast is None:
                 return kernel.run_checked_call(dict(zip(self._def.params, args)))
             result = fast(args)
-            prepared = getattr(kernel, "prepared_call", None)
-            call = prepared(args) if prepared is not None else None
+            # Kernels with call_positional (CUDAKernel) prepare their calls.
+            call = kernel.prepared_call(args)
             if call is not None and len(self._calls) < 4096:
                 self._calls[key] = call
             return result

@@ -201,12 +201,17 @@ def launcher(fn: Function, grid, block, shared_bytes: int, nargs: int, fixed=(),
             for i, a in pointers:
                 values[i] = ptrs[a]
             for n, (encoder, slot, arg) in enumerate(encoders):
-                # The sizes are this launch's own: the same pointer is the
-                # same map, already in the block.
-                key = ptrs[arg] if arg is not None else encoder(ptrs)
-                if key != last[n]:
-                    memmove(slot, key if arg is None else encoder(ptrs), 128)
-                    last[n] = key
+                if arg is None:
+                    # A base computed from the pointers: compare encodings.
+                    blob = encoder(ptrs)
+                    if blob != last[n]:
+                        memmove(slot, blob, 128)
+                        last[n] = blob
+                elif ptrs[arg] != last[n]:
+                    # The sizes are this launch's own: the same pointer is
+                    # the same map, already in the block.
+                    memmove(slot, encoder(ptrs), 128)
+                    last[n] = ptrs[arg]
             err = launch_kernel(handle, gx, gy, gz, bx, by, bz, shared_bytes, stream, address, 0)
             if err[0] != ok:
                 # Most launches find the device's context current already; a

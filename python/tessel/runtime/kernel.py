@@ -339,7 +339,6 @@ def _torch_call(run, device: int, dtypes, outs, workspaces):
     raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
     stream = ((lambda: raw(device)) if raw else
               (lambda: torch.cuda.current_stream(device).cuda_stream))
-    checks = list(dtypes)
     # Sizes as separate arguments: torch parses them ~2 us faster than one
     # tuple (H200 host, scripts/host_breakdown.py). A 0-d shape keeps ().
     allocs = [(tuple(shape) or ((),), dt)
@@ -348,7 +347,7 @@ def _torch_call(run, device: int, dtypes, outs, workspaces):
 
     def call(xs):
         ptrs = []
-        for x, dt in zip(xs, checks):
+        for x, dt in zip(xs, dtypes):
             if (type(x) is not tensor or x.dtype is not dt or not x.is_contiguous()
                     or x.get_device() != device):
                 return NOT_PREPARED

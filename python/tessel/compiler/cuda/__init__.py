@@ -271,11 +271,8 @@ class CUDAKernel(_Kernel):
     def _prepared(self, args: tuple):
         """The prepared launch of positional `args` (op parameter order), or
         NOT_PREPARED where it does not apply."""
-        launcher = self._launcher
-        if launcher is None or self._positional is None or self._checks_values:
-            return NOT_PREPARED
-        return launcher.fast(tuple(args[i] for i in self._positional) if self._permuted
-                             else args)
+        call = self.prepared_call(args)
+        return NOT_PREPARED if call is None else call(args)
 
     def run_checked_call(self, given: dict):
         """Launches on arrays whose shapes and dtypes match the signature,

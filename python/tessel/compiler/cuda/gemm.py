@@ -110,6 +110,16 @@ TMA_MIN_PART_K_TILES = 48
 TMA_SPLIT_COST = 1.15
 
 
+# A decode step's product (M <= 16) only streams the weights: 64 x 256
+# tiles read them faster than 64 x 128 ones at the same bytes in flight
+# (H200, 2026-12-02, scripts/skinny_sweep.py: 36.0 against 42.6 us at
+# N = 14336, K = 4096, and 35.7 against 40.6 us at N = 4096, K = 14336 with
+# 4 K parts), provided the blocks still cover a third of the SMs (N = K =
+# 4096: 16 blocks, 24.4 against 19.0 us); the wave model decides elsewhere.
+TMA_DECODE_TILES = ((64, 256, 1, 0.8),)
+TMA_DECODE_MIN_SM_SHARE = 1 / 3
+
+
 def skinny_tma_config(m: int, n: int, k: int, batches: int = 1, sms: int = SMS) -> dict:
     """wgmma_tma's tile and split for a product of at most `m` rows: the
     fewest waves of blocks times each block's work over its tile's
@@ -117,14 +127,21 @@ def skinny_tma_config(m: int, n: int, k: int, batches: int = 1, sms: int = SMS) 
     256 rows (above, B is read from L2 once per 64 rows: 0.59 of cuBLAS at
     M = 512, against 0.99 at M = 256, N = K = 4096; scripts/ab_skinny.py); splits keep
     one wave and parts of at least TMA_MIN_PART_K_TILES K tiles; ties go to
-    the larger tile."""
-    k_tiles = -(-k // 64)
+    the larger tile. Decode products take TMA_DECODE_TILES where they fill
+    enough SMs."""
     if m <= 16:
-        wide = _decode_tile(n, k_tiles, batches, sms)
-        if wide is not None:
-            return wide
+        config, blocks = _wave_model(TMA_DECODE_TILES, m, n, k, batches, sms)
+        if blocks >= TMA_DECODE_MIN_SM_SHARE * sms:
+            return config
+    return _wave_model(TMA_SKINNY_TILES, m, n, k, batches, sms)[0]
+
+
+def _wave_model(candidates, m: int, n: int, k: int, batches: int, sms: int):
+    """(config, blocks) of the cheapest tile and split among `candidates`
+    by skinny_tma_config's model."""
+    k_tiles = -(-k // 64)
     best = None
-    for bm, bn, wg, eff in TMA_SKINNY_TILES:
+    for bm, bn, wg, eff in candidates:
         if bm == 64 and m > 256:
             continue
         tiles = -(-m // bm) * -(-n // bn) * batches
@@ -136,27 +153,8 @@ def skinny_tma_config(m: int, n: int, k: int, batches: int = 1, sms: int = SMS) 
             key = (cost, -bm * bn, split)
             if best is None or key < best[0]:
                 best = (key, dict(block_m=bm, block_n=bn, block_k=64, warpgroups=wg, stages=4,
-                                  group_m=8, split_k=split))
-    return best[1]
-
-
-def _decode_tile(n: int, k_tiles: int, batches: int, sms: int) -> dict | None:
-    """A decode step's product (M <= 16) only streams the weights: 64 x 256
-    tiles read them faster than 64 x 128 ones at the same bytes in flight
-    (H200, 2026-12-02, scripts/skinny_sweep.py: 36.0 against 42.6 us at
-    N = 14336, K = 4096, and 35.7 against 40.6 us at N = 4096, K = 14336
-    with 4 K parts), provided the blocks, split as the model below splits,
-    still cover a third of the SMs (N = K = 4096: 16 blocks, 24.4 against
-    19.0 us). None where they would not."""
-    tiles = -(-n // 256) * batches
-    split = 1
-    while (split < 8 and tiles * (split + 1) <= sms
-           and k_tiles // (split + 1) >= TMA_MIN_PART_K_TILES):
-        split += 1
-    if tiles * split * 3 < sms:
-        return None
-    return dict(block_m=64, block_n=256, block_k=64, warpgroups=1, stages=4, group_m=8,
-                split_k=split)
+                                  group_m=8, split_k=split), tiles * split)
+    return best[1], best[2]
 
 
 def pick_split_k(m: int, n: int, k: int, cfg: dict, batches: int = 1, sms: int = SMS) -> int:
