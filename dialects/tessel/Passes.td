@@ -98,6 +98,9 @@ def ConvertTesselToGPU : Pass<"convert-tessel-to-gpu", "::mlir::ModuleOp"> {
            "wgmma: 128-thread warpgroups along M (0: default 2)">,
     Option<"splitK", "split-k", "int64_t", /*default=*/"0",
            "mma/wgmma: K parts reduced by a second kernel (0: default 1, no split)">,
+    Option<"persistent", "persistent", "int64_t", /*default=*/"0",
+           "wgmma_tma: at most this many thread blocks walking the output tiles "
+           "(0: one block per tile)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -36,7 +36,13 @@ def Tessel_GemmConfigAttr : Tessel_Attr<"GemmConfig", "gemm_config"> {
     - `split_k` (`mma`, `wgmma`): K cut into this many parts, one thread
       block each, whose f32 partial sums go to a workspace that a second
       kernel reduces (then applies alpha, beta * C and the output type); for
-      skinny products whose output tiles alone leave most SMs idle.
+      skinny products whose output tiles alone leave most SMs idle;
+    - `persistent` (`wgmma_tma`, not with `split_k`): at most this many
+      thread blocks (one per SM: the GPU's SM count), each walking the
+      output tiles in grouped order; the producer loads the next tile's
+      operands while the consumers write the last one through a shared
+      buffer of their own (in the output type), so that buffer and the
+      stages must fit the shared memory together.
 
     Each value is checked here against a hard bound (so no later size
     computation can overflow); whether a combination fits the hardware
@@ -61,7 +67,8 @@ def Tessel_GemmConfigAttr : Tessel_Attr<"GemmConfig", "gemm_config"> {
     DefaultValuedParameter<"int64_t", "0">:$group_m,
     DefaultValuedParameter<"int64_t", "0">:$thread_m,
     DefaultValuedParameter<"int64_t", "0">:$thread_n,
-    DefaultValuedParameter<"int64_t", "0">:$split_k
+    DefaultValuedParameter<"int64_t", "0">:$split_k,
+    DefaultValuedParameter<"int64_t", "0">:$persistent
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -18,8 +18,11 @@ std::pair<Value, Value> mlir::tessel::rasterize(KernelBuilder &e, Value blockX, 
 }
 
 void mlir::tessel::forEachTile(KernelBuilder &e, Value first, Value numTiles, Value stride,
-                               function_ref<void(Value)> body) {
-  e.loop(first, numTiles, stride, body);
+                               function_ref<void(Value, Value)> body) {
+  // ceil((numTiles - first) / stride) tiles, none when first >= numTiles.
+  Value count = arith::CeilDivUIOp::create(e.b, e.loc, e.sub(e.umax(numTiles, first), first),
+                                           stride);
+  e.loop(count, [&](Value j) { body(e.add(first, e.mul(j, stride)), j); });
 }
 
 std::pair<Value, Value> mlir::tessel::splitRange(KernelBuilder &e, Value n, Value s,

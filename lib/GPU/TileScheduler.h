@@ -18,11 +18,13 @@ namespace mlir::tessel {
 std::pair<Value, Value> rasterize(KernelBuilder &e, Value blockX, Value blockY, Size gridM,
                                   int64_t gridN, int64_t groupM);
 
-/// for (tile = first; tile < numTiles; tile += stride) body(tile): a
-/// persistent block's walk over the tile space (first = block id, stride =
-/// grid size).
+/// for (tile = first, j = 0; tile < numTiles; tile += stride, ++j)
+/// body(tile, j): a persistent block's walk over the tile space (first =
+/// block id, stride = grid size), j the tiles it walked before. The loop
+/// runs over j, so neither j nor anything a caller derives from it (a ring
+/// count) needs a division by the run-time stride.
 void forEachTile(KernelBuilder &e, Value first, Value numTiles, Value stride,
-                 function_ref<void(Value tile)> body);
+                 function_ref<void(Value tile, Value j)> body);
 
 /// [begin, end) of part `s` when [0, n) is cut into `splits` parts whose
 /// boundaries are multiples of `align`; empty (begin == end) for parts past

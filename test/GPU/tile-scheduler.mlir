@@ -56,13 +56,22 @@ func.func @raster_identity(%out: memref<5x7x2xi32>) attributes {tessel.test_bloc
   return
 }
 
-// forEachTile: a persistent block's walk, first = block id, stride = grid size.
+// forEachTile: a persistent block's walk, first = block id, stride = grid
+// size, over its ceil((10 - first) / stride) tiles; out[tile] = 100 * block
+// + the tiles it walked before.
 // CHECK-LABEL: func.func @persistent(
 // CHECK-SAME:    %[[OUT:[^:]*]]: memref<10xi32>)
 // CHECK:         gpu.launch blocks(%[[BX:[^,]*]], {{.*}} in (%[[GX:[^ ]*]] = %c3,
-// CHECK:           scf.for %[[TILE:.*]] = %[[BX]] to %c10 step %[[GX]] {
-// CHECK:             %[[B:.*]] = arith.index_cast %[[BX]] : index to i32
-// CHECK:             memref.store %[[B]], %[[OUT]][%[[TILE]]] : memref<10xi32>
+// CHECK:           %[[HI:.*]] = arith.maxui %c10, %[[BX]]
+// CHECK:           %[[LEFT:.*]] = arith.subi %[[HI]], %[[BX]]
+// CHECK:           %[[COUNT:.*]] = arith.ceildivui %[[LEFT]], %[[GX]]
+// CHECK:           scf.for %[[J:.*]] = %c0 to %[[COUNT]] step %c1{{.*}} {
+// CHECK:             %[[JS:.*]] = arith.muli %[[J]], %[[GX]]
+// CHECK:             %[[TILE:.*]] = arith.addi %[[BX]], %[[JS]]
+// CHECK:             %[[B100:.*]] = arith.muli %[[BX]], %c100
+// CHECK:             %[[V:.*]] = arith.addi %[[B100]], %[[J]]
+// CHECK:             %[[V32:.*]] = arith.index_cast %[[V]] : index to i32
+// CHECK:             memref.store %[[V32]], %[[OUT]][%[[TILE]]] : memref<10xi32>
 func.func @persistent(%out: memref<10xi32>) attributes {tessel.test_block = "for_each_tile", tessel.test_options = {blocks = 3}} {
   return
 }

@@ -971,7 +971,9 @@ LogicalResult buildForEachTile(BlockTest &t) {
   gpu::LaunchOp launch = t.launch(*blocks, 1, 1, 0);
   Value first = launch.getBlockIds().x;
   forEachTile(e, first, e.idx(tiles), launch.getGridSize().x,
-              [&](Value tile) { e.store(toI32(e, first), out, tile); });
+              [&](Value tile, Value j) {
+                e.store(toI32(e, e.add(e.mul(first, e.idx(100)), j)), out, tile);
+              });
   t.end(launch);
   return success();
 }

@@ -324,3 +324,32 @@ def test_serving_table_picks_the_measured_tiles():
     assert pick(64, 128256, 4096) == ("wgmma_tma", 64, 256, 1)
     # Rows TMA cannot load (not a multiple of 8 elements) stay on wgmma.
     assert recipe.recipe(sig_of(256, 4100, 4096), {}, None).strategy == "wgmma"
+
+
+def test_large_table_walks_persistent_tiles_where_measured():
+    """with_persistent (docs/benchmarks.md, H200, 2026-12-02): 4096^3 and
+    K = 4096 products persistent on 128 x 256 tiles with 3 stages, 2048^3 on
+    128 x 128 tiles with 5, 8192^3 (K beyond PERSISTENT_MAX_K over many
+    waves) and split or 64-row skinny tiles not."""
+    def cfg(m, n, k):
+        return dict(recipe.recipe(sig_of(m, n, k), {}, None).config)
+
+    big = cfg(4096, 4096, 4096)
+    assert (big["block_n"], big["stages"], big["persistent"]) == (256, 3, recipe.SMS)
+    small = cfg(2048, 2048, 2048)
+    assert (small["block_n"], small["stages"], small["persistent"]) == (128, 5, recipe.SMS)
+    assert "persistent" not in cfg(8192, 8192, 8192)
+    assert cfg(512, 14336, 4096)["persistent"] == recipe.SMS
+    assert "persistent" not in cfg(256, 4096, 14336)  # split in 4
+    assert "persistent" not in cfg(64, 4096, 4096)    # 64-row tiles
+    # A run-time M of the large class: one choice for the class, by K.
+    big_m = recipe.with_persistent(dict(block_m=128, block_n=256, stages=3), None, 4096, 4096,
+                                   "bf16")
+    assert big_m["persistent"] == recipe.SMS and big_m["block_n"] == 256
+    assert "persistent" not in recipe.with_persistent(dict(block_m=128, block_n=256, stages=3),
+                                                      None, 4096, 8192, "bf16")
+    assert "persistent" not in recipe.with_persistent(dict(block_m=128, block_n=256, stages=3),
+                                                      4096, 4096, 4096, "f32")
+    # A config of the caller's own is taken as given.
+    r = recipe.recipe(sig_of(4096, 4096, 4096), dict(config=dict(stages=4)), None)
+    assert "persistent" not in dict(r.config)

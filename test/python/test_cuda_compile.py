@@ -139,7 +139,9 @@ def test_ptxas_assembles_wgmma_shapes(config, tmp_path):
 @pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
 @pytest.mark.parametrize("config", [dict(), dict(block_n=128),
                                     dict(block_m=64, block_n=128, warpgroups=1, stages=2),
-                                    dict(block_k=128, block_n=128, stages=3)],
+                                    dict(block_k=128, block_n=128, stages=3),
+                                    dict(stages=3, persistent=132),
+                                    dict(block_n=128, persistent=7)],
                          ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "default")
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
 def test_ptxas_wgmma_tma_without_spills(config, ta, tb, tmp_path):
@@ -155,6 +157,21 @@ def test_ptxas_wgmma_tma_without_spills(config, ta, tb, tmp_path):
         assert warning not in proc.stderr, proc.stderr
     spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", proc.stderr)
     assert spills and all(x == ("0", "0") for x in spills), proc.stderr
+
+
+def test_persistent_grid_is_at_most_the_blocks_asked_for():
+    # 2 batches x 5 x 3 tiles of 128 x 256: 30 tiles walked by min(30, P) blocks.
+    a, b = S((2, 520, 1000), "f16"), S((2, 1000, 704), "f16")
+    for blocks, grid in ((132, [30, 1, 1]), (7, [7, 1, 1])):
+        k = tessel.gemm.compile(a, b, target="cuda", strategy="wgmma_tma",
+                                config=dict(block_n=256, stages=3, persistent=blocks))
+        assert k.launch_metadata["grid"] == grid
+    with pytest.raises(ValueError, match="persistent must be an integer in"):
+        tessel.gemm.compile(a, b, target="cuda", strategy="wgmma_tma",
+                            config=dict(persistent=0))
+    with pytest.raises(ValueError, match="argument 'config': wgmma rejected this configuration: .*"
+                       "persistent applies to strategy 'wgmma_tma' only, not 'wgmma'"):
+        tessel.gemm.compile(a, b, target="cuda", strategy="wgmma", config=dict(persistent=8))
 
 
 def test_wgmma_tma_refuses_rows_tma_cannot_read():

@@ -61,6 +61,8 @@ LogicalResult checkLeadingRunTimeSizes(Operation *op) {
 /// (N / block-n, M / block-m, batch); a static size beyond them is refused
 /// here (a run-time one by the runtime, before launching).
 LogicalResult checkGemmGrid(GemmOp op, const GemmConfig &cfg) {
+  if (cfg.persistent) // at most `persistent` blocks along x
+    return success();
   auto d = cast<MemRefType>(op.getInit().getType());
   int64_t r = d.getRank();
   auto blocks = [](int64_t size, int64_t tile) {
@@ -85,7 +87,7 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
         [&] { return anchor->emitError() << "convert-tessel-to-gpu: "; },
         &getContext(), StringRef(strategy), int64_t(blockM), int64_t(blockN), int64_t(blockK),
         int64_t(warpsM), int64_t(warpsN), int64_t(warpgroups), int64_t(stages), int64_t(groupM),
-        int64_t(threadM), int64_t(threadN), int64_t(splitK));
+        int64_t(threadM), int64_t(threadN), int64_t(splitK), int64_t(persistent));
     if (!attr)
       return failure();
     return attr;

@@ -32,6 +32,7 @@
 // CHECK-COUNT-2:       nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[MAPB]]
 // CHECK:           } else {
 // CHECK:             nvvm.setmaxregister  increase 232
+// CHECK:             %[[PARK:.*]] = memref.view {{.*}} to memref<2x64x136xf32, #gpu.address_space<workgroup>>
 // CHECK:             scf.for {{.*}} iter_args
 // CHECK:               nvvm.mbarrier.try_wait.parity
 // CHECK:               nvvm.wgmma.fence.aligned
@@ -42,7 +43,6 @@
 // CHECK:             nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT:        nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK:             nvvm.barrier id = %c1_i32 number_of_threads = %c256_i32
-// CHECK:             %[[PARK:.*]] = memref.view {{.*}} to memref<2x64x136xf32, #gpu.address_space<workgroup>>
 // CHECK-COUNT-32:    vector.store %{{.*}}, %[[PARK]][{{.*}}] : memref<2x64x136xf32, #gpu.address_space<workgroup>>, vector<2xf32>
 // CHECK:             nvvm.barrier id = %{{.*}} number_of_threads = %c128_i32
 // CHECK:             scf.for %{{.*}} = %{{.*}} to %c16

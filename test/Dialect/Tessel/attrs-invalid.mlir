@@ -61,3 +61,11 @@ func.func @paged_rows_per_warp(%m: memref<1x2xi64>, %kc: memref<8x16x2x64xf16>) 
   tessel.copy_blocks %m into %kc, %kc {config = #tessel.paged_config<rows_per_warp = 24>} : memref<1x2xi64> into memref<8x16x2x64xf16>, memref<8x16x2x64xf16>
   return
 }
+
+// -----
+
+func.func @persistent_bound(%a: memref<64x64xf16>, %d: memref<64x64xf16>) {
+  // expected-error @+1 {{persistent = 100000 is outside [0, 65536] (0: the default)}}
+  tessel.gemm %a, %a into %d {config = #tessel.gemm_config<strategy = "wgmma_tma", persistent = 100000>} : memref<64x64xf16>, memref<64x64xf16> into memref<64x64xf16>
+  return
+}

@@ -71,16 +71,30 @@ GemmLaunch mlir::tessel::launchGemm(KernelBuilder &e, const GemmShape &sh, const
                                : Size::of(e.ceilDiv(sh.M, cfg.blockM));
   int64_t gridN = llvm::divideCeil(sh.N, cfg.blockN);
   gpu::LaunchOp launch;
+  Value sharedSize = arith::ConstantIntOp::create(e.b, e.loc, sharedBytes, 32);
+  if (cfg.persistent) {
+    // At most `persistent` blocks (one per SM) walk the tiles; the tile
+    // count is passed to the kernel so its loop bound is that of the grid.
+    Value tiles = e.mul(e.mul(e.size(sh.batches), e.size(gridM)), e.idx(gridN));
+    launch = gpu::LaunchOp::create(e.b, e.loc, e.umin(tiles, e.idx(cfg.persistent)), e.idx(1),
+                                   e.idx(1), e.idx(threads), e.idx(1), e.idx(1), sharedSize);
+    e.b.setInsertionPointToStart(&launch.getBody().front());
+    GemmLaunch l{launch, gridM, gridN, launch.getThreadIds().x, Value(), launch.getBlockIds().x,
+                 Value()};
+    l.tiles = tiles;
+    l.stride = launch.getGridSize().x;
+    return l;
+  }
   if (cfg.splitK == 1) {
     launch = gpu::LaunchOp::create(
         e.b, e.loc, e.idx(gridN), e.size(gridM), e.size(sh.batches), e.idx(threads), e.idx(1),
-        e.idx(1), arith::ConstantIntOp::create(e.b, e.loc, sharedBytes, 32));
+        e.idx(1), sharedSize);
   } else {
     // split-K: the parts of a batch are consecutive along z.
     Value x = e.idx(gridN), y = e.size(gridM);
     Value z = e.mul(e.size(sh.batches), e.idx(cfg.splitK));
     launch = gpu::LaunchOp::create(e.b, e.loc, x, y, z, e.idx(threads), e.idx(1), e.idx(1),
-                                   arith::ConstantIntOp::create(e.b, e.loc, sharedBytes, 32));
+                                   sharedSize);
   }
   e.b.setInsertionPointToStart(&launch.getBody().front());
   gpu::KernelDim3 block = launch.getBlockIds();
@@ -90,6 +104,20 @@ GemmLaunch mlir::tessel::launchGemm(KernelBuilder &e, const GemmShape &sh, const
   Value splits = e.idx(cfg.splitK);
   return {launch,   gridM,   gridN, tid, sh.batched ? e.div(block.z, splits) : Value(),
           block.x,  block.y, e.rem(block.z, splits)};
+}
+
+GemmLaunch mlir::tessel::tileLaunch(KernelBuilder &e, const GemmShape &sh,
+                                    const GemmLaunch &launch, Value tile) {
+  GemmLaunch l = launch;
+  Value perBatch = e.mul(e.size(launch.gridM), e.idx(launch.gridN));
+  Value rest = tile;
+  if (sh.batched) {
+    l.batch = e.div(tile, perBatch);
+    rest = e.rem(tile, perBatch);
+  }
+  l.blockX = e.rem(rest, e.idx(launch.gridN));
+  l.blockY = e.div(rest, e.idx(launch.gridN));
+  return l;
 }
 
 GemmKRange mlir::tessel::kRangeOf(KernelBuilder &e, const GemmShape &sh, const GemmConfig &cfg,

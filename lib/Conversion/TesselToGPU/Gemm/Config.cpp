@@ -22,7 +22,7 @@ constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 struct Requested {
   StringRef strategy;
   int64_t blockM, blockN, blockK, warpsM, warpsN, warpgroups, stages, groupM, threadM, threadN,
-      splitK;
+      splitK, persistent;
 };
 
 Requested merge(GemmConfigAttr op, GemmConfigAttr defaults) {
@@ -42,6 +42,7 @@ Requested merge(GemmConfigAttr op, GemmConfigAttr defaults) {
   r.threadM = pick(op.getThreadM(), defaults.getThreadM());
   r.threadN = pick(op.getThreadN(), defaults.getThreadN());
   r.splitK = pick(op.getSplitK(), defaults.getSplitK());
+  r.persistent = pick(op.getPersistent(), defaults.getPersistent());
   return r;
 }
 
@@ -175,7 +176,7 @@ FailureOr<GemmConfig> mlir::tessel::configureGemm(GemmOp op, GemmConfigAttr defa
   if (failed(GemmConfigAttr::verify(
           [&] { return anchor->emitError() << "convert-tessel-to-gpu: "; }, r.strategy, r.blockM,
           r.blockN, r.blockK, r.warpsM, r.warpsN, r.warpgroups, r.stages, r.groupM, r.threadM,
-          r.threadN, r.splitK)))
+          r.threadN, r.splitK, r.persistent)))
     return failure();
   GemmConfig cfg;
   StringRef strategy = r.strategy.empty() ? "smem" : r.strategy;
@@ -211,6 +212,19 @@ FailureOr<GemmConfig> mlir::tessel::configureGemm(GemmOp op, GemmConfigAttr defa
     cfg.splitK = r.splitK;
     if (failed(checkSplitK(op, cfg)))
       return failure();
+  }
+  if (r.persistent) {
+    if (cfg.strategy != GemmStrategy::WgmmaTma)
+      return anchor->emitError() << "convert-tessel-to-gpu: persistent applies to strategy "
+                                    "'wgmma_tma' only, not '"
+                                 << strategy << "'";
+    // A persistent block's tiles share one ring count: a K part per block
+    // would need the reduction inside the tile loop.
+    if (cfg.splitK > 1)
+      return anchor->emitError() << "convert-tessel-to-gpu: persistent (" << r.persistent
+                                 << ") and split-k (" << cfg.splitK
+                                 << ") do not combine; use one of them";
+    cfg.persistent = r.persistent;
   }
   if (cfg.strategy == GemmStrategy::Wgmma || cfg.strategy == GemmStrategy::WgmmaTma)
     return checkWgmma(anchor, r, cfg);

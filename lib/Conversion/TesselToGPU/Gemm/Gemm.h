@@ -26,6 +26,9 @@ struct GemmConfig {
   // mma and wgmma: K parts, each a grid slice writing f32 partial sums to a
   // workspace that a second kernel reduces; 1: no split, D written directly.
   int64_t splitK = 1;
+  // wgmma_tma: at most this many blocks, each walking output tiles (0: one
+  // block per tile).
+  int64_t persistent = 0;
 };
 
 /// The op's configuration: its `config` attribute over `defaults` (the pass
@@ -70,7 +73,7 @@ int64_t wgmmaTmaSharedBytes(GemmOp op, const GemmConfig &config);
 std::string wgmmaTmaOperandError(GemmOp op);
 
 /// The launch of a tiled gemm kernel: a grid of (N / block-n, M / block-m,
-/// batch) blocks of `threads` threads with `sharedBytes` of dynamic shared
+/// batch) blocks (persistent: min(tiles, persistent) blocks along x) of `threads` threads with `sharedBytes` of dynamic shared
 /// memory; the builder is left inside its body (the caller's insertion
 /// guard restores it).
 struct GemmLaunch {
@@ -80,9 +83,17 @@ struct GemmLaunch {
   Value tid, batch; // batch: null for unbatched gemms
   Value blockX, blockY;
   Value part; // split-K: this block's K part; null without a split
+  // persistent: the number of tiles (batch x tile rows x tile columns) and
+  // the grid size, the stride of a block's walk from tile blockX; the
+  // launch's batch and blockY are then null (see tileLaunch).
+  Value tiles, stride;
 };
 GemmLaunch launchGemm(KernelBuilder &e, const GemmShape &shape, const GemmConfig &config,
                       int64_t threads, int64_t sharedBytes);
+/// A persistent launch as the one-tile launch of tile `tile` (batch
+/// slowest, then the grouped order of the blocks of a non-persistent grid).
+GemmLaunch tileLaunch(KernelBuilder &e, const GemmShape &shape, const GemmLaunch &launch,
+                      Value tile);
 
 /// The K tiles a block multiplies: all ceil(K / block-k) of them from 0
 /// without a split (static), else those of its part (run-time, at least

@@ -24,6 +24,18 @@
 // columns per thread — in place of the wgmma fragment order, whose 2-byte
 // stores use a quarter of every sector.
 //
+// Persistent (config `persistent`): a grid of at most that many blocks, each
+// walking tiles blockIdx.x, + gridDim.x, ... in the order a one-tile grid
+// would take them. The ring's iteration count runs on across tiles (tile j
+// of a block starts at j * K tiles), so the producer fills the next tile's
+// stages while the consumers are still writing the last one; the stages are
+// then not free for the epilogue, which parks D itself (alpha, beta * C and
+// the output type applied in registers) in a buffer of its own, guarded by
+// each consumer's own named barrier. With a 16-bit D that TMA can address,
+// that buffer is swizzled and one thread per consumer stores it by TMA: the
+// warpgroup only waits for the store to have read the buffer before it
+// parks its next tile.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Gemm.h"
@@ -49,13 +61,45 @@ constexpr int64_t kProducerRegisters = 40, kConsumerRegisters = 232;
 constexpr int64_t kEpiloguePad = 8, kEpilogueVector = 4;
 constexpr int64_t kConsumerBarrier = 1; // + consumer index: one per warpgroup
 
-int64_t epilogueBytes(const GemmConfig &c) {
-  return c.blockM * (c.blockN + kEpiloguePad) * 4;
+/// What the consumers park: f32 sums, or persistent D's values.
+Type parkType(GemmOp op, const GemmConfig &c) {
+  Type out = cast<MemRefType>(op.getInit().getType()).getElementType();
+  return c.persistent ? out : Float32Type::get(op.getContext());
+}
+
+/// Persistent with a 16-bit D whose rows TMA can address (16-byte pitch):
+/// the park is each consumer's rows as swizzled column blocks, and one
+/// thread stores them by TMA (out-of-range rows and columns are clipped)
+/// while the warpgroup goes on to its next tile.
+bool storesByTma(GemmOp op, const GemmConfig &c) {
+  auto d = cast<MemRefType>(op.getInit().getType());
+  return c.persistent && d.getElementTypeBitWidth() == 16 && d.getShape().back() % 8 == 0;
+}
+
+/// A consumer's park for the TMA store: its rows x blockN in 128-byte
+/// swizzled column blocks, the boxes of D's tensor map.
+SmemLayout storeLayout(const GemmConfig &c) {
+  return SmemLayout::swizzled(c.blockM / c.warpgroups, c.blockN, 2, kSwizzle);
+}
+
+int64_t epilogueBytes(GemmOp op, const GemmConfig &c) {
+  if (storesByTma(op, c))
+    return c.warpgroups * storeLayout(c).bytes();
+  return c.blockM * (c.blockN + kEpiloguePad) * parkType(op, c).getIntOrFloatBitWidth() / 8;
+}
+
+int64_t stagesBytes(GemmOp op, const GemmConfig &c) {
+  WgmmaTiles t = wgmmaTiles(op, c);
+  return c.stages * (t.a.layout.bytes() + t.b.layout.bytes());
+}
+
+/// The park: over the stages, or persistent right after them.
+int64_t parkOffset(GemmOp op, const GemmConfig &c) {
+  return c.persistent ? stagesBytes(op, c) : 0;
 }
 
 int64_t ringOffset(GemmOp op, const GemmConfig &c) {
-  WgmmaTiles t = wgmmaTiles(op, c);
-  return std::max(c.stages * (t.a.layout.bytes() + t.b.layout.bytes()), epilogueBytes(c));
+  return std::max(stagesBytes(op, c), parkOffset(op, c) + epilogueBytes(op, c));
 }
 
 
@@ -68,7 +112,8 @@ Value original(Value v) {
 }
 /// Writes a consumer's parked rows, [r0, r0 + blockM / consumers) x
 /// [c0, c0 + blockN) of D = alpha * acc + beta * C, or with split-K the raw
-/// sums into the part's workspace slice. Each thread takes four consecutive
+/// sums into the part's workspace slice, or persistent the parked D as it
+/// is. Each thread takes four consecutive
 /// columns per step, so a warp writes 128 contiguous elements of a row with
 /// 8- or 16-byte stores; edge chunks (and rows whose length is not a
 /// multiple of four) go element by element, guarded.
@@ -82,7 +127,8 @@ void writeParkedTile(KernelBuilder &e, GemmOp op, const GemmShape &sh, const Gem
   int64_t steps = cfg.blockM / cfg.warpgroups * perRow / kWarpgroupThreads;
   Type f32 = b.getF32Type();
   Type outElt = cast<MemRefType>(op.getInit().getType()).getElementType();
-  auto f32x4 = VectorType::get({kEpilogueVector}, f32);
+  bool final = cfg.persistent;
+  auto parkedx4 = VectorType::get({kEpilogueVector}, final ? outElt : f32);
   float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
   Value m = e.size(sh.M), n = e.idx(sh.N);
   e.loop(e.idx(steps), [&](Value it) {
@@ -90,7 +136,7 @@ void writeParkedTile(KernelBuilder &e, GemmOp op, const GemmShape &sh, const Gem
     Value r = e.div(chunk, e.idx(perRow));
     Value c = e.mul(e.rem(chunk, e.idx(perRow)), e.idx(kEpilogueVector));
     Value row = e.add(r0, r), col = e.add(c0, c);
-    Value v = vector::LoadOp::create(b, loc, f32x4, park, ValueRange{consumer, r, c});
+    Value v = vector::LoadOp::create(b, loc, parkedx4, park, ValueRange{consumer, r, c});
     Value rowOk = e.lt(row, m);
     auto at = [&](Value cl) {
       return batch ? SmallVector<Value>{batch, row, cl} : SmallVector<Value>{row, cl};
@@ -99,7 +145,11 @@ void writeParkedTile(KernelBuilder &e, GemmOp op, const GemmShape &sh, const Gem
       for (int64_t j = 0; j < kEpilogueVector; ++j) {
         Value cj = e.add(col, e.idx(j));
         Value x = vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{j});
-        storeAccumulator(e, op, cfg, sh, launch, row, cj, x, e.land(rowOk, e.lt(cj, n)));
+        Value ok = e.land(rowOk, e.lt(cj, n));
+        if (final)
+          e.when(ok, [&] { memref::StoreOp::create(b, loc, x, op.getInit(), at(cj)); });
+        else
+          storeAccumulator(e, op, cfg, sh, launch, row, cj, x, ok);
       }
     };
     if (sh.N % kEpilogueVector) {
@@ -120,14 +170,21 @@ void writeParkedTile(KernelBuilder &e, GemmOp op, const GemmShape &sh, const Gem
       return;
     }
     Value d = v;
+    if (final) {
+      int64_t bytes = kEpilogueVector * outElt.getIntOrFloatBitWidth() / 8;
+      vector::StoreOp::create(b, loc, d, op.getInit(), at(col), false, llvm::MaybeAlign(bytes));
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      elementwise();
+      return;
+    }
     if (alpha != 1.0f)
-      d = arith::MulFOp::create(b, loc, d, vector::BroadcastOp::create(b, loc, f32x4, e.f32(alpha)));
+      d = arith::MulFOp::create(b, loc, d, vector::BroadcastOp::create(b, loc, parkedx4, e.f32(alpha)));
     if (op.getC()) {
       SmallVector<Value> cs;
       for (int64_t j = 0; j < kEpilogueVector; ++j)
         cs.push_back(e.loadF32(op.getC(), at(e.add(col, e.idx(j)))));
-      Value cv = vector::FromElementsOp::create(b, loc, f32x4, cs);
-      cv = arith::MulFOp::create(b, loc, cv, vector::BroadcastOp::create(b, loc, f32x4, e.f32(beta)));
+      Value cv = vector::FromElementsOp::create(b, loc, parkedx4, cs);
+      cv = arith::MulFOp::create(b, loc, cv, vector::BroadcastOp::create(b, loc, parkedx4, e.f32(beta)));
       d = arith::AddFOp::create(b, loc, d, cv);
     }
     if (outElt != f32)
@@ -137,6 +194,59 @@ void writeParkedTile(KernelBuilder &e, GemmOp op, const GemmShape &sh, const Gem
     b.setInsertionPointToStart(ifOp.elseBlock());
     elementwise();
   });
+}
+
+/// Stores a consumer's accumulators (fragment order: warp w holds rows
+/// 16 w.. of each 64-row slice, a quad's lanes two columns each) into its
+/// park rows: the f32 sums, or persistent D = alpha * acc + beta * C in the
+/// output type (C read at the same places; rows and columns past M and N
+/// read its last row or column and are never written out), padded or, for
+/// the TMA store, swizzled. (r0, c0): the global position of the consumer's
+/// first row and column.
+void parkAccumulators(KernelBuilder &e, GemmOp op, const GemmConfig &cfg, const GemmShape &sh,
+                      const GemmLaunch &launch, Value park, Value consumer, Value thread,
+                      ArrayRef<Value> acc, Value r0, Value c0) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
+  Type f32 = b.getF32Type(), parked = parkType(op, cfg);
+  Value lane = e.rem(thread, e.idx(32));
+  Value quadRow = e.add(e.mul(e.div(thread, e.idx(32)), e.idx(16)), e.div(lane, e.idx(4)));
+  Value quadCol = e.mul(e.rem(lane, e.idx(4)), e.idx(2));
+  Value lastRow = e.sub(e.size(sh.M), e.idx(1)), lastCol = e.idx(sh.N - 1);
+  for (int64_t i = 0; i < int64_t(acc.size()); ++i)
+    for (int64_t half = 0; half < 2; ++half) {
+      Value row = e.add(quadRow, e.idx(64 * i + 8 * half));
+      Value cRow = e.umin(e.add(r0, row), lastRow);
+      for (int64_t nb = 0; nb < cfg.blockN / 8; ++nb) {
+        Value col = e.add(quadCol, e.idx(8 * nb));
+        SmallVector<Value> pair;
+        for (int64_t j = 0; j < 2; ++j) {
+          Value x = wgmma::element(e, acc[i], wgmma::accumulatorRegister(nb, half, j));
+          if (cfg.persistent) {
+            if (alpha != 1.0f)
+              x = e.fmul(x, e.f32(alpha));
+            if (op.getC()) {
+              Value cCol = e.umin(e.add(c0, e.add(col, e.idx(j))), lastCol);
+              SmallVector<Value> at{cRow, cCol};
+              if (launch.batch)
+                at.insert(at.begin(), launch.batch);
+              x = e.fadd(x, e.fmul(e.loadF32(op.getC(), at), e.f32(beta)));
+            }
+          }
+          pair.push_back(x);
+        }
+        Value v = vector::FromElementsOp::create(b, loc, VectorType::get({2}, f32), pair);
+        if (parked != f32)
+          v = arith::TruncFOp::create(b, loc, VectorType::get({2}, parked), v);
+        // The pair stays inside one 16-byte chunk of the swizzled layout.
+        if (storesByTma(op, cfg))
+          vector::StoreOp::create(b, loc, v, park,
+                                  ValueRange{consumer, storeLayout(cfg).offset(e, row, col)});
+        else
+          vector::StoreOp::create(b, loc, v, park, ValueRange{consumer, row, col});
+      }
+    }
 }
 } // namespace
 
@@ -166,6 +276,7 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
   const wgmma::Operand &opA = operands.a, &opB = operands.b;
   const SmemLayout &tileA = opA.layout, &tileB = opB.layout;
   Type elt = cast<MemRefType>(op.getA().getType()).getElementType();
+  Type outElt = cast<MemRefType>(op.getInit().getType()).getElementType();
   int64_t consumers = cfg.warpgroups;
   int64_t threads = kWarpgroupThreads * (consumers + 1);
   int64_t wgTileM = cfg.blockM / consumers, tilesM = wgTileM / 64;
@@ -184,10 +295,18 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
   swizzled.l2PromotionBytes = 256;
   Value mapA = tma::describe(b, loc, original(op.getA()), box(tileA), swizzled);
   Value mapB = tma::describe(b, loc, original(op.getB()), box(tileB), swizzled);
+  bool tmaStore = storesByTma(op, cfg);
+  SmemLayout parkLayout = storeLayout(cfg);
+  Value mapD;
+  if (tmaStore) {
+    tma::TensorMapOptions plain;
+    plain.swizzleBytes = kSwizzle;
+    mapD = tma::describe(b, loc, original(op.getInit()), box(parkLayout), plain);
+  }
 
   OpBuilder::InsertionGuard guard(b);
   GemmLaunch launch = launchGemm(e, sh, cfg, threads, wgmmaTmaSharedBytes(op, cfg));
-  Value tid = launch.tid, batch = launch.batch;
+  Value tid = launch.tid;
 
   SmemArena arena(e);
   arena.alignTo(tileA.patternBytes());
@@ -197,19 +316,37 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
                     consumers * kWarpgroupThreads);
   ring.init(e.eq(tid, e.idx(0)));
 
-  auto [pidM, pidN] = rasterize(e, launch.blockX, launch.blockY, launch.gridM, launch.gridN,
-                                cfg.groupM);
-  Value rowBase = e.mul(pidM, e.idx(cfg.blockM));
-  Value colBase = e.mul(pidN, e.idx(cfg.blockN));
-  // With split-K this block's part of the K tiles (run-time, at least one).
-  GemmKRange kRange = kRangeOf(e, sh, cfg, launch);
-  Value numK = e.size(kRange.tiles);
+  // Where one tile of the block's walk lies, and the ring iterations before
+  // it (its K tiles are iterations ringBase + kt).
+  struct Tile {
+    GemmLaunch launch;
+    Value rowBase, colBase, ringBase;
+    GemmKRange k;
+  };
+  auto tileAt = [&](const GemmLaunch &l, Value ringBase) {
+    auto [pidM, pidN] = rasterize(e, l.blockX, l.blockY, l.gridM, l.gridN, cfg.groupM);
+    // With split-K this block's part of the K tiles (run-time, at least one).
+    return Tile{l, e.mul(pidM, e.idx(cfg.blockM)), e.mul(pidN, e.idx(cfg.blockN)), ringBase,
+                kRangeOf(e, sh, cfg, l)};
+  };
+  // body(tile) for each tile of this block: the one of a one-tile launch, or
+  // persistent every stride-th from blockIdx.x (K tiles are static then: no
+  // split).
+  auto forEachBlockTile = [&](function_ref<void(const Tile &)> body) {
+    if (!cfg.persistent)
+      return body(tileAt(launch, e.idx(0)));
+    int64_t kTiles = llvm::divideCeil(sh.K, cfg.blockK);
+    forEachTile(e, launch.blockX, launch.tiles, launch.stride, [&](Value tile, Value done) {
+      body(tileAt(tileLaunch(e, sh, launch, tile), e.mul(done, e.idx(kTiles))));
+    });
+  };
 
   // One operand tile whose first element is global (r0, c0).
-  auto loadTile = [&](Value map, const SmemLayout &l, Value dst, Value r0, Value c0, Value bar) {
+  auto loadTile = [&](const Tile &t, Value map, const SmemLayout &l, Value dst, Value r0,
+                      Value c0, Value bar) {
     SmallVector<Value> coords;
-    if (batch)
-      coords.push_back(batch);
+    if (t.launch.batch)
+      coords.push_back(t.launch.batch);
     coords.append({r0, c0});
     tma::loadSwizzledTile(e, map, l, dst, coords, bar);
   };
@@ -223,22 +360,24 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
           e.when(electOneLane(e), [&] {
             tma::prefetch(e, mapA);
             tma::prefetch(e, mapB);
-            e.loop(numK, [&](Value kt) {
-              RingSlot slot = ring.slot(kt);
-              ring.producerAcquire(slot);
-              ring.producerExpect(slot, e.i32(stageBytes));
-              Value k0 = kRange.offset(e, kt, cfg.blockK);
-              Value dstA = e.add(smemAddr, e.mul(slot.stage, e.idx(stageBytes)));
-              Value dstB = e.add(dstA, e.idx(tileA.bytes()));
-              Value bar = ring.full(slot);
-              if (op.getTransposeA())
-                loadTile(mapA, tileA, dstA, k0, rowBase, bar);
-              else
-                loadTile(mapA, tileA, dstA, rowBase, k0, bar);
-              if (op.getTransposeB())
-                loadTile(mapB, tileB, dstB, colBase, k0, bar);
-              else
-                loadTile(mapB, tileB, dstB, k0, colBase, bar);
+            forEachBlockTile([&](const Tile &t) {
+              e.loop(e.size(t.k.tiles), [&](Value kt) {
+                RingSlot slot = ring.slot(e.add(t.ringBase, kt));
+                ring.producerAcquire(slot);
+                ring.producerExpect(slot, e.i32(stageBytes));
+                Value k0 = t.k.offset(e, kt, cfg.blockK);
+                Value dstA = e.add(smemAddr, e.mul(slot.stage, e.idx(stageBytes)));
+                Value dstB = e.add(dstA, e.idx(tileA.bytes()));
+                Value bar = ring.full(slot);
+                if (op.getTransposeA())
+                  loadTile(t, mapA, tileA, dstA, k0, t.rowBase, bar);
+                else
+                  loadTile(t, mapA, tileA, dstA, t.rowBase, k0, bar);
+                if (op.getTransposeB())
+                  loadTile(t, mapB, tileB, dstB, t.colBase, k0, bar);
+                else
+                  loadTile(t, mapB, tileB, dstB, k0, t.colBase, bar);
+              });
             });
           });
         });
@@ -248,63 +387,81 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
         Value wgRow = e.mul(consumer, e.idx(wgTileM));
         Value descA0, descB0;
         std::tie(descA0, descB0) = wgmmaStageDescriptors(e, operands, smemAddr, wgRow);
-        SmallVector<Value> inits(tilesM, wgmma::zeroAccumulator(e, cfg.blockN));
+        Value ownBarrier = e.add(consumer, e.idx(kConsumerBarrier + 1));
+        Value park =
+            tmaStore ? arena.view({consumers, parkLayout.elems()}, outElt, parkOffset(op, cfg))
+                     : arena.view({consumers, wgTileM, cfg.blockN + kEpiloguePad},
+                                  parkType(op, cfg), parkOffset(op, cfg));
+        // The TMA store's one thread per consumer, and its rows' address.
+        Value storer = e.eq(ids.thread, e.idx(0));
+        Value parkAddr = e.add(smemAddr, e.add(e.idx(parkOffset(op, cfg)),
+                                               e.mul(consumer, e.idx(parkLayout.bytes()))));
+        forEachBlockTile([&](const Tile &t) {
+          SmallVector<Value> inits(tilesM, wgmma::zeroAccumulator(e, cfg.blockN));
+          // One K step: wait for tile kt, issue its wgmmas as one group, then
+          // retire the previous group and release its stage. The last step
+          // is peeled and retires everything in its own block (see
+          // Wgmma.cpp: ptxas serializes all wgmmas when a group may be in
+          // flight where the loop exits).
+          auto step = [&](Value kt, SmallVector<Value> acc, bool last) {
+            RingSlot slot = ring.slot(e.add(t.ringBase, kt));
+            ring.consumerWait(slot);
+            Value stageShift = e.toI64(e.mul(slot.stage, e.idx(stageBytes / 16)));
+            Value descA = wgmma::advance(e, descA0, stageShift);
+            Value descB = wgmma::advance(e, descB0, stageShift);
+            issueWgmmaStep(e, operands, cfg, elt, acc, descA, descB);
+            wgmma::waitGroups(e, last ? 0 : 1);
+            e.when(e.lt(e.idx(0), kt), [&] {
+              ring.consumerRelease(ring.slot(e.sub(e.add(t.ringBase, kt), e.idx(1))));
+            });
+            if (last)
+              ring.consumerRelease(slot);
+            return acc;
+          };
+          Value lastTile = e.sub(e.size(t.k.tiles), e.idx(1));
+          auto loop = scf::ForOp::create(b, loc, e.idx(0), lastTile, e.idx(1), inits);
+          {
+            OpBuilder::InsertionGuard inner(b);
+            b.setInsertionPointToStart(loop.getBody());
+            SmallVector<Value> acc(loop.getRegionIterArgs().begin(),
+                                   loop.getRegionIterArgs().end());
+            scf::YieldOp::create(b, loc, step(loop.getInductionVar(), acc, /*last=*/false));
+          }
+          SmallVector<Value> result =
+              step(lastTile, SmallVector<Value>(loop.getResults()), /*last=*/true);
 
-        // One K step: wait for tile kt, issue its wgmmas as one group, then
-        // retire the previous group and release its stage. The last step
-        // is peeled and retires everything in its own block (see Wgmma.cpp:
-        // ptxas serializes all wgmmas when a group may be in flight where
-        // the loop exits).
-        auto step = [&](Value kt, SmallVector<Value> acc, bool last) {
-          RingSlot slot = ring.slot(kt);
-          ring.consumerWait(slot);
-          Value stageShift = e.toI64(e.mul(slot.stage, e.idx(stageBytes / 16)));
-          Value descA = wgmma::advance(e, descA0, stageShift);
-          Value descB = wgmma::advance(e, descB0, stageShift);
-          issueWgmmaStep(e, operands, cfg, elt, acc, descA, descB);
-          wgmma::waitGroups(e, last ? 0 : 1);
-          e.when(e.lt(e.idx(0), kt), [&] { ring.consumerRelease(ring.slot(e.sub(kt, e.idx(1)))); });
-          if (last)
-            ring.consumerRelease(slot);
-          return acc;
-        };
-        Value lastTile = e.sub(numK, e.idx(1));
-        auto loop = scf::ForOp::create(b, loc, e.idx(0), lastTile, e.idx(1), inits);
-        {
-          OpBuilder::InsertionGuard inner(b);
-          b.setInsertionPointToStart(loop.getBody());
-          SmallVector<Value> acc(loop.getRegionIterArgs().begin(),
-                                 loop.getRegionIterArgs().end());
-          scf::YieldOp::create(b, loc, step(loop.getInductionVar(), acc, /*last=*/false));
-        }
-        SmallVector<Value> result =
-            step(lastTile, SmallVector<Value>(loop.getResults()), /*last=*/true);
-
-        // The other consumer may still be multiplying from the stages.
-        namedBarrier(e, kConsumerBarrier, consumers * kWarpgroupThreads);
-        Value park = arena.view({consumers, wgTileM, cfg.blockN + kEpiloguePad}, b.getF32Type(),
-                                0);
-        Value lane = e.rem(ids.thread, e.idx(32));
-        Value quadRow = e.add(e.mul(e.div(ids.thread, e.idx(32)), e.idx(16)),
-                              e.div(lane, e.idx(4)));
-        Value quadCol = e.mul(e.rem(lane, e.idx(4)), e.idx(2));
-        auto pairType = VectorType::get({2}, b.getF32Type());
-        for (int64_t i = 0; i < tilesM; ++i)
-          for (int64_t half = 0; half < 2; ++half)
-            for (int64_t nb = 0; nb < cfg.blockN / 8; ++nb) {
-              Value pair = vector::FromElementsOp::create(
-                  b, loc, pairType,
-                  ValueRange{
-                      wgmma::element(e, result[i], wgmma::accumulatorRegister(nb, half, 0)),
-                      wgmma::element(e, result[i], wgmma::accumulatorRegister(nb, half, 1))});
-              Value row = e.add(quadRow, e.idx(64 * i + 8 * half));
-              vector::StoreOp::create(b, loc, pair, park,
-                                      ValueRange{consumer, row, e.add(quadCol, e.idx(8 * nb))});
+          if (tmaStore) // the last tile's store has read the park
+            e.when(storer, [&] { tma::waitStores(e, 0, /*readsOnly=*/true); });
+          if (cfg.persistent) // this consumer has written out its last tile
+            namedBarrier(e, ownBarrier, kWarpgroupThreads);
+          else // the other consumer may still be multiplying from the stages
+            namedBarrier(e, kConsumerBarrier, consumers * kWarpgroupThreads);
+          Value r0 = e.add(t.rowBase, wgRow);
+          parkAccumulators(e, op, cfg, sh, t.launch, park, consumer, ids.thread, result, r0,
+                           t.colBase);
+          if (tmaStore)
+            tma::fenceSharedToAsync(e);
+          // Each consumer reads back only its own rows.
+          namedBarrier(e, ownBarrier, kWarpgroupThreads);
+          if (!tmaStore)
+            return writeParkedTile(e, op, sh, cfg, t.launch, park, consumer, ids.thread, r0,
+                                   t.colBase);
+          e.when(storer, [&] {
+            for (int64_t j = 0; j < cfg.blockN / parkLayout.atom(); ++j) {
+              SmallVector<Value> coords;
+              if (t.launch.batch)
+                coords.push_back(t.launch.batch);
+              coords.append({r0, e.add(t.colBase, e.idx(j * parkLayout.atom()))});
+              tma::store(e, mapD,
+                         e.add(parkAddr, e.idx(j * parkLayout.rows * parkLayout.swizzleBytes)),
+                         coords);
             }
-        // Each consumer reads back only its own rows.
-        namedBarrier(e, e.add(consumer, e.idx(kConsumerBarrier + 1)), kWarpgroupThreads);
-        writeParkedTile(e, op, sh, cfg, launch, park, consumer, ids.thread,
-                        e.add(rowBase, wgRow), colBase);
+            tma::commitStores(e);
+          });
+        });
+        // Shared memory must outlive the last store's reads.
+        if (tmaStore)
+          e.when(storer, [&] { tma::waitStores(e, 0, /*readsOnly=*/true); });
       });
   gpu::TerminatorOp::create(b, loc);
 }

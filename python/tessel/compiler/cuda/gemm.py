@@ -13,7 +13,7 @@ STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma", "wgmma", "wgmma_tm
 # so that a bad value is named as the caller's argument.
 CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, block_k=1 << 14, warps_m=32, warps_n=32,
                      stages=32, group_m=1 << 16, thread_m=1 << 14, thread_n=1 << 14,
-                     warpgroups=8, split_k=1 << 10)
+                     warpgroups=8, split_k=1 << 10, persistent=1 << 16)
 # The kernels' bound on a run-time size (ConvertTesselToGPU's static views).
 MAX_RUN_TIME_SIZE = 2 ** 31 - 1
 
@@ -157,6 +157,39 @@ def _wave_model(candidates, m: int, n: int, k: int, batches: int, sms: int):
     return best[1], best[2]
 
 
+# Persistent tiles (grid = SMs walking the tiles, the producer loading the
+# next tile during the epilogue, D stored by TMA from a swizzled park; H200,
+# 2026-12-02, scripts/persistent_ab.py, docs/benchmarks.md). Against one
+# block per 128 x 256 tile: 4096^3 0.966 / 0.968 of cuBLAS (f16 / bf16)
+# against 0.920 / 0.928; 2048 x 14336 x 4096 0.976 / 0.981 against 0.94;
+# M = 256, N = 128256 0.96 against 0.90; but 8192^3 0.887 against 0.929
+# (f16): with K beyond PERSISTENT_MAX_K a walk of several waves is left to
+# the hardware's block scheduler. Where 128 x 256 tiles would not fill the
+# SMs once (2048^3), 128 x 128 tiles with 5 stages walked two per SM: 0.971
+# / 1.005 against 0.939 / 0.964.
+PERSISTENT_MAX_K = 4096
+
+
+def with_persistent(cfg: dict, m: int | None, n: int, k: int, out_dtype: str,
+                    batches: int = 1, sms: int = SMS) -> dict:
+    """The table's wgmma_tma config made persistent where that was measured
+    faster: 128-row tiles without a split, a 16-bit D whose rows TMA can
+    store (N a multiple of 8), one wave of tiles or K <= PERSISTENT_MAX_K;
+    3 stages with 128 x 256 tiles (4 and the park would not fit). `m`: the
+    rows, or None for a run-time M of the large class, taken as many waves
+    so that one kernel serves every M of the class."""
+    if (cfg.get("split_k", 1) > 1 or cfg.get("block_m") != 128
+            or out_dtype not in ("f16", "bf16") or n % 8):
+        return cfg
+    tiles = None if m is None else -(-m // 128) * -(-n // cfg["block_n"]) * batches
+    if (tiles is None or tiles > sms) and k > PERSISTENT_MAX_K:
+        return cfg
+    if (tiles is not None and cfg["block_n"] == 256 and tiles <= sms < 2 * tiles
+            and m * n >= 2048 ** 2):
+        return dict(cfg, block_n=128, stages=5, persistent=sms)
+    return dict(cfg, persistent=sms, stages=3 if cfg["block_n"] == 256 else cfg["stages"])
+
+
 def pick_split_k(m: int, n: int, k: int, cfg: dict, batches: int = 1, sms: int = SMS) -> int:
     """The most K parts (up to 8, each of at least 8 K tiles) that keep the
     grid within one wave of `sms` blocks; 1 when the output tiles alone
@@ -210,6 +243,13 @@ def recipe(sig: Signature, options: dict, m_hint: int | None) -> Recipe:
             del table["split_k"]
     else:
         table = default_config(strategy, klass)
+    if strategy == "wgmma_tma" and not config:
+        # By the class, not the call's M, where M is a run-time size (the
+        # skinny classes: their bound).
+        shape = sig.outputs[0].spec.shape
+        rows = int(klass[1:]) if klass.startswith("m") else shape[-2]
+        table = with_persistent(table, rows, n, k, dtype_name(sig.outputs[0].spec.dtype),
+                                (shape[0] or 1) if len(shape) == 3 else 1)
     config = {**table, **config}
     return Recipe(strategy, tuple(sorted(config.items())), klass)
 
@@ -262,6 +302,11 @@ CANDIDATES = {
         dict(block_m=128, block_n=128, block_k=64, warpgroups=2, stages=4, group_m=8),
         dict(block_m=64, block_n=256, block_k=64, warpgroups=1, stages=4, group_m=8),
         dict(block_m=64, block_n=128, block_k=64, warpgroups=1, stages=4, group_m=8),
+        # persistent (16-bit outputs only: see candidates)
+        dict(block_m=128, block_n=256, block_k=64, warpgroups=2, stages=3, group_m=8,
+             persistent=SMS),
+        dict(block_m=128, block_n=128, block_k=64, warpgroups=2, stages=5, group_m=8,
+             persistent=SMS),
     ]),
     "wgmma": (("f16", "bf16"), [
         dict(block_m=128, block_n=256, block_k=64, warpgroups=2, stages=4, group_m=8),
@@ -311,6 +356,14 @@ def candidates(sig: Signature) -> list[tuple[str, dict]]:
         if dtype not in dtypes:
             continue
         for cfg in configs:
+            # The persistent park holds D in its own type: an f32 D's does
+            # not fit beside the stages of these tiles.
+            if "persistent" in cfg and dtype_name(sig.outputs[0].spec.dtype) not in ("f16",
+                                                                                       "bf16"):
+                continue
+            if "persistent" in cfg:
+                out.append((strategy, dict(cfg)))
+                continue
             if strategy not in SPLIT_K_RUNGS:
                 out.append((strategy, dict(cfg)))
                 continue

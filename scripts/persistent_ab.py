@@ -1,0 +1,51 @@
+"""A/B of wgmma_tma with and without the persistent tile walk, interleaved
+in one process beside torch.matmul (cuBLAS), on square and serving shapes (a
+tuning aid for the GPU machine, not a test). Writes JSON to argv[1] if given."""
+import json
+import sys
+
+import torch
+
+import tessel
+from tessel.bench.__main__ import _time
+
+SMS = torch.cuda.get_device_properties(0).multi_processor_count
+BASE = dict(block_m=128, block_n=256, block_k=64, warpgroups=2, stages=3, group_m=8)
+VARIANTS = {
+    "tiles": BASE,
+    "persistent": dict(BASE, persistent=SMS),
+    "persistent_g4": dict(BASE, persistent=SMS, group_m=4),
+    "p128x128_s5": dict(BASE, block_n=128, stages=5, persistent=SMS),
+    "tiles128x128_s4": dict(BASE, block_n=128, stages=4),
+}
+SHAPES = [(n, n, n) for n in (2048, 4096, 8192)] + [
+    (512, 128256, 4096), (512, 14336, 4096), (512, 4096, 14336), (256, 128256, 4096),
+    (256, 14336, 4096), (2048, 14336, 4096), (4096, 128256, 4096)]
+rows = []
+for m, n, k in SHAPES:
+    for dt in (torch.float16, torch.bfloat16):
+        a = torch.randn(m, k, device="cuda", dtype=dt)
+        b = torch.randn(k, n, device="cuda", dtype=dt) / k ** 0.5
+        want = torch.matmul(a, b).float()
+        ks = {}
+        for name, cfg in VARIANTS.items():
+            ks[name] = tessel.gemm.compile(a, b, target="cuda", strategy="wgmma_tma", config=cfg)
+            err = (ks[name](a, b).float() - want).abs().max().item()
+            assert err < 5e-2, (name, m, n, k, err)
+        flops = 2 * m * n * k
+        it = max(5, min(200, int(2e12 / flops)))
+        best = {name: [] for name in ["torch", *ks]}
+        for _ in range(5):
+            best["torch"].append(_time(lambda: torch.matmul(a, b), warmup=3, iters=it))
+            for name, kern in ks.items():
+                best[name].append(_time(lambda: kern(a, b), warmup=3, iters=it))
+        tt = min(best["torch"])
+        row = dict(m=m, n=n, k=k, dtype=str(dt).split(".")[-1], torch_us=tt * 1e6,
+                   **{f"{name}_us": min(v) * 1e6 for name, v in best.items() if name != "torch"},
+                   **{f"{name}_ratio": tt / min(v) for name, v in best.items() if name != "torch"})
+        rows.append(row)
+        print(f"{m}x{n}x{k} {row['dtype']}: torch {tt * 1e6:8.1f} us " + " ".join(
+            f"{name} {row[name + '_ratio']:.3f}" for name in ks), flush=True)
+out = dict(device=torch.cuda.get_device_name(0), sms=SMS, rows=rows)
+if len(sys.argv) > 1:
+    json.dump(out, open(sys.argv[1], "w"), indent=1)
