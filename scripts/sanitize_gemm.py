@@ -40,11 +40,11 @@ for rung, config in runs:
         want = R.gemm(a, b, c, beta=1.0, transpose_a=ta, transpose_b=tb)
         assert np.abs(d - want).max() < 1e-2, rung
     print(f"{rung}{' ' + str(config) if config else ''}: ok")
-# Persistent with a 16-bit D: the park is swizzled and stored by TMA, the
-# next tile's park waiting for the last store's reads.
+# A 16-bit D: the park is swizzled and stored by TMA (persistent: the next
+# tile's park waiting for the last store's reads; else over the stages).
 if "wgmma_tma" in rungs:
     for config in (dict(block_m=64, block_n=64, warpgroups=1, stages=2, persistent=1),
-                   dict(block_n=128, stages=3, persistent=2)):
+                   dict(block_n=128, stages=3, persistent=2), dict(block_n=128, stages=3)):
         for ta, tb in ((False, False), (True, True)):
             m, n, k = 200, 136, 200
             a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float16)

@@ -20,9 +20,11 @@
 //
 // The epilogue goes through shared memory: once both consumers' wgmmas have
 // retired, every stage is free (each TMA load was waited for), so each
-// consumer parks its f32 tile there and writes it out row-contiguous, four
-// columns per thread — in place of the wgmma fragment order, whose 2-byte
-// stores use a quarter of every sector.
+// consumer parks its tile there. A 16-bit D with 16-byte rows is parked as
+// D itself in swizzled 64-column blocks that one thread per consumer stores
+// by TMA; otherwise the f32 sums are parked and the warpgroup writes them
+// out row-contiguous, four columns per thread — in place of the wgmma
+// fragment order, whose 2-byte stores use a quarter of every sector.
 //
 // Persistent (config `persistent`): a grid of at most that many blocks, each
 // walking tiles blockIdx.x, + gridDim.x, ... in the order a one-tile grid
@@ -31,10 +33,9 @@
 // stages while the consumers are still writing the last one; the stages are
 // then not free for the epilogue, which parks D itself (alpha, beta * C and
 // the output type applied in registers) in a buffer of its own, guarded by
-// each consumer's own named barrier. With a 16-bit D that TMA can address,
-// that buffer is swizzled and one thread per consumer stores it by TMA: the
-// warpgroup only waits for the store to have read the buffer before it
-// parks its next tile.
+// each consumer's own named barrier; with the TMA store the warpgroup only
+// waits for the last store to have read the buffer before it parks its
+// next tile.
 //
 //===----------------------------------------------------------------------===//
 
@@ -61,19 +62,25 @@ constexpr int64_t kProducerRegisters = 40, kConsumerRegisters = 232;
 constexpr int64_t kEpiloguePad = 8, kEpilogueVector = 4;
 constexpr int64_t kConsumerBarrier = 1; // + consumer index: one per warpgroup
 
-/// What the consumers park: f32 sums, or persistent D's values.
-Type parkType(GemmOp op, const GemmConfig &c) {
-  Type out = cast<MemRefType>(op.getInit().getType()).getElementType();
-  return c.persistent ? out : Float32Type::get(op.getContext());
-}
-
-/// Persistent with a 16-bit D whose rows TMA can address (16-byte pitch):
+/// A 16-bit D whose rows TMA can address (16-byte pitch), without a split:
 /// the park is each consumer's rows as swizzled column blocks, and one
 /// thread stores them by TMA (out-of-range rows and columns are clipped)
-/// while the warpgroup goes on to its next tile.
+/// while the warpgroup goes on (to its next tile, or to exit once the store
+/// has read the park).
 bool storesByTma(GemmOp op, const GemmConfig &c) {
   auto d = cast<MemRefType>(op.getInit().getType());
-  return c.persistent && d.getElementTypeBitWidth() == 16 && d.getShape().back() % 8 == 0;
+  return c.splitK == 1 && c.blockN % kBox == 0 && d.getElementTypeBitWidth() == 16 &&
+         d.getShape().back() % 8 == 0;
+}
+
+/// Whether the park holds D itself (alpha, beta * C and the output type
+/// applied in registers) rather than the f32 sums.
+bool parksD(GemmOp op, const GemmConfig &c) { return c.persistent || storesByTma(op, c); }
+
+/// What the consumers park: f32 sums, or D's values.
+Type parkType(GemmOp op, const GemmConfig &c) {
+  Type out = cast<MemRefType>(op.getInit().getType()).getElementType();
+  return parksD(op, c) ? out : Float32Type::get(op.getContext());
 }
 
 /// A consumer's park for the TMA store: its rows x blockN in 128-byte
@@ -127,7 +134,7 @@ void writeParkedTile(KernelBuilder &e, GemmOp op, const GemmShape &sh, const Gem
   int64_t steps = cfg.blockM / cfg.warpgroups * perRow / kWarpgroupThreads;
   Type f32 = b.getF32Type();
   Type outElt = cast<MemRefType>(op.getInit().getType()).getElementType();
-  bool final = cfg.persistent;
+  bool final = parksD(op, cfg);
   auto parkedx4 = VectorType::get({kEpilogueVector}, final ? outElt : f32);
   float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
   Value m = e.size(sh.M), n = e.idx(sh.N);
@@ -198,8 +205,8 @@ void writeParkedTile(KernelBuilder &e, GemmOp op, const GemmShape &sh, const Gem
 
 /// Stores a consumer's accumulators (fragment order: warp w holds rows
 /// 16 w.. of each 64-row slice, a quad's lanes two columns each) into its
-/// park rows: the f32 sums, or persistent D = alpha * acc + beta * C in the
-/// output type (C read at the same places; rows and columns past M and N
+/// park rows: the f32 sums, or D = alpha * acc + beta * C in the output
+/// type (persistent, or stored by TMA) (C read at the same places; rows and columns past M and N
 /// read its last row or column and are never written out), padded or, for
 /// the TMA store, swizzled. (r0, c0): the global position of the consumer's
 /// first row and column.
@@ -223,7 +230,7 @@ void parkAccumulators(KernelBuilder &e, GemmOp op, const GemmConfig &cfg, const 
         SmallVector<Value> pair;
         for (int64_t j = 0; j < 2; ++j) {
           Value x = wgmma::element(e, acc[i], wgmma::accumulatorRegister(nb, half, j));
-          if (cfg.persistent) {
+          if (parksD(op, cfg)) {
             if (alpha != 1.0f)
               x = e.fmul(x, e.f32(alpha));
             if (op.getC()) {
@@ -430,7 +437,7 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
           SmallVector<Value> result =
               step(lastTile, SmallVector<Value>(loop.getResults()), /*last=*/true);
 
-          if (tmaStore) // the last tile's store has read the park
+          if (tmaStore && cfg.persistent) // the last tile's store has read the park
             e.when(storer, [&] { tma::waitStores(e, 0, /*readsOnly=*/true); });
           if (cfg.persistent) // this consumer has written out its last tile
             namedBarrier(e, ownBarrier, kWarpgroupThreads);
