@@ -138,6 +138,16 @@ void tma::store(KernelBuilder &e, Value tensorMap, Value srcAddress, ValueRange 
       NVVM::TMAStoreModeAttr::get(e.b.getContext(), NVVM::TMAStoreMode::TILE), Value());
 }
 
+void tma::storeSwizzledTile(KernelBuilder &e, Value tensorMap, const SmemLayout &layout,
+                            Value srcAddress, ArrayRef<Value> coords) {
+  SmallVector<Value> at(coords.begin(), coords.end());
+  Value c0 = coords.back();
+  for (int64_t j = 0; j < layout.cols / layout.atom(); ++j) {
+    at.back() = e.add(c0, e.idx(j * layout.atom()));
+    store(e, tensorMap, e.add(srcAddress, e.idx(j * layout.rows * layout.swizzleBytes)), at);
+  }
+}
+
 void tma::commitStores(KernelBuilder &e) { NVVM::CpAsyncBulkCommitGroupOp::create(e.b, e.loc); }
 
 void tma::waitStores(KernelBuilder &e, int64_t pending, bool readsOnly) {

@@ -69,6 +69,10 @@ void loadSwizzledTile(KernelBuilder &e, Value tensorMap, const SmemLayout &layou
 /// visible first (fenceSharedToAsync and a barrier). Stores are bulk
 /// asynchronous: commitStores groups them, waitStores waits.
 void store(KernelBuilder &e, Value tensorMap, Value srcAddress, ValueRange coords);
+/// The store twin of loadSwizzledTile: one box per column block of the
+/// swizzled tile at `srcAddress` to global `coords` (its first element).
+void storeSwizzledTile(KernelBuilder &e, Value tensorMap, const SmemLayout &layout,
+                       Value srcAddress, ArrayRef<Value> coords);
 void commitStores(KernelBuilder &e);
 /// Waits until at most `pending` store groups are in flight; `readsOnly`:
 /// until they have only finished reading shared memory (it may be reused).

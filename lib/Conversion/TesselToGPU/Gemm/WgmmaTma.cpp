@@ -57,8 +57,8 @@ using namespace mlir::tessel;
 namespace {
 constexpr int64_t kSwizzle = 128, kBox = 64; // f16/bf16: one 128-byte row
 constexpr int64_t kProducerRegisters = 40, kConsumerRegisters = 232;
-// Epilogue rows are padded by 8 floats (32 bytes): the eight rows a quad
-// column writes then start in different banks.
+// Padded parks add 8 elements to each row (32 bytes of f32, 16 of f16):
+// the eight rows a quad column writes then start in different banks.
 constexpr int64_t kEpiloguePad = 8, kEpilogueVector = 4;
 constexpr int64_t kConsumerBarrier = 1; // + consumer index: one per warpgroup
 
@@ -221,6 +221,7 @@ void parkAccumulators(KernelBuilder &e, GemmOp op, const GemmConfig &cfg, const 
   Value quadRow = e.add(e.mul(e.div(thread, e.idx(32)), e.idx(16)), e.div(lane, e.idx(4)));
   Value quadCol = e.mul(e.rem(lane, e.idx(4)), e.idx(2));
   Value lastRow = e.sub(e.size(sh.M), e.idx(1)), lastCol = e.idx(sh.N - 1);
+  bool swizzled = storesByTma(op, cfg), final = parksD(op, cfg);
   for (int64_t i = 0; i < int64_t(acc.size()); ++i)
     for (int64_t half = 0; half < 2; ++half) {
       Value row = e.add(quadRow, e.idx(64 * i + 8 * half));
@@ -230,7 +231,7 @@ void parkAccumulators(KernelBuilder &e, GemmOp op, const GemmConfig &cfg, const 
         SmallVector<Value> pair;
         for (int64_t j = 0; j < 2; ++j) {
           Value x = wgmma::element(e, acc[i], wgmma::accumulatorRegister(nb, half, j));
-          if (parksD(op, cfg)) {
+          if (final) {
             if (alpha != 1.0f)
               x = e.fmul(x, e.f32(alpha));
             if (op.getC()) {
@@ -247,7 +248,7 @@ void parkAccumulators(KernelBuilder &e, GemmOp op, const GemmConfig &cfg, const 
         if (parked != f32)
           v = arith::TruncFOp::create(b, loc, VectorType::get({2}, parked), v);
         // The pair stays inside one 16-byte chunk of the swizzled layout.
-        if (storesByTma(op, cfg))
+        if (swizzled)
           vector::StoreOp::create(b, loc, v, park,
                                   ValueRange{consumer, storeLayout(cfg).offset(e, row, col)});
         else
@@ -454,15 +455,11 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
             return writeParkedTile(e, op, sh, cfg, t.launch, park, consumer, ids.thread, r0,
                                    t.colBase);
           e.when(storer, [&] {
-            for (int64_t j = 0; j < cfg.blockN / parkLayout.atom(); ++j) {
-              SmallVector<Value> coords;
-              if (t.launch.batch)
-                coords.push_back(t.launch.batch);
-              coords.append({r0, e.add(t.colBase, e.idx(j * parkLayout.atom()))});
-              tma::store(e, mapD,
-                         e.add(parkAddr, e.idx(j * parkLayout.rows * parkLayout.swizzleBytes)),
-                         coords);
-            }
+            SmallVector<Value> coords;
+            if (t.launch.batch)
+              coords.push_back(t.launch.batch);
+            coords.append({r0, t.colBase});
+            tma::storeSwizzledTile(e, mapD, parkLayout, parkAddr, coords);
             tma::commitStores(e);
           });
         });

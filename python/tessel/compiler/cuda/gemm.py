@@ -357,12 +357,10 @@ def candidates(sig: Signature) -> list[tuple[str, dict]]:
             continue
         for cfg in configs:
             # The persistent park holds D in its own type: an f32 D's does
-            # not fit beside the stages of these tiles.
-            if "persistent" in cfg and dtype_name(sig.outputs[0].spec.dtype) not in ("f16",
-                                                                                       "bf16"):
-                continue
+            # not fit beside the stages of these tiles. No split with it.
             if "persistent" in cfg:
-                out.append((strategy, dict(cfg)))
+                if dtype_name(sig.outputs[0].spec.dtype) in ("f16", "bf16"):
+                    out.append((strategy, dict(cfg)))
                 continue
             if strategy not in SPLIT_K_RUNGS:
                 out.append((strategy, dict(cfg)))
