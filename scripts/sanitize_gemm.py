@@ -19,7 +19,10 @@ GUARDED = {"mma": [dict(block_m=32, block_n=32, block_k=16)],
                          # persistent: one block walks every tile, the ring
                          # wrapping across them, the park reused per tile.
                          dict(block_m=64, block_n=64, warpgroups=1, stages=2, persistent=1),
-                         dict(block_n=128, stages=3, persistent=1)]}
+                         dict(block_n=128, stages=3, persistent=1),
+                         # clusters: B multicast, remote stage releases
+                         dict(block_m=64, block_n=64, warpgroups=1, stages=2, cluster=2),
+                         dict(block_n=128, stages=3, cluster=2, persistent=2)]}
 rng = np.random.default_rng(0)
 runs = [(r, None) for r in rungs] + [(r, c) for r in rungs for c in GUARDED.get(r, [])]
 for rung, config in runs:
@@ -28,7 +31,8 @@ for rung, config in runs:
                            (45, 45, 48, 48)):
         if rung == "wgmma_tma" and k % 8:
             continue  # TMA rows must be multiples of 16 bytes (refused up front)
-        if config and (config.get("split_k") or config.get("persistent")):
+        if config and (config.get("split_k") or config.get("persistent")
+                       or config.get("cluster")):
             k = 200  # four K tiles for two parts, the last one short
         # TMA: every row (A's is M long when transposed) a multiple of 8.
         m, n = 40 if rung == "wgmma_tma" else 37, 29 if k == 45 else 136
@@ -44,7 +48,9 @@ for rung, config in runs:
 # tile's park waiting for the last store's reads; else over the stages).
 if "wgmma_tma" in rungs:
     for config in (dict(block_m=64, block_n=64, warpgroups=1, stages=2, persistent=1),
-                   dict(block_n=128, stages=3, persistent=2), dict(block_n=128, stages=3)):
+                   dict(block_n=128, stages=3, persistent=2), dict(block_n=128, stages=3),
+                   dict(block_n=128, stages=3, cluster=2),
+                   dict(block_n=128, stages=3, cluster=2, persistent=2)):
         for ta, tb in ((False, False), (True, True)):
             m, n, k = 200, 136, 200
             a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float16)

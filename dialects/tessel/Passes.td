@@ -101,6 +101,9 @@ def ConvertTesselToGPU : Pass<"convert-tessel-to-gpu", "::mlir::ModuleOp"> {
     Option<"persistent", "persistent", "int64_t", /*default=*/"0",
            "wgmma_tma: at most this many thread blocks walking the output tiles "
            "(0: one block per tile)">,
+    Option<"cluster", "cluster", "int64_t", /*default=*/"0",
+           "wgmma_tma: thread blocks of this many tile rows sharing their B tiles "
+           "by TMA multicast (0: default 1, no cluster)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -149,7 +152,12 @@ def TesselFinalizeKernels : Pass<"tessel-finalize-kernels", "::mlir::ModuleOp"> 
       and no `nvvm.minctasm` gets `nvvm.minctasm = 1` (with the block size
       the conversion already gives as `nvvm.maxntid`, as CUTLASS's launch
       bounds do).
+    - Cluster shapes. A kernel launched in clusters (`gpu.launch_func` with
+      constant cluster sizes) gets `nvvm.cluster_dim`, which PTX declares as
+      `.explicitcluster` and `.reqnctapercluster`: a plain launch of the
+      whole grid then runs it in those clusters.
   }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect"];
 }
 
 #endif // TESSEL_PASSES_TD

@@ -42,7 +42,13 @@ def Tessel_GemmConfigAttr : Tessel_Attr<"GemmConfig", "gemm_config"> {
       output tiles in grouped order; the producer loads the next tile's
       operands while the consumers write the last one through a shared
       buffer of their own (in the output type), so that buffer and the
-      stages must fit the shared memory together.
+      stages must fit the shared memory together;
+    - `cluster` (`wgmma_tma`, not with `split_k`): thread blocks of this
+      many consecutive tile rows form a cluster and share their B tiles:
+      each loads 1 / cluster of every B tile and TMA multicasts it to all of
+      them (B's tile rows must split into pieces of a multiple of 8 rows).
+      The grid is rounded up to whole clusters; persistent, the walk is over
+      clusters (`persistent` blocks, `persistent / cluster` clusters).
 
     Each value is checked here against a hard bound (so no later size
     computation can overflow); whether a combination fits the hardware
@@ -68,7 +74,8 @@ def Tessel_GemmConfigAttr : Tessel_Attr<"GemmConfig", "gemm_config"> {
     DefaultValuedParameter<"int64_t", "0">:$thread_m,
     DefaultValuedParameter<"int64_t", "0">:$thread_n,
     DefaultValuedParameter<"int64_t", "0">:$split_k,
-    DefaultValuedParameter<"int64_t", "0">:$persistent
+    DefaultValuedParameter<"int64_t", "0">:$persistent,
+    DefaultValuedParameter<"int64_t", "0">:$cluster
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

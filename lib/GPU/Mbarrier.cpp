@@ -2,6 +2,8 @@
 
 #include "GPU/Mbarrier.h"
 
+#include "GPU/Cluster.h"
+
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -51,11 +53,20 @@ MbarrierRing::MbarrierRing(KernelBuilder &e, Value address, int64_t stages,
   assert(stages >= 1 && "MbarrierRing: at least one stage");
 }
 
+void mbarrier::arriveCluster(KernelBuilder &e, Value bar) {
+  // Release at CTA scope, as CUTLASS's cluster barriers do: what the arrival
+  // orders is this block's reads of its own stage (wgmma, retired by then)
+  // before the TMA writes its observer issues; a cluster-scope release
+  // costs a fence per K step.
+  NVVM::MBarrierArriveOp::create(e.b, e.loc, Type(), bar, Value(), ctaScope(e),
+                                 e.b.getBoolAttr(false));
+}
+
 Value MbarrierRing::barrier(Value index) {
   return mbarrier::pointer(e, e.add(base, e.mul(index, e.idx(mbarrier::kBytes))));
 }
 
-void MbarrierRing::init(Value leader) {
+void MbarrierRing::init(Value leader, bool clusterWide) {
   e.when(leader, [&] {
     for (int64_t s = 0; s < numStages; ++s) {
       mbarrier::init(e, barrier(e.idx(s)), 1);
@@ -63,6 +74,8 @@ void MbarrierRing::init(Value leader) {
     }
     mbarrier::fenceInit(e);
   });
+  if (clusterWide)
+    return cluster::sync(e);
   gpu::BarrierOp::create(e.b, e.loc);
 }
 
@@ -92,3 +105,7 @@ void MbarrierRing::producerExpect(const RingSlot &s, Value bytes) {
 void MbarrierRing::consumerWait(const RingSlot &s) { mbarrier::waitParity(e, full(s), s.phase); }
 
 void MbarrierRing::consumerRelease(const RingSlot &s) { mbarrier::arrive(e, empty(s)); }
+
+void MbarrierRing::consumerRelease(const RingSlot &s, Value rank) {
+  mbarrier::arriveCluster(e, cluster::mapShared(e, empty(s), rank));
+}

@@ -40,6 +40,9 @@ void init(KernelBuilder &e, Value bar, int64_t arrivals);
 void fenceInit(KernelBuilder &e);
 /// One arrival.
 void arrive(KernelBuilder &e, Value bar);
+/// One arrival on a barrier of any block of the cluster (`bar`: a
+/// shared::cluster pointer, cluster::mapShared).
+void arriveCluster(KernelBuilder &e, Value bar);
 /// One arrival that also expects `bytes` (i32) of transactions this phase.
 void arriveExpectTx(KernelBuilder &e, Value bar, Value bytes);
 /// Expects `bytes` more transactions without arriving.
@@ -69,8 +72,10 @@ public:
   static int64_t bytes(int64_t stages) { return 2 * stages * mbarrier::kBytes; }
 
   /// Initializes every barrier from the thread where `leader` (i1) holds,
-  /// then fences and synchronizes the whole block: every thread must call it.
-  void init(Value leader);
+  /// then fences and synchronizes the whole block (with `clusterWide` the
+  /// whole cluster, whose blocks then use each other's barriers): every
+  /// thread must call it.
+  void init(Value leader, bool clusterWide = false);
 
   /// The slot of iteration `k` (index): stage k mod stages, phase
   /// (k / stages) mod 2.
@@ -88,6 +93,9 @@ public:
   void consumerWait(const RingSlot &s);
   /// Consumer: one of the `consumerArrivals` releases of the slot.
   void consumerRelease(const RingSlot &s);
+  /// Consumer: one release of the slot in block `rank` (an index) of the
+  /// cluster, whose producer also writes this block's stages (multicast).
+  void consumerRelease(const RingSlot &s, Value rank);
 
   int64_t stages() const { return numStages; }
 

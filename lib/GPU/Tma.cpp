@@ -2,6 +2,7 @@
 
 #include "GPU/Tma.h"
 
+#include "GPU/Cluster.h"
 #include "GPU/Mbarrier.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -129,6 +130,28 @@ void tma::loadSwizzledTile(KernelBuilder &e, Value tensorMap, const SmemLayout &
   for (int64_t j = 0; j < layout.cols / layout.atom(); ++j) {
     at.back() = e.add(c0, e.idx(j * layout.atom()));
     load(e, tensorMap, e.add(dstAddress, e.idx(j * layout.rows * layout.swizzleBytes)), at, bar);
+  }
+}
+
+void tma::multicastSwizzledTile(KernelBuilder &e, Value tensorMap, const SmemLayout &layout,
+                                Value dstAddress, ArrayRef<Value> coords, Value bar, Value rank,
+                                int64_t blocks) {
+  assert(coords.size() >= 2 && layout.rows % (8 * blocks) == 0 &&
+         "tma::multicastSwizzledTile: pieces of whole 8-row swizzle atoms");
+  int64_t piece = layout.rows / blocks;
+  Value mask = cluster::firstBlocksMask(e, blocks);
+  // Rows of a column block are 128-byte swizzle rows: a piece of whole
+  // 8-row atoms keeps the swizzle phase of its place in the tile.
+  Value rowShift = e.mul(rank, e.idx(piece));
+  Value pieceAddress = e.add(dstAddress, e.mul(rowShift, e.idx(layout.swizzleBytes)));
+  SmallVector<Value> at(coords.begin(), coords.end());
+  Value &row = at[at.size() - 2];
+  row = e.add(row, rowShift);
+  Value c0 = coords.back();
+  for (int64_t j = 0; j < layout.cols / layout.atom(); ++j) {
+    at.back() = e.add(c0, e.idx(j * layout.atom()));
+    load(e, tensorMap, e.add(pieceAddress, e.idx(j * layout.rows * layout.swizzleBytes)), at,
+         bar, mask);
   }
 }
 

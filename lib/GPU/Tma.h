@@ -64,6 +64,16 @@ void load(KernelBuilder &e, Value tensorMap, Value dstAddress, ValueRange coords
 void loadSwizzledTile(KernelBuilder &e, Value tensorMap, const SmemLayout &layout,
                       Value dstAddress, ArrayRef<Value> coords, Value bar);
 
+/// Block `rank` (an index) of a cluster of `blocks` blocks that all load
+/// the same swizzled tile: it loads rows [rank, rank + 1) * rows / blocks
+/// of every column block and multicasts them to blocks [0, blocks), where
+/// each lands at its place in the tile and completes on the barrier at
+/// `bar`'s offset. The map's box must be that piece (rows / blocks x one
+/// swizzle row); every block arms its barrier with the whole tile's bytes.
+void multicastSwizzledTile(KernelBuilder &e, Value tensorMap, const SmemLayout &layout,
+                           Value dstAddress, ArrayRef<Value> coords, Value bar, Value rank,
+                           int64_t blocks);
+
 /// Stores the box at shared `srcAddress` to `coords`; what falls outside the
 /// tensor is not written. Shared-memory writes by threads must be made
 /// visible first (fenceSharedToAsync and a barrier). Stores are bulk

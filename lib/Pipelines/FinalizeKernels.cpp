@@ -4,7 +4,9 @@
 // nvgpu.tma.create.descriptor cast to !llvm.ptr) become 128-byte by-value
 // grid constants, the parameter cuLaunchKernel fills from runtime/kernel.py;
 // kernels that rebalance registers with setmaxnreg get the launch bound
-// ptxas needs to honour it.
+// ptxas needs to honour it; kernels launched in clusters declare the
+// cluster's shape (.reqnctapercluster), which is how a plain cuLaunchKernel
+// of the whole grid runs them in clusters.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +14,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 #include "tessel/Passes.h"
@@ -36,6 +39,8 @@ struct FinalizeKernels : tessel::impl::TesselFinalizeKernelsBase<FinalizeKernels
     MLIRContext *ctx = &getContext();
     Builder b(ctx);
     auto byval = TypeAttr::get(LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), 128));
+    if (failed(declareClusters()))
+      return signalPassFailure();
     WalkResult result = getOperation().walk([&](gpu::LaunchFuncOp launch) {
       ValueRange operands = launch.getKernelOperands();
       if (llvm::none_of(operands, isTensorMap))
@@ -81,6 +86,43 @@ struct FinalizeKernels : tessel::impl::TesselFinalizeKernelsBase<FinalizeKernels
               .wasInterrupted())
         fn->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(), b.getI32IntegerAttr(1));
     });
+  }
+
+  LogicalResult declareClusters() {
+    WalkResult result = getOperation().walk([&](gpu::LaunchFuncOp launch) {
+      if (!launch.hasClusterSize())
+        return WalkResult::advance();
+      auto fn = SymbolTable::lookupNearestSymbolFrom<LLVM::LLVMFuncOp>(launch,
+                                                                        launch.getKernel());
+      if (!fn) {
+        launch.emitError() << "tessel-finalize-kernels: kernel " << launch.getKernel()
+                           << " is launched in clusters but is not an llvm.func; run the "
+                              "pass after the GPU-to-NVVM conversion";
+        return WalkResult::interrupt();
+      }
+      SmallVector<int32_t> dims;
+      for (Value v : {launch.getClusterSizeX(), launch.getClusterSizeY(),
+                      launch.getClusterSizeZ()}) {
+        std::optional<int64_t> d = getConstantIntValue(v);
+        if (!d || *d < 1 || *d > 8) {
+          launch.emitError() << "tessel-finalize-kernels: kernel " << launch.getKernel()
+                             << " needs a constant cluster size of 1 to 8 blocks per "
+                                "dimension (the kernel declares it)";
+          return WalkResult::interrupt();
+        }
+        dims.push_back(int32_t(*d));
+      }
+      auto attr = DenseI32ArrayAttr::get(&getContext(), dims);
+      Attribute had = fn->getAttr(NVVM::NVVMDialect::getClusterDimAttrName());
+      if (had && had != attr) {
+        launch.emitError() << "tessel-finalize-kernels: kernel " << launch.getKernel()
+                           << " is launched with clusters of two shapes";
+        return WalkResult::interrupt();
+      }
+      fn->setAttr(NVVM::NVVMDialect::getClusterDimAttrName(), attr);
+      return WalkResult::advance();
+    });
+    return failure(result.wasInterrupted());
   }
 };
 

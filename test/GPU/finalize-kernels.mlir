@@ -99,3 +99,74 @@ module attributes {gpu.container_module} {
     return
   }
 }
+
+// -----
+
+// A kernel launched in clusters declares their shape (.reqnctapercluster).
+// CHECK-LABEL: llvm.func @clustered(
+// CHECK-SAME:    nvvm.cluster_dim = array<i32: 1, 2, 1>
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    llvm.func @clustered() attributes {gpu.kernel, nvvm.kernel} {
+      llvm.return
+    }
+  }
+  func.func @host() {
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    gpu.launch_func @m::@clustered clusters in (%c1, %c2, %c1) blocks in (%c1, %c2, %c1) threads in (%c1, %c1, %c1)
+    return
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    llvm.func @k() attributes {gpu.kernel, nvvm.kernel} {
+      llvm.return
+    }
+  }
+  func.func @host(%n: index) {
+    %c1 = arith.constant 1 : index
+    // expected-error @+1 {{tessel-finalize-kernels: kernel @m::@k needs a constant cluster size of 1 to 8 blocks per dimension (the kernel declares it)}}
+    gpu.launch_func @m::@k clusters in (%n, %c1, %c1) blocks in (%n, %c1, %c1) threads in (%c1, %c1, %c1)
+    return
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    llvm.func @k() attributes {gpu.kernel, nvvm.kernel} {
+      llvm.return
+    }
+  }
+  func.func @host() {
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    %c4 = arith.constant 4 : index
+    gpu.launch_func @m::@k clusters in (%c2, %c1, %c1) blocks in (%c4, %c1, %c1) threads in (%c1, %c1, %c1)
+    // expected-error @+1 {{tessel-finalize-kernels: kernel @m::@k is launched with clusters of two shapes}}
+    gpu.launch_func @m::@k clusters in (%c4, %c1, %c1) blocks in (%c4, %c1, %c1) threads in (%c1, %c1, %c1)
+    return
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    gpu.func @k() kernel {
+      gpu.return
+    }
+  }
+  func.func @host() {
+    %c1 = arith.constant 1 : index
+    %c2 = arith.constant 2 : index
+    // expected-error @+1 {{tessel-finalize-kernels: kernel @m::@k is launched in clusters but is not an llvm.func; run the pass after the GPU-to-NVVM conversion}}
+    gpu.launch_func @m::@k clusters in (%c2, %c1, %c1) blocks in (%c2, %c1, %c1) threads in (%c1, %c1, %c1)
+    return
+  }
+}

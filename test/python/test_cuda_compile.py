@@ -141,7 +141,9 @@ def test_ptxas_assembles_wgmma_shapes(config, tmp_path):
                                     dict(block_m=64, block_n=128, warpgroups=1, stages=2),
                                     dict(block_k=128, block_n=128, stages=3),
                                     dict(stages=3, persistent=132),
-                                    dict(block_n=128, persistent=7)],
+                                    dict(block_n=128, persistent=7),
+                                    dict(cluster=2), dict(stages=3, persistent=132, cluster=2),
+                                    dict(block_m=64, block_n=128, warpgroups=1, cluster=4)],
                          ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "default")
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
 def test_ptxas_wgmma_tma_without_spills(config, ta, tb, tmp_path):
@@ -172,6 +174,34 @@ def test_persistent_grid_is_at_most_the_blocks_asked_for():
     with pytest.raises(ValueError, match="argument 'config': wgmma rejected this configuration: .*"
                        "persistent applies to strategy 'wgmma_tma' only, not 'wgmma'"):
         tessel.gemm.compile(a, b, target="cuda", strategy="wgmma", config=dict(persistent=8))
+
+
+def test_cluster_grid_is_whole_clusters():
+    # 1000 rows are 8 tile rows of 128 (4 clusters of 2), 704 columns 3
+    # tiles of 256; persistent: min(2 x 4 x 3 cluster tiles, 132 / 2)
+    # clusters of 2 along x.
+    a, b = S((2, 1000, 520), "f16"), S((2, 520, 704), "f16")
+    k = tessel.gemm.compile(a, b, target="cuda", strategy="wgmma_tma",
+                            config=dict(block_n=256, cluster=2))
+    assert k.launch_metadata["grid"] == [3, 8, 2]
+    assert k.launch_metadata["cluster"] == [1, 2, 1]
+    assert ".reqnctapercluster 1, 2, 1" in k.ptx and "multicast::cluster" in k.ptx
+    k = tessel.gemm.compile(a, b, target="cuda", strategy="wgmma_tma",
+                            config=dict(block_n=256, stages=3, cluster=2, persistent=132))
+    assert k.launch_metadata["grid"] == [48, 1, 1]
+    assert k.launch_metadata["cluster"] == [2, 1, 1]
+    # 1100 rows: 9 tile rows, rounded up to 5 clusters.
+    k = tessel.gemm.compile(S((1100, 520), "f16"), S((520, 704), "f16"), target="cuda",
+                            strategy="wgmma_tma", config=dict(block_n=256, cluster=2))
+    assert k.launch_metadata["grid"] == [3, 10, 1]
+    assert tessel.gemm.compile(S((64, 64), "f16"), S((64, 64), "f16"), target="cuda",
+                               strategy="wgmma_tma").launch_metadata["cluster"] is None
+    with pytest.raises(ValueError, match="cluster must be an integer in"):
+        tessel.gemm.compile(a, b, target="cuda", strategy="wgmma_tma", config=dict(cluster=9))
+    with pytest.raises(ValueError, match="cluster applies to strategy 'wgmma_tma' only"):
+        tessel.gemm.compile(a, b, target="cuda", strategy="wgmma", config=dict(cluster=2))
+    with pytest.raises(ValueError, match=r"cluster \(3\) must split B's tile rows \(64, block-k\)"):
+        tessel.gemm.compile(a, b, target="cuda", strategy="wgmma_tma", config=dict(cluster=3))
 
 
 def test_wgmma_tma_refuses_rows_tma_cannot_read():

@@ -126,6 +126,70 @@ def test_wgmma_tma_persistent(config, out, ta, tb, with_c):
     check(got, want, "bf16" if out is BF16 else "f16")
 
 
+# Clusters: 328 rows are 3 tile rows of 128 (two clusters of 2, the last
+# block's rows all past M), 6 of 64 (cluster 4: one cluster and a half).
+CLUSTER_CASES = [
+    (dict(cluster=2), np.float16),
+    (dict(cluster=2, block_n=128), np.float32),
+    (dict(cluster=2, persistent=132, stages=3), BF16),
+    (dict(cluster=2, persistent=4, block_n=128, stages=3), np.float16),
+    (dict(cluster=2, persistent=2, block_n=128, stages=3), np.float32),
+    (dict(cluster=4, block_m=64, block_n=128, warpgroups=1, stages=3), BF16),
+    (dict(cluster=4, block_m=64, block_n=128, warpgroups=1, stages=2, persistent=8),
+     np.float16),
+]
+
+
+@pytest.mark.parametrize("config,out", CLUSTER_CASES,
+                         ids=lambda c: (",".join(f"{k}={v}" for k, v in c.items())
+                                        if isinstance(c, dict) else np.dtype(c).name))
+@pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("with_c", [False, True])
+def test_wgmma_tma_cluster(config, out, ta, tb, with_c):
+    rng = np.random.default_rng(23)
+    bsz, m, n, k = 3, 328, 264, 200
+    a = rng.standard_normal((bsz, k, m) if ta else (bsz, m, k)).astype(BF16)
+    b = rng.standard_normal((bsz, n, k) if tb else (bsz, k, n)).astype(BF16)
+    c = rng.standard_normal((bsz, m, n)).astype(out) if with_c else None
+    kw = dict(alpha=1.5, beta=-0.5) if with_c else dict(alpha=0.5)
+    kernel = tessel.gemm.compile(a, b, c, transpose_a=ta, transpose_b=tb, out_dtype=out,
+                                 target="cuda", strategy="wgmma_tma", config=config, **kw)
+    meta = kernel.launch_metadata
+    axis = 0 if "persistent" in config else 1
+    assert meta["cluster"][axis] == config["cluster"]
+    assert meta["grid"][axis] % config["cluster"] == 0
+    got = kernel(a, b, c) if with_c else kernel(a, b)
+    want = R.gemm(a, b, c, transpose_a=ta, transpose_b=tb, **kw)
+    check(got, want, "bf16" if out is BF16 else "f16")
+
+
+@pytest.mark.parametrize("config", [dict(cluster=2, stages=3),
+                                    dict(cluster=2, stages=3, persistent=6)],
+                         ids=["tiles", "persistent"])
+def test_wgmma_tma_cluster_run_time_m(config):
+    # One compile for every M, the cluster count following M (M = 1: one
+    # block of the cluster has rows, the other none).
+    rng = np.random.default_rng(5)
+    kern = tessel.gemm.compile(tessel.Spec((None, 1024), "f16"), tessel.Spec((1024, 520), "f16"),
+                               target="cuda", strategy="wgmma_tma", config=config)
+    bb = rng.standard_normal((1024, 520)).astype(np.float16)
+    for m in (1, 129, 300, 1000):
+        aa = rng.standard_normal((m, 1024)).astype(np.float16)
+        check(kern(aa, bb), R.gemm(aa, bb), "f16")
+
+
+def test_wgmma_tma_cluster_torch_large():
+    torch = pytest.importorskip("torch")
+    a = torch.randn(2048, 2048, device="cuda", dtype=torch.float16)
+    b = torch.randn(2048, 2048, device="cuda", dtype=torch.float16) / 2048 ** 0.5
+    want = torch.matmul(a, b).float()
+    for config in (dict(cluster=2), dict(cluster=2, stages=3, persistent=132)):
+        kern = tessel.gemm.compile(a, b, target="cuda", strategy="wgmma_tma", config=config)
+        for _ in range(3):  # repeated calls reuse the launch
+            err = (kern(a, b).float() - want).abs().max().item()
+            assert err < 5e-2, (config, err)
+
+
 def test_wgmma_tma_persistent_run_time_m_and_odd_n():
     # One compile for every M; N = 130 (B transposed: rows of K) takes the
     # element-by-element edge of the epilogue.

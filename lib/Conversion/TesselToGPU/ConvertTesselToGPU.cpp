@@ -68,7 +68,9 @@ LogicalResult checkGemmGrid(GemmOp op, const GemmConfig &cfg) {
   auto blocks = [](int64_t size, int64_t tile) {
     return ShapedType::isDynamic(size) ? int64_t(0) : llvm::divideCeil(size, tile);
   };
-  int64_t gx = blocks(d.getDimSize(r - 1), cfg.blockN), gy = blocks(d.getDimSize(r - 2), cfg.blockM);
+  // Clusters round the tile rows up to whole clusters.
+  int64_t gx = blocks(d.getDimSize(r - 1), cfg.blockN),
+          gy = blocks(d.getDimSize(r - 2), cfg.blockM * cfg.cluster) * cfg.cluster;
   int64_t gz = (r == 3 ? blocks(d.getDimSize(0), 1) : 1) * cfg.splitK;
   if (gx > (int64_t(1) << 31) - 1 || gy > 65535 || gz > 65535)
     return op.emitOpError() << "needs a grid of " << gx << " x " << gy << " x " << gz
@@ -87,7 +89,8 @@ struct ConvertTesselToGPU : tessel::impl::ConvertTesselToGPUBase<ConvertTesselTo
         [&] { return anchor->emitError() << "convert-tessel-to-gpu: "; },
         &getContext(), StringRef(strategy), int64_t(blockM), int64_t(blockN), int64_t(blockK),
         int64_t(warpsM), int64_t(warpsN), int64_t(warpgroups), int64_t(stages), int64_t(groupM),
-        int64_t(threadM), int64_t(threadN), int64_t(splitK), int64_t(persistent));
+        int64_t(threadM), int64_t(threadN), int64_t(splitK), int64_t(persistent),
+        int64_t(cluster));
     if (!attr)
       return failure();
     return attr;

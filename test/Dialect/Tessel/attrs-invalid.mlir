@@ -69,3 +69,11 @@ func.func @persistent_bound(%a: memref<64x64xf16>, %d: memref<64x64xf16>) {
   tessel.gemm %a, %a into %d {config = #tessel.gemm_config<strategy = "wgmma_tma", persistent = 100000>} : memref<64x64xf16>, memref<64x64xf16> into memref<64x64xf16>
   return
 }
+
+// -----
+
+func.func @cluster_bound(%a: memref<64x64xf16>, %d: memref<64x64xf16>) {
+  // expected-error @+1 {{cluster = 16 is outside [0, 8] (0: the default)}}
+  tessel.gemm %a, %a into %d {config = #tessel.gemm_config<strategy = "wgmma_tma", cluster = 16>} : memref<64x64xf16>, memref<64x64xf16> into memref<64x64xf16>
+  return
+}

@@ -67,40 +67,67 @@ GemmShape mlir::tessel::prepareGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
 
 GemmLaunch mlir::tessel::launchGemm(KernelBuilder &e, const GemmShape &sh, const GemmConfig &cfg,
                                     int64_t threads, int64_t sharedBytes) {
-  Size gridM = sh.M.isStatic() ? Size::of(llvm::divideCeil(sh.M.fixed, cfg.blockM))
-                               : Size::of(e.ceilDiv(sh.M, cfg.blockM));
+  // With clusters the tile rows are counted in clusters of `cluster` rows
+  // (the last one may run past M: its blocks load zeros and store nothing,
+  // but still multicast their share of B to the others).
+  int64_t c = cfg.cluster, rowsPerUnit = cfg.blockM * c;
+  Size gridM = sh.M.isStatic() ? Size::of(llvm::divideCeil(sh.M.fixed, rowsPerUnit))
+                               : Size::of(e.ceilDiv(sh.M, rowsPerUnit));
   int64_t gridN = llvm::divideCeil(sh.N, cfg.blockN);
   gpu::LaunchOp launch;
   Value sharedSize = arith::ConstantIntOp::create(e.b, e.loc, sharedBytes, 32);
+  auto create = [&](Value x, Value y, Value z, int64_t cx, int64_t cy) {
+    Value one = e.idx(1);
+    auto op = gpu::LaunchOp::create(e.b, e.loc, x, y, z, e.idx(threads), one, one, sharedSize,
+                                    Type(), ValueRange{}, TypeRange{}, TypeRange{},
+                                    c > 1 ? e.idx(cx) : Value(), c > 1 ? e.idx(cy) : Value(),
+                                    c > 1 ? one : Value());
+    // The builder (MLIR 22) leaves out the body's cluster ids and sizes that
+    // the op's accessors and verifier expect after the twelve launch ids.
+    if (c > 1)
+      for (int i = 0; i < 6; ++i)
+        op.getBody().front().addArgument(e.b.getIndexType(), e.loc);
+    return op;
+  };
   if (cfg.persistent) {
     // At most `persistent` blocks (one per SM) walk the tiles; the tile
     // count is passed to the kernel so its loop bound is that of the grid.
+    // Clusters lie along x: whole clusters walk the clusters' tiles.
     Value tiles = e.mul(e.mul(e.size(sh.batches), e.size(gridM)), e.idx(gridN));
-    launch = gpu::LaunchOp::create(e.b, e.loc, e.umin(tiles, e.idx(cfg.persistent)), e.idx(1),
-                                   e.idx(1), e.idx(threads), e.idx(1), e.idx(1), sharedSize);
+    Value grid = e.umin(tiles, e.idx(cfg.persistent / c));
+    if (c > 1)
+      grid = e.mul(grid, e.idx(c));
+    launch = create(grid, e.idx(1), e.idx(1), c, 1);
     e.b.setInsertionPointToStart(&launch.getBody().front());
-    GemmLaunch l{launch, gridM, gridN, launch.getThreadIds().x, Value(), launch.getBlockIds().x,
-                 Value()};
+    Value x = launch.getBlockIds().x;
+    GemmLaunch l{launch, gridM, gridN, launch.getThreadIds().x, Value(),
+                 c > 1 ? e.div(x, e.idx(c)) : x, Value()};
     l.tiles = tiles;
-    l.stride = launch.getGridSize().x;
+    l.stride = c > 1 ? e.div(launch.getGridSize().x, e.idx(c)) : launch.getGridSize().x;
+    if (c > 1)
+      l.rank = e.rem(x, e.idx(c));
     return l;
   }
   if (cfg.splitK == 1) {
-    launch = gpu::LaunchOp::create(
-        e.b, e.loc, e.idx(gridN), e.size(gridM), e.size(sh.batches), e.idx(threads), e.idx(1),
-        e.idx(1), sharedSize);
+    // Clusters lie along y, the tile rows: whole clusters of them.
+    Value y = c > 1 ? e.mul(e.size(gridM), e.idx(c)) : e.size(gridM);
+    launch = create(e.idx(gridN), y, e.size(sh.batches), 1, c);
   } else {
     // split-K: the parts of a batch are consecutive along z.
     Value x = e.idx(gridN), y = e.size(gridM);
     Value z = e.mul(e.size(sh.batches), e.idx(cfg.splitK));
-    launch = gpu::LaunchOp::create(e.b, e.loc, x, y, z, e.idx(threads), e.idx(1), e.idx(1),
-                                   sharedSize);
+    launch = create(x, y, z, 1, 1);
   }
   e.b.setInsertionPointToStart(&launch.getBody().front());
   gpu::KernelDim3 block = launch.getBlockIds();
   Value tid = launch.getThreadIds().x;
-  if (cfg.splitK == 1)
-    return {launch, gridM, gridN, tid, sh.batched ? block.z : Value(), block.x, block.y};
+  if (cfg.splitK == 1) {
+    GemmLaunch l{launch, gridM, gridN, tid, sh.batched ? block.z : Value(), block.x,
+                 c > 1 ? e.div(block.y, e.idx(c)) : block.y};
+    if (c > 1)
+      l.rank = e.rem(block.y, e.idx(c));
+    return l;
+  }
   Value splits = e.idx(cfg.splitK);
   return {launch,   gridM,   gridN, tid, sh.batched ? e.div(block.z, splits) : Value(),
           block.x,  block.y, e.rem(block.z, splits)};

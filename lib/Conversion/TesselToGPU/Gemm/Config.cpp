@@ -22,7 +22,7 @@ constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 struct Requested {
   StringRef strategy;
   int64_t blockM, blockN, blockK, warpsM, warpsN, warpgroups, stages, groupM, threadM, threadN,
-      splitK, persistent;
+      splitK, persistent, cluster;
 };
 
 Requested merge(GemmConfigAttr op, GemmConfigAttr defaults) {
@@ -43,6 +43,7 @@ Requested merge(GemmConfigAttr op, GemmConfigAttr defaults) {
   r.threadN = pick(op.getThreadN(), defaults.getThreadN());
   r.splitK = pick(op.getSplitK(), defaults.getSplitK());
   r.persistent = pick(op.getPersistent(), defaults.getPersistent());
+  r.cluster = pick(op.getCluster(), defaults.getCluster());
   return r;
 }
 
@@ -176,7 +177,7 @@ FailureOr<GemmConfig> mlir::tessel::configureGemm(GemmOp op, GemmConfigAttr defa
   if (failed(GemmConfigAttr::verify(
           [&] { return anchor->emitError() << "convert-tessel-to-gpu: "; }, r.strategy, r.blockM,
           r.blockN, r.blockK, r.warpsM, r.warpsN, r.warpgroups, r.stages, r.groupM, r.threadM,
-          r.threadN, r.splitK, r.persistent)))
+          r.threadN, r.splitK, r.persistent, r.cluster)))
     return failure();
   GemmConfig cfg;
   StringRef strategy = r.strategy.empty() ? "smem" : r.strategy;
@@ -225,6 +226,33 @@ FailureOr<GemmConfig> mlir::tessel::configureGemm(GemmOp op, GemmConfigAttr defa
                                  << ") and split-k (" << cfg.splitK
                                  << ") do not combine; use one of them";
     cfg.persistent = r.persistent;
+  }
+  // cluster = 1 is the kernel without a cluster.
+  if (r.cluster > 1) {
+    if (cfg.strategy != GemmStrategy::WgmmaTma)
+      return anchor->emitError() << "convert-tessel-to-gpu: cluster applies to strategy "
+                                    "'wgmma_tma' only, not '"
+                                 << strategy << "'";
+    // The blocks of a cluster walk the same K tiles in step; K parts would
+    // give them different ones.
+    if (cfg.splitK > 1)
+      return anchor->emitError() << "convert-tessel-to-gpu: cluster (" << r.cluster
+                                 << ") and split-k (" << cfg.splitK
+                                 << ") do not combine; use one of them";
+    if (cfg.persistent && cfg.persistent < r.cluster)
+      return anchor->emitError() << "convert-tessel-to-gpu: persistent (" << cfg.persistent
+                                 << ") must be at least cluster (" << r.cluster
+                                 << "): the walk is over whole clusters";
+    // Each block multicasts rows [rank, rank + 1) * rows / cluster of every
+    // B tile: whole 8-row swizzle atoms, so the pieces tile the block's
+    // layout.
+    int64_t rowsB = op.getTransposeB() ? cfg.blockN : cfg.blockK;
+    if (rowsB % (8 * r.cluster))
+      return anchor->emitError() << "convert-tessel-to-gpu: cluster (" << r.cluster
+                                 << ") must split B's tile rows (" << rowsB << ", block-"
+                                 << (op.getTransposeB() ? "n" : "k")
+                                 << ") into pieces of a multiple of 8 rows";
+    cfg.cluster = r.cluster;
   }
   if (cfg.strategy == GemmStrategy::Wgmma || cfg.strategy == GemmStrategy::WgmmaTma)
     return checkWgmma(anchor, r, cfg);

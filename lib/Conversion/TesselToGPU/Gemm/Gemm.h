@@ -29,6 +29,9 @@ struct GemmConfig {
   // wgmma_tma: at most this many blocks, each walking output tiles (0: one
   // block per tile).
   int64_t persistent = 0;
+  // wgmma_tma: blocks of this many consecutive tile rows form a cluster
+  // sharing their B tiles by TMA multicast (1: no cluster).
+  int64_t cluster = 1;
 };
 
 /// The op's configuration: its `config` attribute over `defaults` (the pass
@@ -87,6 +90,10 @@ struct GemmLaunch {
   // the grid size, the stride of a block's walk from tile blockX; the
   // launch's batch and blockY are then null (see tileLaunch).
   Value tiles, stride;
+  // cluster > 1: this block's rank in its cluster; gridM, blockY (and
+  // persistent tiles, blockX, stride) then count clusters' tile rows, so
+  // the block's tile row is blockY' * cluster + rank once rasterized.
+  Value rank;
 };
 GemmLaunch launchGemm(KernelBuilder &e, const GemmShape &shape, const GemmConfig &config,
                       int64_t threads, int64_t sharedBytes);

@@ -37,10 +37,21 @@
 // waits for the last store to have read the buffer before it parks its
 // next tile.
 //
+// Clusters (config `cluster` = c): the blocks of c consecutive tile rows
+// multiply the same B tiles, so each loads 1 / c of every B tile and
+// multicasts it to all c. A stage of a block is then written by every
+// producer of the cluster, so its empty barrier counts releases from every
+// consumer warpgroup of the cluster (one thread of each arrives on each
+// block's barrier), and a producer's acquire waits for all of them; each
+// block still arms its full barrier with the whole stage's bytes. The
+// blocks meet once their barriers exist and again before they exit (the
+// others may still release stages on their barriers).
+//
 //===----------------------------------------------------------------------===//
 
 #include "Gemm.h"
 
+#include "GPU/Cluster.h"
 #include "GPU/Mbarrier.h"
 #include "GPU/TileScheduler.h"
 #include "GPU/Tma.h"
@@ -302,7 +313,11 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
   swizzled.swizzleBytes = kSwizzle;
   swizzled.l2PromotionBytes = 256;
   Value mapA = tma::describe(b, loc, original(op.getA()), box(tileA), swizzled);
-  Value mapB = tma::describe(b, loc, original(op.getB()), box(tileB), swizzled);
+  // With a cluster each block loads a piece of B's rows.
+  int64_t blocks = cfg.cluster;
+  SmallVector<int64_t> boxB = box(tileB);
+  boxB[boxB.size() - 2] /= blocks;
+  Value mapB = tma::describe(b, loc, original(op.getB()), boxB, swizzled);
   bool tmaStore = storesByTma(op, cfg);
   SmemLayout parkLayout = storeLayout(cfg);
   Value mapD;
@@ -319,10 +334,11 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
   SmemArena arena(e);
   arena.alignTo(tileA.patternBytes());
   Value smemAddr = arena.originAddress();
-  // Every consumer thread releases each stage it read.
+  // Every consumer thread releases each stage it read; with a cluster one
+  // thread of each consumer warpgroup of the cluster does.
   MbarrierRing ring(e, e.add(smemAddr, e.idx(ringOffset(op, cfg))), cfg.stages,
-                    consumers * kWarpgroupThreads);
-  ring.init(e.eq(tid, e.idx(0)));
+                    blocks > 1 ? blocks * consumers : consumers * kWarpgroupThreads);
+  ring.init(e.eq(tid, e.idx(0)), /*clusterWide=*/blocks > 1);
 
   // Where one tile of the block's walk lies, and the ring iterations before
   // it (its K tiles are iterations ringBase + kt).
@@ -332,7 +348,10 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
     GemmKRange k;
   };
   auto tileAt = [&](const GemmLaunch &l, Value ringBase) {
-    auto [pidM, pidN] = rasterize(e, l.blockX, l.blockY, l.gridM, l.gridN, cfg.groupM);
+    auto [pidM, pidN] = rasterize(e, l.blockX, l.blockY, l.gridM, l.gridN,
+                                  std::max<int64_t>(cfg.groupM / blocks, 1));
+    if (l.rank) // the rasterized row is the cluster's
+      pidM = e.add(e.mul(pidM, e.idx(blocks)), l.rank);
     // With split-K this block's part of the K tiles (run-time, at least one).
     return Tile{l, e.mul(pidM, e.idx(cfg.blockM)), e.mul(pidN, e.idx(cfg.blockN)), ringBase,
                 kRangeOf(e, sh, cfg, l)};
@@ -381,10 +400,18 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
                   loadTile(t, mapA, tileA, dstA, k0, t.rowBase, bar);
                 else
                   loadTile(t, mapA, tileA, dstA, t.rowBase, k0, bar);
-                if (op.getTransposeB())
-                  loadTile(t, mapB, tileB, dstB, t.colBase, k0, bar);
-                else
-                  loadTile(t, mapB, tileB, dstB, k0, t.colBase, bar);
+                Value rB = op.getTransposeB() ? t.colBase : k0;
+                Value cB = op.getTransposeB() ? k0 : t.colBase;
+                if (blocks > 1) {
+                  SmallVector<Value> coords;
+                  if (t.launch.batch)
+                    coords.push_back(t.launch.batch);
+                  coords.append({rB, cB});
+                  tma::multicastSwizzledTile(e, mapB, tileB, dstB, coords, bar,
+                                             t.launch.rank, blocks);
+                } else {
+                  loadTile(t, mapB, tileB, dstB, rB, cB, bar);
+                }
               });
             });
           });
@@ -396,6 +423,17 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
         Value descA0, descB0;
         std::tie(descA0, descB0) = wgmmaStageDescriptors(e, operands, smemAddr, wgRow);
         Value ownBarrier = e.add(consumer, e.idx(kConsumerBarrier + 1));
+        // With a cluster, lane 0 of warp r of the warpgroup (warp r mod 4
+        // and lane r / 4 from the fifth block on) releases the stage in block
+        // r once the warpgroup's wgmmas reading it have retired: the remote
+        // arrivals leave from different warps.
+        Value warp = e.div(ids.thread, e.idx(32)), lane = e.rem(ids.thread, e.idx(32));
+        Value target = e.add(warp, e.mul(lane, e.idx(4)));
+        auto release = [&](const RingSlot &s) {
+          if (blocks == 1)
+            return ring.consumerRelease(s);
+          e.when(e.lt(target, e.idx(blocks)), [&] { ring.consumerRelease(s, target); });
+        };
         Value park =
             tmaStore ? arena.view({consumers, parkLayout.elems()}, outElt, parkOffset(op, cfg))
                      : arena.view({consumers, wgTileM, cfg.blockN + kEpiloguePad},
@@ -420,10 +458,10 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
             issueWgmmaStep(e, operands, cfg, elt, acc, descA, descB);
             wgmma::waitGroups(e, last ? 0 : 1);
             e.when(e.lt(e.idx(0), kt), [&] {
-              ring.consumerRelease(ring.slot(e.sub(e.add(t.ringBase, kt), e.idx(1))));
+              release(ring.slot(e.sub(e.add(t.ringBase, kt), e.idx(1))));
             });
             if (last)
-              ring.consumerRelease(slot);
+              release(slot);
             return acc;
           };
           Value lastTile = e.sub(e.size(t.k.tiles), e.idx(1));
@@ -467,5 +505,7 @@ void mlir::tessel::emitWgmmaTmaGemm(OpBuilder &b, GemmOp op, const GemmConfig &c
         if (tmaStore)
           e.when(storer, [&] { tma::waitStores(e, 0, /*readsOnly=*/true); });
       });
+  if (blocks > 1) // the others may still release stages on this block's barriers
+    cluster::sync(e);
   gpu::TerminatorOp::create(b, loc);
 }

@@ -37,14 +37,14 @@ void TesselDialect::initialize() {
 // lowering computes from them (products of a few of them) can overflow.
 static constexpr int64_t kMaxTile = 1 << 14, kMaxWarps = 32, kMaxStages = 32,
                          kMaxGroup = 1 << 16, kMaxSplitK = 1 << 10,
-                         kMaxPersistent = 1 << 16;
+                         kMaxPersistent = 1 << 16, kMaxCluster = 8;
 
 LogicalResult GemmConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                      StringRef strategy, int64_t blockM, int64_t blockN,
                                      int64_t blockK, int64_t warpsM, int64_t warpsN,
                                      int64_t warpgroups, int64_t stages, int64_t groupM,
                                      int64_t threadM, int64_t threadN, int64_t splitK,
-                                     int64_t persistent) {
+                                     int64_t persistent, int64_t cluster) {
   static constexpr StringRef kStrategies[] = {"", "naive", "smem", "regtile",
                                              "pipelined", "mma", "wgmma", "wgmma_tma"};
   if (!llvm::is_contained(kStrategies, strategy))
@@ -57,7 +57,7 @@ LogicalResult GemmConfigAttr::verify(function_ref<InFlightDiagnostic()> emitErro
         {warpgroups, "warpgroups", kMaxWarps / 4}, {stages, "stages", kMaxStages},
         {groupM, "group_m", kMaxGroup}, {threadM, "thread_m", kMaxTile},
         {threadN, "thread_n", kMaxTile}, {splitK, "split_k", kMaxSplitK},
-        {persistent, "persistent", kMaxPersistent}})
+        {persistent, "persistent", kMaxPersistent}, {cluster, "cluster", kMaxCluster}})
     if (value < 0 || value > limit)
       return emitError() << name << " = " << value
                          << " is outside [0, " << limit << "] (0: the default)";

@@ -232,7 +232,7 @@ class CUDAKernel(_Kernel):
         return dict(kernel=first["name"], grid=grid, block=first["block"],
                     shared_bytes=first["shared_bytes"], strategy=self._artifact["strategy"],
                     config=self._artifact["config"], chip=self._artifact["chip"],
-                    kernels=self.kernels)
+                    cluster=first.get("cluster"), kernels=self.kernels)
 
     @property
     def stages(self) -> tuple[str, ...]:

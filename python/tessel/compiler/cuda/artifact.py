@@ -212,6 +212,15 @@ def launches(module: ir.Module) -> list[dict]:
         if shared[0] != "const":
             raise RuntimeError("dynamic shared memory must be a constant")
         symbol = ir.SymbolRefAttr(launch.attributes["kernel"]).value
+        # A cluster shape is declared by the kernel (.reqnctapercluster), so
+        # the plain launch of the grid runs it; it is recorded to be seen.
+        cluster = None
+        if launch.clusterSizeX is not None:
+            cluster = [_expr(v) for v in (launch.clusterSizeX, launch.clusterSizeY,
+                                          launch.clusterSizeZ)]
+            if any(c[0] != "const" for c in cluster):
+                raise RuntimeError("kernel cluster sizes must be constants")
+            cluster = [c[1] for c in cluster]
         kernels.append({
             "name": symbol[-1],
             "module": symbol[0],
@@ -219,6 +228,7 @@ def launches(module: ir.Module) -> list[dict]:
             "shared_bytes": shared[1],
             "grid": grid,
             "params": [_param(v, ws) for v in launch.kernelOperands],
+            **({"cluster": cluster} if cluster else {}),
         })
     return kernels
 

@@ -13,7 +13,7 @@ STRATEGIES = ("naive", "smem", "regtile", "pipelined", "mma", "wgmma", "wgmma_tm
 # so that a bad value is named as the caller's argument.
 CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, block_k=1 << 14, warps_m=32, warps_n=32,
                      stages=32, group_m=1 << 16, thread_m=1 << 14, thread_n=1 << 14,
-                     warpgroups=8, split_k=1 << 10, persistent=1 << 16)
+                     warpgroups=8, split_k=1 << 10, persistent=1 << 16, cluster=8)
 # The kernels' bound on a run-time size (ConvertTesselToGPU's static views).
 MAX_RUN_TIME_SIZE = 2 ** 31 - 1
 
@@ -307,6 +307,11 @@ CANDIDATES = {
              persistent=SMS),
         dict(block_m=128, block_n=128, block_k=64, warpgroups=2, stages=5, group_m=8,
              persistent=SMS),
+        # clusters of 2 sharing B by multicast: 0.98-1.0x of one tile per
+        # block on H200 (docs/benchmarks.md, seventh session), kept for GPUs
+        # whose L2 bandwidth limits more.
+        dict(block_m=128, block_n=256, block_k=64, warpgroups=2, stages=4, group_m=8,
+             cluster=2),
     ]),
     "wgmma": (("f16", "bf16"), [
         dict(block_m=128, block_n=256, block_k=64, warpgroups=2, stages=4, group_m=8),
@@ -361,6 +366,9 @@ def candidates(sig: Signature) -> list[tuple[str, dict]]:
             if "persistent" in cfg:
                 if dtype_name(sig.outputs[0].spec.dtype) in ("f16", "bf16"):
                     out.append((strategy, dict(cfg)))
+                continue
+            if "cluster" in cfg:  # no split with it either
+                out.append((strategy, dict(cfg)))
                 continue
             if strategy not in SPLIT_K_RUNGS:
                 out.append((strategy, dict(cfg)))
