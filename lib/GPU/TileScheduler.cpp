@@ -17,6 +17,14 @@ std::pair<Value, Value> mlir::tessel::rasterize(KernelBuilder &e, Value blockX, 
   return {e.add(firstM, e.rem(inGroup, groupSize)), e.div(inGroup, groupSize)};
 }
 
+std::pair<Value, Value> mlir::tessel::tileMajor(KernelBuilder &e, Value block,
+                                                Value tilesPerGroup, bool reverse) {
+  Value tile = e.rem(block, tilesPerGroup);
+  if (reverse)
+    tile = e.sub(e.sub(tilesPerGroup, e.idx(1)), tile);
+  return {e.div(block, tilesPerGroup), tile};
+}
+
 void mlir::tessel::forEachTile(KernelBuilder &e, Value first, Value numTiles, Value stride,
                                function_ref<void(Value, Value)> body) {
   // ceil((numTiles - first) / stride) tiles, none when first >= numTiles.

@@ -18,6 +18,15 @@ namespace mlir::tessel {
 std::pair<Value, Value> rasterize(KernelBuilder &e, Value blockX, Value blockY, Size gridM,
                                   int64_t gridN, int64_t groupM);
 
+/// (group, tile) of a 1-D grid over groups x tilesPerGroup with the tile
+/// varying fastest: the blocks running at once are the tiles of a few groups
+/// (attention: the query tiles of a few heads), so the operand they share
+/// (that head's K and V) is read from DRAM about once and then hit in L2.
+/// `reverse` walks each group's tiles last first (causal attention: the
+/// heaviest query tiles start first).
+std::pair<Value, Value> tileMajor(KernelBuilder &e, Value block, Value tilesPerGroup,
+                                  bool reverse);
+
 /// for (tile = first, j = 0; tile < numTiles; tile += stride, ++j)
 /// body(tile, j): a persistent block's walk over the tile space (first =
 /// block id, stride = grid size), j the tiles it walked before. The loop

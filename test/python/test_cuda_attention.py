@@ -36,7 +36,7 @@ def specs(d, dtype, layout="bhsd", hq=8, hkv=2):
 @pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
 @pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
 @pytest.mark.parametrize("dtype", ["f16", "bf16"])
-@pytest.mark.parametrize("d", [64, 128])
+@pytest.mark.parametrize("d", [64, 128, 192, 256])
 def test_ptxas_no_spills(d, dtype, causal, tmp_path, record_property):
     q, kv = specs(d, dtype)
     k = tessel.flash_attention.compile(q, kv, kv, causal=causal, return_lse=True,
@@ -118,19 +118,20 @@ def test_ptxas_two_m_tiles_per_warp(tmp_path):
 
 
 def test_default_strategy_is_the_measured_faster_rung():
-    for d, want in ((64, "wgmma"), (128, "wgmma"), (256, "mma"), (96, "mma")):
-        if d == 256:  # mma cannot take D = 256: the error names its register limit
-            with pytest.raises(ValueError, match="strategy 'mma'"):
-                tessel.flash_attention.compile(*specs(d, "f16"), specs(d, "f16")[1],
-                                               target="cuda")
-            continue
+    for d, causal, want in ((64, False, "wgmma_tma"), (64, True, "wgmma"),
+                            (128, False, "wgmma_tma"), (128, True, "wgmma"),
+                            (256, False, "mma"), (96, False, "mma")):
         q, kv = specs(d, "f16")
-        k = tessel.flash_attention.compile(q, kv, kv, target="cuda")
-        assert k.launch_metadata["strategy"] == want, d
+        k = tessel.flash_attention.compile(q, kv, kv, causal=causal, target="cuda")
+        assert k.launch_metadata["strategy"] == want, (d, causal)
     meta = tessel.flash_attention.compile(*specs(128, "bf16"), specs(128, "bf16")[1],
-                                          target="cuda").launch_metadata
+                                          causal=True, target="cuda").launch_metadata
     assert meta["config"] == dict(block_m=128, block_n=128, warps=8, stages=2)
     assert meta["shared_bytes"] == (128 + 2 * 2 * 128) * 128 * 2 + 1024
+    # D = 256 runs on mma with 16 rows a warp, Q re-read from shared memory.
+    meta = tessel.flash_attention.compile(*specs(256, "f16"), specs(256, "f16")[1],
+                                          target="cuda").launch_metadata
+    assert meta["config"] == dict(block_m=128, block_n=32, warps=8, stages=2)
 
 
 def test_launch_metadata_has_run_time_sizes():
@@ -138,10 +139,10 @@ def test_launch_metadata_has_run_time_sizes():
     k = tessel.flash_attention.compile(q, kv, kv, causal=True, return_lse=True, target="cuda",
                                        strategy="mma")
     meta = k.launch_metadata
-    assert meta["strategy"] == "mma" and meta["block"] == [256, 1, 1]
-    assert meta["config"] == dict(block_m=128, block_n=64, warps=8, stages=3)
-    assert meta["grid"] == [None, None, 1]  # B * Hq and ceil(Sq / 128): run-time
-    assert meta["shared_bytes"] == (128 + 2 * 3 * 64) * 136 * 2
+    assert meta["strategy"] == "mma" and meta["block"] == [128, 1, 1]
+    assert meta["config"] == dict(block_m=128, block_n=32, warps=4, stages=2)
+    assert meta["grid"] == [None, 1, 1]  # B * Hq * ceil(Sq / 128): run-time
+    assert meta["shared_bytes"] == (128 + 2 * 2 * 32) * 136 * 2
     (kernel,) = meta["kernels"]
     from tessel.runtime.kernel import compile_expr
 
@@ -149,7 +150,7 @@ def test_launch_metadata_has_run_time_sizes():
     shapes = ((3, 8, 1000, 128), (3, 2, 900, 128), (3, 2, 900, 128), (3, 8, 1000, 128),
               (3, 8, 1000))
     grid = [compile_expr(g)((), shapes) for g in kernel["grid"]]
-    assert grid == [24, 8, 1]
+    assert grid == [24 * 8, 1, 1]
     gpu_ir = k.ir("gpu")
     assert "memref<1099511627776xbf16>" in gpu_ir and "nvvm.mma.sync" in gpu_ir
 
@@ -187,13 +188,14 @@ def test_bad_options():
     with pytest.raises(ValueError, match="needs f16 or bf16 inputs, got f32"):
         f = S((1, 2, 8, 64), "f32")
         tessel.flash_attention.compile(f, f, f, target="cuda")
-    with pytest.raises(ValueError, match="keeps 192 registers per thread live"):
+    with pytest.raises(ValueError, match="keeps 320 registers per thread live"):
         tessel.flash_attention.compile(*specs(128, "f16")[:1], specs(128, "f16")[1],
                                        specs(128, "f16")[1], target="cuda", strategy="mma",
                                        config={"block_n": 128})
-    with pytest.raises(ValueError, match="head dimension 256 .* the limit is 160"):
+    with pytest.raises(ValueError, match="head dimension 256 with 32 query rows .* the limit is 224"):
         q256, kv256 = specs(256, "bf16")
-        tessel.flash_attention.compile(q256, kv256, kv256, target="cuda")
+        tessel.flash_attention.compile(q256, kv256, kv256, target="cuda",
+                                       config={"warps": 4, "block_n": 16})
     with pytest.raises(ValueError, match="argument 'q': head dimension 72 is not supported"):
         q72, kv72 = specs(72, "f16")
         tessel.flash_attention.compile(q72, kv72, kv72, target="cuda")

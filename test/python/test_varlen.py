@@ -228,11 +228,13 @@ def test_launch_grid_is_a_function_of_run_time_sizes():
     k = tessel.flash_attention_varlen.compile(*specs(64, "f16"), 0, 0, causal=True,
                                               target="cuda")
     (kernel,) = k.kernels
-    # Arguments: q k v cu_q cu_k max_q max_k out; grid (B x Hq, ceil(max_q / 128)).
-    assert kernel["grid"] == [["mul", ["sub", ["dim", 3, 0], ["const", 1]], ["const", 8]],
-                              ["ceildiv", ["arg", 5], ["const", 128]], ["const", 1]]
-    assert kernel["block"] == [256, 1, 1]
-    assert k.launch_metadata["grid"] == [None, None, 1]
+    # Arguments: q k v cu_q cu_k max_q max_k out; a 1-D grid of
+    # B x Hq x ceil(max_q / 128) blocks (query tiles fastest).
+    assert kernel["grid"] == [["mul", ["mul", ["sub", ["dim", 3, 0], ["const", 1]], ["const", 8]],
+                               ["ceildiv", ["arg", 5], ["const", 128]]], ["const", 1],
+                              ["const", 1]]
+    assert kernel["block"] == [128, 1, 1]
+    assert k.launch_metadata["grid"] == [None, 1, 1]
     assert ["ptr", ["ptr", 3]] in kernel["params"] and ["ptr", ["ptr", 4]] in kernel["params"]
 
 
@@ -274,7 +276,7 @@ def test_size_arguments_reach_the_launcher_as_values():
     # total_q 300, total_k 500, B = 3, max_seqlen_q 260 (3 tiles of 128 rows).
     shapes = ((300, 4, 128), (500, 1, 128), (500, 1, 128), (4,), (4,), (260,), (400,),
               (300, 4, 128), (4, 300))
-    assert [compile_expr(g)((), shapes) for g in kernel["grid"]] == [12, 3, 1]
+    assert [compile_expr(g)((), shapes) for g in kernel["grid"]] == [12 * 3, 1, 1]
     outs = k.output_shapes({"q": (300, 4, 128), "k": (500, 1, 128), "v": (500, 1, 128),
                             "cu_seqlens_q": (4,), "cu_seqlens_k": (4,),
                             "max_seqlen_q": (260,), "max_seqlen_k": (400,)})

@@ -117,7 +117,7 @@ def bench_serving(dtypes=("f16", "bf16"), auto=False):
 
 
 def bench_attention(dtypes=("f16", "bf16"), head_dims=(64, 128), seqs=(1024, 4096, 16384),
-                    tokens=32768, heads=16, strategies=("mma", "wgmma")):
+                    tokens=32768, heads=16, strategies=("mma", "wgmma", "wgmma_tma")):
     """TFLOP/s (4 B H S^2 D, halved when causal) of each strategy for B S =
     `tokens`, `heads` heads, beside torch SDPA with
     SDPBackend.FLASH_ATTENTION and SDPBackend.CUDNN_ATTENTION (None where a
@@ -395,7 +395,7 @@ def main():
     parser.add_argument("--sizes", default="1024,2048,4096,8192")
     parser.add_argument("--rungs", default="naive,smem,regtile,pipelined,mma,wgmma,wgmma_tma")
     parser.add_argument("--dtypes", default="f32,f16,bf16")
-    parser.add_argument("--strategies", default="mma,wgmma",
+    parser.add_argument("--strategies", default="mma,wgmma,wgmma_tma",
                         help="attention: the flash_attention strategies to time")
     parser.add_argument("--seqs", default="1024,4096,16384", help="attention: sequence lengths")
     parser.add_argument("--head-dims", default="64,128", help="attention: head dimensions")

@@ -1,43 +1,49 @@
 // RUN: tessel-opt %s -split-input-file -convert-tessel-to-gpu | FileCheck %s
 
 // FlashAttention-2 on mma.sync, causal, GQA (8 query heads over 2 kv heads),
-// run-time batch and lengths, head dim 128 (defaults: 128 x 64 tiles, 8
-// warps, 3 stages: Q waits for 2 younger groups, key tile j for 1). Sizes are read outside the kernel and every operand is
-// viewed as a flat memref; one block per (query tile, batch x head).
+// run-time batch and lengths, head dim 128 (defaults: 128 x 32 tiles, 4
+// warps of 32 rows, 2 stages: Q waits for 1 younger group, key tile j for
+// none). Sizes are read outside the kernel and every operand is viewed as a
+// flat memref; one 1-D grid of (batch x head) x query tiles, tiles fastest.
 // CHECK-LABEL: func @causal_gqa
 // CHECK: memref.dim %{{.*}}, %c0{{.*}} : memref<?x8x?x128xf16>
 // CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [1099511627776], strides: [1] : memref<?x8x?x128xf16> to memref<1099511627776xf16>
 // CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [1099511627776], strides: [1] : memref<?x8x?xf32> to memref<1099511627776xf32>
-// CHECK: %[[GRIDY:.*]] = arith.ceildivui %{{.*}}, %c128
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %{{.*}}, {{.*}} = %[[GRIDY]], {{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}}) dynamic_shared_memory_size %c139264_i32
-// Query head h reads kv head h / 4; heaviest (last) query tiles first.
+// CHECK: %[[HEADS:.*]] = arith.muli %{{.*}}, %c8
+// CHECK: %[[TILES:.*]] = arith.ceildivui %{{.*}}, %c128
+// CHECK: %[[GRID:.*]] = arith.muli %[[HEADS]], %[[TILES]]
+// CHECK: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in ({{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}}) dynamic_shared_memory_size %c69632_i32
+// Heaviest (last) query tile of each head first; query head h reads kv head h / 4.
+// CHECK: %[[T:.*]] = arith.remui %[[BX]], %[[TILES]]
+// CHECK: arith.subi %{{.*}}, %[[T]]
+// CHECK: arith.divui %[[BX]], %[[TILES]]
 // CHECK: arith.divui %{{.*}}, %c4
-// CHECK: arith.subi %{{.*}}, %c1
-// Causal loop bound: min(ceil(Skv / 64), ceil(max(min(q0 + 128, Sq) + Skv - Sq, 0) / 64)).
+// Causal loop bound: min(ceil(Skv / 32), ceil(max(min(q0 + 128, Sq) + Skv - Sq, 0) / 32)).
 // CHECK: arith.maxsi
-// CHECK: arith.ceildivui %{{.*}}, %c64
+// CHECK: arith.ceildivui %{{.*}}, %c32
 // CHECK: %[[NT:.*]] = arith.minui
 // Tiles needing no mask: below the diagonal of the block's first row.
 // CHECK: %[[FULL:.*]] = arith.minui %{{.*}}, %[[NT]]
 // Q, then K and V, through cp.async into padded shared tiles.
 // CHECK: nvgpu.device_async_copy {{.*}} : memref<1099511627776xf16> to memref<128x136xf16, #gpu.address_space<workgroup>>
-// CHECK: nvgpu.device_async_copy {{.*}} : memref<1099511627776xf16> to memref<3x64x136xf16, #gpu.address_space<workgroup>>
-// Q fragments loaded once, before the key loops.
-// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
-// CHECK: gpu.barrier
-// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<128x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
-// The unmasked key loop: S = Q K^T, online softmax (quad shuffles, exp2),
-// P V with V through ldmatrix.trans.
-// CHECK: scf.for %{{.*}} = %c0{{.*}} to %[[FULL]] step
+// CHECK: nvgpu.device_async_copy {{.*}} : memref<1099511627776xf16> to memref<2x32x136xf16, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// CHECK: gpu.barrier
+// The unmasked key loop: Q re-read from shared memory at every k step (32
+// rows a warp leave no registers for it), S = Q K^T, online softmax (quad
+// shuffles, exp2), P V with V through ldmatrix.trans.
+// CHECK-NOT: nvgpu.ldmatrix
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %[[FULL]] step
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK-NEXT: gpu.barrier
-// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<3x64x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<128x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<2x32x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 // CHECK: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK: gpu.shuffle xor %{{.*}}, %c2_i32
 // CHECK: gpu.shuffle xor %{{.*}}, %c1_i32
 // CHECK: math.exp2
 // CHECK-NOT: arith.cmpi slt
-// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true} : memref<3x64x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true} : memref<2x32x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 // CHECK: nvgpu.mma.sync
 // The masked loop: keys past Skv and above the diagonal are -inf.
 // CHECK: scf.for %{{.*}} = %[[FULL]] to %[[NT]] step
@@ -59,13 +65,16 @@ func.func @causal_gqa(%q: memref<?x8x?x128xf16>, %k: memref<?x2x?x128xf16>, %v: 
 
 // bshd, bf16, not causal, a given config: the layout only changes strides
 // (a position's stride is H x D = 512); bf16 goes through nvvm.mma.sync;
-// no causal compare, the loop bound is ceil(Skv / 32).
+// no causal compare, the loop bound is ceil(Skv / 32). 16 rows a warp:
+// Q's fragments fit in registers, loaded once before the key loops.
 // CHECK-LABEL: func @bshd_bf16
 // CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}}) dynamic_shared_memory_size %c36864_i32
 // CHECK-NOT: arith.cmpi slt
 // CHECK: arith.ceildivui %{{.*}}, %c32
 // CHECK: arith.muli %{{.*}}, %c512
+// CHECK: nvgpu.ldmatrix {{.*}} : memref<64x72xbf16, #gpu.address_space<workgroup>>
 // CHECK: scf.for
+// CHECK-NOT: memref<64x72xbf16, #gpu.address_space<workgroup>>
 // CHECK: nvvm.mma.sync
 // CHECK: math.exp2
 // CHECK: scf.for

@@ -1,11 +1,11 @@
 // RUN: tessel-opt %s -convert-tessel-to-gpu | FileCheck %s
 
 // The packed batch on the FlashAttention-2 mma kernel: causal, GQA (8 query
-// heads over 2 kv heads), head dim 64 (128 x 128 tiles, 8 warps, 2 stages).
-// The grid is (sequences x heads, ceil(max_seqlen_q / 128)); each block reads
-// its sequence's offsets from cu_seqlens, returns when its query tile starts
-// past the sequence's end, and addresses Q/K/V/O through the packed rows
-// (constant row strides: Hq x D = 512, Hkv x D = 128).
+// heads over 2 kv heads), head dim 64 (128 x 64 tiles, 4 warps, 2 stages).
+// The grid is (sequences x heads) x ceil(max_seqlen_q / 128), query tiles
+// fastest; each block reads its sequence's offsets from cu_seqlens, returns
+// when its query tile starts past the sequence's end, and addresses Q/K/V/O
+// through the packed rows (constant row strides: Hq x D = 512, Hkv x D = 128).
 // CHECK-LABEL: func @varlen
 // CHECK-SAME: (%{{.*}}: memref<?x8x64xf16>, %{{.*}}: memref<?x2x64xf16>, %[[CQ:[a-z0-9]+]]: memref<?xi32>, %[[CK:[a-z0-9]+]]: memref<?xi32>, %[[MQ:[a-z0-9]+]]: index
 // CHECK: %[[TOTALQ:.*]] = memref.dim %{{.*}}, %c0{{.*}} : memref<?x8x64xf16>
@@ -15,9 +15,15 @@
 // CHECK: %[[FCK:.*]] = memref.reinterpret_cast %[[CK]]
 // CHECK: %[[GX:.*]] = arith.muli %[[B]], %c8
 // CHECK: %[[GY:.*]] = arith.ceildivui %[[MQ]], %c128
-// CHECK: gpu.launch blocks(%[[BX:.*]], %[[BY:.*]], %{{.*}}) in (%{{.*}} = %[[GX]], %[[GRIDY:.*]] = %[[GY]], {{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}}) dynamic_shared_memory_size %c92160_i32
-// CHECK: %[[SEQ:.*]] = arith.divui %[[BX]], %c8
-// CHECK: %[[H:.*]] = arith.remui %[[BX]], %c8
+// CHECK: %[[GRID:.*]] = arith.muli %[[GX]], %[[GY]]
+// CHECK: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}}) dynamic_shared_memory_size %c55296_i32
+// Heaviest query tiles first.
+// CHECK: %[[T:.*]] = arith.remui %[[BX]], %[[GY]]
+// CHECK: %[[LAST:.*]] = arith.subi %[[GY]], %c1
+// CHECK: %[[TILE:.*]] = arith.subi %[[LAST]], %[[T]]
+// CHECK: %[[BH:.*]] = arith.divui %[[BX]], %[[GY]]
+// CHECK: %[[SEQ:.*]] = arith.divui %[[BH]], %c8
+// CHECK: %[[H:.*]] = arith.remui %[[BH]], %c8
 // CHECK: %[[NEXT:.*]] = arith.addi %[[SEQ]], %c1
 // CHECK: memref.load %[[FCQ]][%[[SEQ]]] : memref<1099511627776xi32>
 // CHECK: memref.load %[[FCQ]][%[[NEXT]]]
@@ -29,15 +35,14 @@
 // CHECK: %[[SK:.*]] = arith.subi
 // LSE [Hq, total_q]: row h starts at h x total_q, the sequence at cu_q[b].
 // CHECK: arith.muli %[[H]], %[[TOTALQ]]
-// Heaviest query tiles first, then the early return past the sequence.
-// CHECK: arith.subi %[[GRIDY]], %c1
-// CHECK: %[[QBASE:.*]] = arith.muli %{{.*}}, %c128
+// The early return past the sequence.
+// CHECK: %[[QBASE:.*]] = arith.muli %[[TILE]], %c128
 // CHECK: %[[INSIDE:.*]] = arith.cmpi ult, %[[QBASE]], %[[SQ]]
 // CHECK: scf.if %[[INSIDE]] {
 // Per-sequence causal offset Sk_b - Sq_b.
 // CHECK: arith.subi %[[SK]], %[[SQ]]
 // CHECK: nvgpu.device_async_copy {{.*}} : memref<1099511627776xf16> to memref<128x72xf16, #gpu.address_space<workgroup>>
-// CHECK: nvgpu.device_async_copy {{.*}} : memref<1099511627776xf16> to memref<2x128x72xf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_copy {{.*}} : memref<1099511627776xf16> to memref<2x64x72xf16, #gpu.address_space<workgroup>>
 // CHECK: scf.for
 // CHECK: nvgpu.mma.sync
 // CHECK: scf.for

@@ -3,10 +3,13 @@
 // The wgmma rung, causal GQA, head dim 128, defaults: two warpgroups of 64
 // query rows (256 threads), 128-key steps, 2 stages; Q, K and V in
 // 128-byte-swizzled shared tiles (Q 16384 + 2 x 2 x 16384 elements, 1024
-// bytes of alignment slack).
+// bytes of alignment slack). One 1-D grid, query tiles fastest.
 // CHECK-LABEL: func @causal_gqa
-// CHECK: %[[GRIDY:.*]] = arith.ceildivui %{{.*}}, %c128
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %{{.*}}, {{.*}} = %[[GRIDY]], {{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}}) dynamic_shared_memory_size %c164864_i32
+// CHECK: %[[TILES:.*]] = arith.ceildivui %{{.*}}, %c128
+// CHECK: %[[GRID:.*]] = arith.muli %{{.*}}, %[[TILES]]
+// CHECK: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in ({{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}}) dynamic_shared_memory_size %c164864_i32
+// CHECK: arith.remui %[[BX]], %[[TILES]]
+// CHECK: arith.divui %[[BX]], %[[TILES]]
 // CHECK: nvgpu.device_async_copy {{.*}} : memref<1099511627776xf16> to memref<81920xf16, #gpu.address_space<workgroup>>
 // The unmasked loop: S = Q K^T from shared memory (both K-major), softmax,
 // O += P V with P in registers and V through a transposed descriptor.

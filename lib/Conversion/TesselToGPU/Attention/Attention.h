@@ -34,9 +34,14 @@ FailureOr<AttentionConfig> configureFlashAttention(FlashAttentionVarlenOp op);
 int64_t flashMmaSharedBytes(const AttentionConfig &config, int64_t headDim);
 
 /// Per-thread registers the mma kernel keeps live across its inner loop
-/// (O accumulators, Q fragments, S accumulators, P fragments), in 32-bit
-/// registers: what the configuration check bounds.
+/// (O accumulators, Q fragments if kept, S accumulators, P fragments), in
+/// 32-bit registers: what the configuration check bounds.
 int64_t flashMmaLiveRegisters(const AttentionConfig &config, int64_t headDim);
+
+/// Whether the mma kernel keeps Q's fragments in registers across the key
+/// loop (they fit the budget beside O, S and P) or re-reads them from the
+/// shared Q tile at every k step.
+bool flashMmaKeepsQInRegisters(const AttentionConfig &config, int64_t headDim);
 
 /// Replaces `op` (memref form) by the FlashAttention-2 kernel on mma.sync.
 LogicalResult lowerFlashAttention(FlashAttentionOp op);

@@ -18,17 +18,27 @@ constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024;
 // may take; the rest goes to addresses, softmax state and the pipeline
 // (checked with ptxas: 0 spills for every accepted default).
 constexpr int64_t kLiveRegisterBudget = 160;
+// With Q re-read from shared memory every k step, only O, S and P stay
+// live, and a transient Q fragment per m tile: the budget of that layout
+// (FlashAttention-2's 32 rows per warp at D = 128: 224, 0 spills).
+constexpr int64_t kReloadRegisterBudget = 224;
 constexpr int64_t kPad = 8;
 
-/// The defaults by head dimension: 16 query rows per warp, 8 warps; keys in
-/// steps of 128 for small heads (fewer softmax rounds), 64 for large ones
-/// (the S accumulators share the register file with O and Q). Over 128
-/// registers a thread, one block fills an SM: large heads spend the spare
-/// shared memory on a third K/V stage.
-AttentionConfig defaults(int64_t headDim) {
+/// The defaults by head dimension. Up to D = 128, FlashAttention-2's own
+/// layout: 4 warps of 32 query rows, so every K/V fragment read from shared
+/// memory feeds two m16 tiles (with 16 rows a warp, ldmatrix bandwidth bound
+/// the kernel at 0.70-0.87x of FlashAttention-2 on the H200; 32 rows reached
+/// 0.82-0.96x), Q re-read from shared memory to make room, and 2 stages so
+/// that two blocks share an SM. Larger heads keep 16 rows a warp.
+/// The packed (varlen) kernel keeps its sequence's loaded offsets in
+/// registers as well: at D = 128 the 32-row layout spills there (8-20 bytes),
+/// so it keeps 8 warps of 16 rows with Q in registers (0 spills).
+AttentionConfig defaults(int64_t headDim, bool packed) {
   if (headDim <= 64)
-    return {128, 128, 8, 2};
-  return {128, 64, 8, 3};
+    return {128, 64, 4, 2};
+  if (headDim <= 128)
+    return packed ? AttentionConfig{128, 64, 8, 3} : AttentionConfig{128, 32, 4, 2};
+  return {128, 32, 8, 2};
 }
 } // namespace
 
@@ -36,12 +46,20 @@ int64_t mlir::tessel::flashMmaSharedBytes(const AttentionConfig &c, int64_t head
   return (c.blockM + 2 * c.stages * c.blockN) * (headDim + kPad) * 2;
 }
 
-int64_t mlir::tessel::flashMmaLiveRegisters(const AttentionConfig &c, int64_t headDim) {
+/// Per m16 tile: O (headDim / 8 accumulators of 4 f32), S (blockN / 8
+/// accumulators), P (blockN / 16 A fragments), and Q (headDim / 16 A
+/// fragments of 4 registers) when kept.
+static int64_t liveRegisters(const AttentionConfig &c, int64_t headDim, bool withQ) {
   int64_t mTiles = c.blockM / c.warps / 16;
-  // Per m16 tile: O (headDim / 8 accumulators of 4 f32), Q (headDim / 16 A
-  // fragments of 4 registers), S (blockN / 8 accumulators), P (blockN / 16
-  // A fragments).
-  return mTiles * (headDim / 2 + headDim / 4 + c.blockN / 2 + c.blockN / 4);
+  return mTiles * (headDim / 2 + (withQ ? headDim / 4 : 0) + c.blockN / 2 + c.blockN / 4);
+}
+
+bool mlir::tessel::flashMmaKeepsQInRegisters(const AttentionConfig &c, int64_t headDim) {
+  return liveRegisters(c, headDim, /*withQ=*/true) <= kLiveRegisterBudget;
+}
+
+int64_t mlir::tessel::flashMmaLiveRegisters(const AttentionConfig &c, int64_t headDim) {
+  return liveRegisters(c, headDim, flashMmaKeepsQInRegisters(c, headDim));
 }
 
 namespace {
@@ -81,7 +99,8 @@ AttentionConfig withAttribute(AttentionConfigAttr attr, AttentionConfig cfg) {
 /// What both attention ops share: the element types, head dimensions (the
 /// last dimension of Q, V and O) and the config attribute.
 static FailureOr<AttentionConfig> configure(Operation *op, Value qValue, Value vValue,
-                                            Value outValue, AttentionConfigAttr attr) {
+                                            Value outValue, AttentionConfigAttr attr,
+                                            bool packed) {
   auto fail = [&]() {
     return op->emitOpError() << "convert-tessel-to-gpu: strategy 'mma': ";
   };
@@ -93,7 +112,7 @@ static FailureOr<AttentionConfig> configure(Operation *op, Value qValue, Value v
     return fail() << "head dimension " << d
                   << " must be a multiple of 16 (the k of mma.sync m16n8k16)";
 
-  AttentionConfig cfg = withAttribute(attr, defaults(d));
+  AttentionConfig cfg = withAttribute(attr, defaults(d, packed));
   // The attribute bounds warps to 32: at most 1024 threads per block.
   if (cfg.blockM % (16 * cfg.warps))
     return fail() << "block_m (" << cfg.blockM << ") must be a multiple of 16 x warps ("
@@ -105,12 +124,12 @@ static FailureOr<AttentionConfig> configure(Operation *op, Value qValue, Value v
     return fail() << "stages must be at least 2 (one K/V tile loading while one is read), got "
                   << cfg.stages;
   int64_t regs = flashMmaLiveRegisters(cfg, d);
-  if (regs > kLiveRegisterBudget)
+  if (regs > kReloadRegisterBudget)
     return fail() << "head dimension " << d << " with " << cfg.blockM / cfg.warps
                   << " query rows per warp and block_n = " << cfg.blockN << " keeps " << regs
-                  << " registers per thread live across the key loop (O, Q, S and P); the "
-                     "limit is "
-                  << kLiveRegisterBudget;
+                  << " registers per thread live across the key loop (O, S and P, Q re-read "
+                     "from shared memory); the limit is "
+                  << kReloadRegisterBudget;
   int64_t bytes = flashMmaSharedBytes(cfg, d);
   if (bytes > kMaxDynamicSharedBytes)
     return fail() << "needs " << bytes << " bytes of shared memory (Q tile and " << cfg.stages
@@ -119,7 +138,7 @@ static FailureOr<AttentionConfig> configure(Operation *op, Value qValue, Value v
 }
 
 FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionOp op) {
-  return configure(op, op.getQ(), op.getV(), op.getOut(), op.getConfigAttr());
+  return configure(op, op.getQ(), op.getV(), op.getOut(), op.getConfigAttr(), /*packed=*/false);
 }
 
 FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionVarlenOp op) {
@@ -127,7 +146,7 @@ FailureOr<AttentionConfig> mlir::tessel::configureFlashAttention(FlashAttentionV
       attr && attr.getStrategy().starts_with("wgmma"))
     return op.emitOpError() << "convert-tessel-to-gpu: strategy '" << attr.getStrategy()
                             << "' has no packed (varlen) form yet; use strategy 'mma'";
-  return configure(op, op.getQ(), op.getV(), op.getOut(), op.getConfigAttr());
+  return configure(op, op.getQ(), op.getV(), op.getOut(), op.getConfigAttr(), /*packed=*/true);
 }
 
 bool mlir::tessel::usesWgmma(FlashAttentionOp op) {

@@ -30,6 +30,7 @@
 #include "GPU/MmaSync.h"
 #include "GPU/Reduce.h"
 #include "GPU/TileCopy.h"
+#include "GPU/TileScheduler.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -65,7 +66,7 @@ struct FlashProblem {
   Value q, k, v, o, lse;     // flat views; lse is null without LSE
   Size qSeq, kSeq, oSeq;     // element stride between positions (V's is K's)
   Size hq, group;            // query heads, query heads per kv head
-  Value gridX, gridY;        // (sequences x query heads, query tiles), host values
+  Value gridX, gridY;        // sequences x query heads, query tiles: host values
   // Whether a block's query tile may start past its sequence's end (grid y
   // is sized by the longest sequence): such blocks return at once.
   bool ragged;
@@ -86,7 +87,12 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
   int64_t nTiles8 = cfg.blockN / 8, nSteps = cfg.blockN / 16;
   int64_t smemBytes = flashMmaSharedBytes(cfg, d);
 
-  auto launch = gpu::LaunchOp::create(b, loc, p.gridX, p.gridY, e.idx(1), e.idx(threads),
+  // One 1-D grid, query tiles varying fastest (tileMajor): the blocks in
+  // flight share the K and V of a few heads in L2 instead of streaming a
+  // different head each from DRAM.
+  Value tiles = p.gridY;
+  auto launch = gpu::LaunchOp::create(b, loc, e.mul(p.gridX, tiles), e.idx(1), e.idx(1),
+                                      e.idx(threads),
                                       e.idx(1), e.idx(1),
                                       arith::ConstantIntOp::create(b, loc, smemBytes, 32));
   OpBuilder::InsertionGuard guard(b);
@@ -94,14 +100,11 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
   // Inside the kernel: static sizes are constants, run-time ones parameters.
   Value hq = e.size(p.hq), group = e.size(p.group);
   Value tid = launch.getThreadIds().x;
-  Value bh = launch.getBlockIds().x;
+  // Causal: the last query tiles see the most keys; start them first.
+  auto [bh, tileM] = tileMajor(e, launch.getBlockIds().x, tiles, causal);
   Value bi = e.div(bh, hq), h = e.rem(bh, hq), hk = e.div(h, group);
   Sequence seq = p.locate(e, bh, bi, h, hk);
   Value sq = seq.sq, skv = seq.skv;
-  // Causal: the last query tiles see the most keys; start them first.
-  Value tileM = launch.getBlockIds().y;
-  if (causal)
-    tileM = e.sub(e.sub(launch.getGridSize().y, e.idx(1)), tileM);
   Value qBase = e.mul(tileM, e.idx(cfg.blockM));
   if (p.ragged) {
     // The rest of the kernel runs only for tiles inside the sequence (a
@@ -171,17 +174,24 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
   mma::AccumulatorLanes acc = mma::AccumulatorLanes::of(e, ids.lane);
   Value warpRow = e.mul(ids.warp, e.idx(rowsPerWarp));
 
-  // Q fragments, kept in registers for the whole key loop.
+  // Q's A fragments: kept in registers for the whole key loop when they
+  // fit beside O, S and P; otherwise (32 query rows per warp, FlashAttention-2's
+  // own layout) re-read from the resident Q tile at every k step, which costs
+  // ldmatrix traffic once per m tile but lets each K/V fragment feed two m
+  // tiles -- the shared-memory reads that bound the 16-row layout.
+  bool qInRegisters = flashMmaKeepsQInRegisters(cfg, d);
+  auto qIndex = [&](Value r, Value col) -> SmallVector<Value> { return {r, col}; };
+  auto loadQ = [&](Value row0, int64_t i, int64_t ks) {
+    return mma::loadA(e, lanes, smemQ, qIndex, e.add(row0, e.idx(i * 16)), e.idx(ks * 16),
+                      /*kContiguous=*/true);
+  };
   waitCopies(e, lastGroup, cfg.stages - 1);
   gpu::BarrierOp::create(b, loc);
   SmallVector<Value> qFrags; // [mTiles][kSteps]
-  {
-    auto index = [&](Value r, Value col) -> SmallVector<Value> { return {r, col}; };
+  if (qInRegisters)
     for (int64_t i = 0; i < mTiles; ++i)
       for (int64_t ks = 0; ks < kSteps; ++ks)
-        qFrags.push_back(mma::loadA(e, lanes, smemQ, index, e.add(warpRow, e.idx(i * 16)),
-                                    e.idx(ks * 16), /*kContiguous=*/true));
-  }
+        qFrags.push_back(loadQ(warpRow, i, ks));
 
   OnlineSoftmax softmax{float(double(p.scale) * kLog2e), /*width=*/4};
   // The tile rows this lane's accumulator elements (half 0 / 1) belong to.
@@ -215,16 +225,20 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
 
     // S = Q K^T: [mTiles][nTiles8] m16n8 accumulators.
     SmallVector<Value> s(mTiles * nTiles8, mma::zeroAccumulator(e));
-    for (int64_t ks = 0; ks < kSteps; ++ks)
+    for (int64_t ks = 0; ks < kSteps; ++ks) {
+      SmallVector<Value> qStep; // [mTiles], this k step's Q fragments
+      for (int64_t i = 0; i < mTiles; ++i)
+        qStep.push_back(qInRegisters ? qFrags[i * kSteps + ks] : loadQ(warpRow, i, ks));
       for (int64_t np = 0; np < nSteps; ++np) {
         auto [lo, hi] = mma::loadB(e, lanes, smemK, index, e.idx(np * 16), e.idx(ks * 16),
                                    /*kContiguous=*/true);
         for (int64_t i = 0; i < mTiles; ++i) {
-          Value a = qFrags[i * kSteps + ks];
+          Value a = qStep[i];
           s[i * nTiles8 + 2 * np] = mma::mma(e, a, lo, s[i * nTiles8 + 2 * np]);
           s[i * nTiles8 + 2 * np + 1] = mma::mma(e, a, hi, s[i * nTiles8 + 2 * np + 1]);
         }
       }
+    }
 
     // Refill the stage tile j - 1 used, while the tensor cores work.
     Value next = e.add(j, e.idx(cfg.stages - 1));

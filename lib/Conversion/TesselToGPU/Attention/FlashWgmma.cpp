@@ -39,6 +39,7 @@
 #include "GPU/WarpRole.h"
 #include "GPU/Reduce.h"
 #include "GPU/TileCopy.h"
+#include "GPU/TileScheduler.h"
 #include "GPU/Wgmma.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -120,19 +121,19 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
     mapV = tma::describe(b, loc, seqHeadView(e, v, seqMajor), {1, n, 1, 64}, swizzled);
   }
 
-  auto launch = gpu::LaunchOp::create(b, loc, gridX, gridY, e.idx(1), e.idx(threads), e.idx(1),
-                                      e.idx(1), arith::ConstantIntOp::create(b, loc, smemBytes, 32));
+  // One 1-D grid, query tiles varying fastest (tileMajor): the blocks in
+  // flight share the K and V of a few heads in L2.
+  auto launch = gpu::LaunchOp::create(b, loc, e.mul(gridX, gridY), e.idx(1), e.idx(1),
+                                      e.idx(threads), e.idx(1), e.idx(1),
+                                      arith::ConstantIntOp::create(b, loc, smemBytes, 32));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   Value hq = e.size(hqS), sq = e.size(sqS), skv = e.size(skvS), group = e.size(groupS);
   Value blockTid = launch.getThreadIds().x;
   Value tid = tma ? e.sub(blockTid, e.idx(kWarpgroupThreads)) : blockTid;
-  Value bh = launch.getBlockIds().x;
-  Value bi = e.div(bh, hq), h = e.rem(bh, hq), hk = e.div(h, group);
   // Causal: the last query tiles see the most keys; start them first.
-  Value tileM = launch.getBlockIds().y;
-  if (causal)
-    tileM = e.sub(e.sub(launch.getGridSize().y, e.idx(1)), tileM);
+  auto [bh, tileM] = tileMajor(e, launch.getBlockIds().x, gridY, causal);
+  Value bi = e.div(bh, hq), h = e.rem(bh, hq), hk = e.div(h, group);
   Value qBase = e.mul(tileM, e.idx(cfg.blockM));
   Value shift = e.sub(skv, sq);
   KeyTiles range = keyTiles(e, qBase, cfg.blockM, n, sq, skv, causal);

@@ -14,18 +14,26 @@ STRATEGIES = ("mma", "wgmma", "wgmma_tma")
 # The bounds #tessel.attention_config verifies (TesselDialect.cpp), checked
 # first here so that a bad value is named as the caller's argument.
 CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, warps=32, stages=32)
-# (head_dim, dtype) -> tiles. 16 query rows per warp; the lowering's own
-# defaults (Attention/Config.cpp) are the same and apply to head dims not
-# listed. ptxas (sm_90a) assembles all four with 0 spills (208-232
-# registers: one 8-warp block per SM, which leaves shared memory for a
-# 3-deep K/V ring at D = 128; D = 64 with 128-key steps stays at 2 stages,
-# 3 reach 254 registers). Not yet tuned on hardware.
+# (head_dim, dtype) -> tiles, the lowering's defaults (Attention/Config.cpp),
+# which also apply to head dims not listed: FlashAttention-2's 32 query rows
+# per warp (4 warps), Q re-read from shared memory, 2 stages (two blocks an
+# SM). Measured on the H200 (scripts/attention_mma_ab.py, docs/benchmarks.md)
+# against 16 rows per warp: 1.05-1.25x. ptxas (sm_90a): 233-255 registers,
+# 0 spills.
 TABLE = {
-    (64, "f16"): dict(block_m=128, block_n=128, warps=8, stages=2),
-    (64, "bf16"): dict(block_m=128, block_n=128, warps=8, stages=2),
-    (128, "f16"): dict(block_m=128, block_n=64, warps=8, stages=3),
-    (128, "bf16"): dict(block_m=128, block_n=64, warps=8, stages=3),
+    (64, "f16"): dict(block_m=128, block_n=64, warps=4, stages=2),
+    (64, "bf16"): dict(block_m=128, block_n=64, warps=4, stages=2),
+    (128, "f16"): dict(block_m=128, block_n=32, warps=4, stages=2),
+    (128, "bf16"): dict(block_m=128, block_n=32, warps=4, stages=2),
+    # Larger heads: 16 rows a warp (O alone is D / 2 registers), Q re-read.
+    **{(d, dt): dict(block_m=128, block_n=32, warps=8, stages=2)
+       for d in (192, 256) for dt in ("f16", "bf16")},
 }
+# The packed (varlen) kernel: at D = 128 the 32-row layout spills there (its
+# loaded offsets take registers too), so it keeps 8 warps of 16 rows with Q
+# in registers, 3 stages (0 spills); the same as the lowering's defaults.
+VARLEN_TABLE = {**TABLE, **{(128, dt): dict(block_m=128, block_n=64, warps=8, stages=3)
+                            for dt in ("f16", "bf16")}}
 # The wgmma rung (sm_90a): two warpgroups of 64 query rows; Q stays in
 # shared memory, so 128-key steps fit up to D = 128. 2 stages: the plain
 # schedule measured faster on the H200 than the overlapped one (stages >= 3,
@@ -37,19 +45,23 @@ WGMMA_TABLE = {
     for d in (64, 128, 192, 256) for dt in ("f16", "bf16")
 }
 # wgmma_tma: the same tiles, K/V (and Q) brought by a TMA producer
-# warpgroup through an mbarrier ring (FlashWgmma.cpp); opt-in until it is
-# measured faster.
-# The strategy when the caller names none, where the wgmma rung was measured
-# faster than mma on the H200 (2026-12-02, S 4096 and 16384, causal and not,
-# both dtypes: 1.1-1.8x); mma elsewhere.
-DEFAULT_STRATEGY = {(d, dt): "wgmma" for d in (64, 128) for dt in ("f16", "bf16")}
+# warpgroup through an mbarrier ring (FlashWgmma.cpp).
+# The strategy when the caller names none, by (head_dim, dtype, causal),
+# from the H200 A/B of 2026-12-03 (scripts/attention_mma_ab.py, S 4096 and
+# 16384, both dtypes; docs/benchmarks.md): wgmma_tma without a mask (D 128:
+# 1.51-1.59x SDPA-flash against wgmma's 1.37-1.45x; D 64: 1.28-1.35x
+# against 1.23-1.28x), wgmma when causal, where the producer's ring lost
+# (D 128: 1.28-1.46x against 1.38-1.47x); mma elsewhere.
+DEFAULT_STRATEGY = {(d, dt, causal): "wgmma" if causal else "wgmma_tma"
+                    for d in (64, 128) for dt in ("f16", "bf16") for causal in (False, True)}
 
 
 def check_options(options: dict) -> tuple[str | None, dict]:
     return check_strategy(options, STRATEGIES), check_config(options, CONFIG_LIMITS)
 
 
-def recipe(sig: Signature, options: dict, hint=None, strategies=STRATEGIES) -> Recipe:
+def recipe(sig: Signature, options: dict, hint=None, strategies=STRATEGIES,
+           mma_table=None) -> Recipe:
     strategy, config = check_strategy(options, strategies), check_config(options, CONFIG_LIMITS)
     q = sig.arg("q").spec
     dtype = dtype_name(q.dtype)
@@ -57,11 +69,13 @@ def recipe(sig: Signature, options: dict, hint=None, strategies=STRATEGIES) -> R
         raise ValueError(f"argument 'q': tessel.{sig.op} on target='cuda' needs f16 or "
                          f"bf16 inputs, got {dtype}; use target='cpu'")
     d, dv = q.shape[-1], sig.arg("v").spec.shape[-1]
-    default = DEFAULT_STRATEGY.get((d, dtype), "mma") if "wgmma" in strategies else "mma"
+    causal = bool(dict(sig.attrs).get("causal"))
+    default = (DEFAULT_STRATEGY.get((d, dtype, causal), "mma") if "wgmma" in strategies
+               else "mma")
     strategy = strategy or default
     if strategy == "mma" and d % 16:
         raise ValueError(f"argument 'q': head dimension {d} is not supported on target='cuda' "
-                         "(strategy 'mma' takes multiples of 16 up to 128); use target='cpu'")
+                         "(strategy 'mma' takes multiples of 16); use target='cpu'")
     if strategy in ("wgmma", "wgmma_tma") and (d % 64 or d > 256):
         raise ValueError(f"argument 'q': head dimension {d} is not supported by strategy "
                          f"'{strategy}' (64, 128, 192 or 256); use strategy='mma' or "
@@ -69,7 +83,7 @@ def recipe(sig: Signature, options: dict, hint=None, strategies=STRATEGIES) -> R
     if dv != d:
         raise ValueError(f"argument 'v': head dimension {dv} differs from q's ({d}); "
                          "target='cuda' needs them equal; use target='cpu'")
-    table = WGMMA_TABLE if strategy in ("wgmma", "wgmma_tma") else TABLE
+    table = WGMMA_TABLE if strategy in ("wgmma", "wgmma_tma") else (mma_table or TABLE)
     config = {**table.get((d, dtype), {}), **config}
     return Recipe(strategy, tuple(sorted(config.items())), "any", "attention_config")
 
@@ -108,7 +122,7 @@ class _Varlen:
     op = "tessel.flash_attention_varlen"
 
     def recipe(self, sig: Signature, options: dict, hint=None) -> Recipe:
-        return recipe(sig, options, hint, strategies=("mma",))
+        return recipe(sig, options, hint, strategies=("mma",), mma_table=VARLEN_TABLE)
 
     def generalize(self, sig: Signature, options: dict | None = None) -> tuple[Signature, None]:
         def dyn(arg: Arg) -> Arg:
