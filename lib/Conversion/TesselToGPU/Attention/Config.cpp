@@ -15,20 +15,21 @@ namespace {
 // sm_90's opt-in maximum of dynamic shared memory per block.
 constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024;
 // Of the 255 registers a thread may hold, what the inner loop's live tiles
-// may take; the rest goes to addresses, softmax state and the pipeline
-// (checked with ptxas: 0 spills for every accepted default).
+// may take with Q's fragments kept in registers; the rest goes to addresses,
+// softmax state and the pipeline. Over it, Q is re-read from shared memory.
 constexpr int64_t kLiveRegisterBudget = 160;
 // With Q re-read from shared memory every k step, only O, S and P stay
-// live, and a transient Q fragment per m tile: the budget of that layout
-// (FlashAttention-2's 32 rows per warp at D = 128: 224, 0 spills).
+// live, and a transient Q fragment per m tile: the bound of that layout.
+// It admits FlashAttention-2's own 128 x 64 tile at D = 128 (224), on which
+// ptxas spills 100-180 bytes; the defaults take 32-key steps (176, 0 spills).
 constexpr int64_t kReloadRegisterBudget = 224;
 constexpr int64_t kPad = 8;
 
 /// The defaults by head dimension. Up to D = 128, FlashAttention-2's own
 /// layout: 4 warps of 32 query rows, so every K/V fragment read from shared
 /// memory feeds two m16 tiles (with 16 rows a warp, ldmatrix bandwidth bound
-/// the kernel at 0.70-0.87x of FlashAttention-2 on the H200; 32 rows reached
-/// 0.82-0.96x), Q re-read from shared memory to make room, and 2 stages so
+/// the kernel at 0.74-0.89x of FlashAttention-2 on the H200; these defaults
+/// reach 0.85-1.00x), Q re-read from shared memory to make room, and 2 stages so
 /// that two blocks share an SM. Larger heads keep 16 rows a warp.
 /// The packed (varlen) kernel keeps its sequence's loaded offsets in
 /// registers as well: at D = 128 the 32-row layout spills there (8-20 bytes),

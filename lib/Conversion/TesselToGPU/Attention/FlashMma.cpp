@@ -66,9 +66,9 @@ struct FlashProblem {
   Value q, k, v, o, lse;     // flat views; lse is null without LSE
   Size qSeq, kSeq, oSeq;     // element stride between positions (V's is K's)
   Size hq, group;            // query heads, query heads per kv head
-  Value gridX, gridY;        // sequences x query heads, query tiles: host values
-  // Whether a block's query tile may start past its sequence's end (grid y
-  // is sized by the longest sequence): such blocks return at once.
+  Value heads, tiles;        // sequences x query heads, query tiles: host values
+  // Whether a block's query tile may start past its sequence's end (the tile
+  // count is sized by the longest sequence): such blocks return at once.
   bool ragged;
   // Inside the kernel: block (bh, bi, h, hk) -> its sequence.
   std::function<Sequence(KernelBuilder &, Value bh, Value bi, Value h, Value hk)> locate;
@@ -90,10 +90,8 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
   // One 1-D grid, query tiles varying fastest (tileMajor): the blocks in
   // flight share the K and V of a few heads in L2 instead of streaming a
   // different head each from DRAM.
-  Value tiles = p.gridY;
-  auto launch = gpu::LaunchOp::create(b, loc, e.mul(p.gridX, tiles), e.idx(1), e.idx(1),
-                                      e.idx(threads),
-                                      e.idx(1), e.idx(1),
+  auto launch = gpu::LaunchOp::create(b, loc, e.mul(p.heads, p.tiles), e.idx(1), e.idx(1),
+                                      e.idx(threads), e.idx(1), e.idx(1),
                                       arith::ConstantIntOp::create(b, loc, smemBytes, 32));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
@@ -101,7 +99,7 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
   Value hq = e.size(p.hq), group = e.size(p.group);
   Value tid = launch.getThreadIds().x;
   // Causal: the last query tiles see the most keys; start them first.
-  auto [bh, tileM] = tileMajor(e, launch.getBlockIds().x, tiles, causal);
+  auto [bh, tileM] = tileMajor(e, launch.getBlockIds().x, p.tiles, causal);
   Value bi = e.div(bh, hq), h = e.rem(bh, hq), hk = e.div(h, group);
   Sequence seq = p.locate(e, bh, bi, h, hk);
   Value sq = seq.sq, skv = seq.skv;
@@ -181,8 +179,8 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
   // tiles -- the shared-memory reads that bound the 16-row layout.
   bool qInRegisters = flashMmaKeepsQInRegisters(cfg, d);
   auto qIndex = [&](Value r, Value col) -> SmallVector<Value> { return {r, col}; };
-  auto loadQ = [&](Value row0, int64_t i, int64_t ks) {
-    return mma::loadA(e, lanes, smemQ, qIndex, e.add(row0, e.idx(i * 16)), e.idx(ks * 16),
+  auto loadQ = [&](int64_t i, int64_t ks) {
+    return mma::loadA(e, lanes, smemQ, qIndex, e.add(warpRow, e.idx(i * 16)), e.idx(ks * 16),
                       /*kContiguous=*/true);
   };
   waitCopies(e, lastGroup, cfg.stages - 1);
@@ -191,7 +189,7 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
   if (qInRegisters)
     for (int64_t i = 0; i < mTiles; ++i)
       for (int64_t ks = 0; ks < kSteps; ++ks)
-        qFrags.push_back(loadQ(warpRow, i, ks));
+        qFrags.push_back(loadQ(i, ks));
 
   OnlineSoftmax softmax{float(double(p.scale) * kLog2e), /*width=*/4};
   // The tile rows this lane's accumulator elements (half 0 / 1) belong to.
@@ -228,7 +226,7 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
     for (int64_t ks = 0; ks < kSteps; ++ks) {
       SmallVector<Value> qStep; // [mTiles], this k step's Q fragments
       for (int64_t i = 0; i < mTiles; ++i)
-        qStep.push_back(qInRegisters ? qFrags[i * kSteps + ks] : loadQ(warpRow, i, ks));
+        qStep.push_back(qInRegisters ? qFrags[i * kSteps + ks] : loadQ(i, ks));
       for (int64_t np = 0; np < nSteps; ++np) {
         auto [lo, hi] = mma::loadB(e, lanes, smemK, index, e.idx(np * 16), e.idx(ks * 16),
                                    /*kContiguous=*/true);
@@ -365,8 +363,8 @@ LogicalResult mlir::tessel::lowerFlashAttention(FlashAttentionOp op) {
   p.lse = lse ? flatView(e, lse) : Value();
   p.qSeq = sQ.seq, p.kSeq = sK.seq, p.oSeq = sO.seq;
   p.hq = hqS, p.group = divSize(e, hqS, hkvS);
-  p.gridX = e.size(mulSize(e, batchesS, hqS));
-  p.gridY = e.ceilDiv(sqS, c->blockM);
+  p.heads = e.size(mulSize(e, batchesS, hqS));
+  p.tiles = e.ceilDiv(sqS, c->blockM);
   p.ragged = false;
   p.locate = [&](KernelBuilder &e, Value bh, Value bi, Value h, Value hk) {
     Sequence s;
@@ -412,8 +410,8 @@ LogicalResult mlir::tessel::lowerFlashAttentionVarlen(FlashAttentionVarlenOp op)
   Value cuQ = flatView(e, op.getCuSeqlensQ()), cuK = flatView(e, op.getCuSeqlensK());
   p.qSeq = Size::of(hq * d), p.kSeq = Size::of(hkv * d), p.oSeq = Size::of(hq * d);
   p.hq = Size::of(hq), p.group = Size::of(hq / hkv);
-  p.gridX = e.size(mulSize(e, batch, Size::of(hq)));
-  p.gridY = e.ceilDiv(Size::of(op.getMaxSeqlenQ()), c->blockM);
+  p.heads = e.size(mulSize(e, batch, Size::of(hq)));
+  p.tiles = e.ceilDiv(Size::of(op.getMaxSeqlenQ()), c->blockM);
   p.ragged = true;
   p.locate = [&](KernelBuilder &e, Value bh, Value bi, Value h, Value hk) {
     Value next = e.add(bi, e.idx(1));
