@@ -114,14 +114,21 @@ void mma::forEachElement(KernelBuilder &e, const AccumulatorLanes &l, Value acc,
 }
 
 Value mma::accumulatorsToA(KernelBuilder &e, Value lo, Value hi, Type elt) {
-  SmallVector<Value> elems;
+  // Rounded a row pair at a time (vector<2xf32> -> vector<2xelt>): NVPTX
+  // then emits one cvt.rn.{f16,bf16}x2 per register. Rounded element by
+  // element, bf16 came out as two cvt.rn.bf16.f32 and a pack per register,
+  // enough extra 16-bit live values to make the 64-key attention tile spill.
+  auto pairType = VectorType::get({2}, elt);
+  Value frag = arith::ConstantOp::create(
+      e.b, e.loc, DenseElementsAttr::get(fragmentType(elt), e.b.getZeroAttr(elt)));
+  int64_t row = 0;
   for (Value acc : {lo, hi})
-    for (int64_t half = 0; half < 2; ++half)
-      for (int64_t k = 0; k < 2; ++k)
-        elems.push_back(castFloat(
-            e.b, e.loc, vector::ExtractOp::create(e.b, e.loc, acc, ArrayRef<int64_t>{half, k}),
-            elt));
-  return vector::FromElementsOp::create(e.b, e.loc, fragmentType(elt), elems);
+    for (int64_t half = 0; half < 2; ++half, ++row) {
+      Value pair = vector::ExtractOp::create(e.b, e.loc, acc, ArrayRef<int64_t>{half});
+      Value rounded = arith::TruncFOp::create(e.b, e.loc, pairType, pair);
+      frag = vector::InsertOp::create(e.b, e.loc, rounded, frag, ArrayRef<int64_t>{row});
+    }
+  return frag;
 }
 
 Value mma::accumulator(KernelBuilder &e, ArrayRef<Value> elems) {

@@ -19,9 +19,14 @@
 // CHECK:         %[[E:.*]] = vector.extract %[[S0]][0, 0] : f32 from vector<2x2xf32>
 // CHECK-NEXT:    memref.store %[[E]], %[[S]][
 // CHECK-COUNT-7: memref.store %{{.*}}, %[[S]][
-// CHECK:         %[[T:.*]] = arith.truncf %{{.*}} : f32 to f16
-// CHECK-COUNT-7: arith.truncf
-// CHECK:         %[[P:.*]] = vector.from_elements %[[T]], {{.*}} : vector<4x2xf16>
+// CHECK:         %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<4x2xf16>
+// CHECK:         %[[R0:.*]] = vector.extract %[[S0]][0] : vector<2xf32> from vector<2x2xf32>
+// CHECK-NEXT:    %[[T0:.*]] = arith.truncf %[[R0]] : vector<2xf32> to vector<2xf16>
+// CHECK-NEXT:    %[[P0:.*]] = vector.insert %[[T0]], %[[Z]] [0] : vector<2xf16> into vector<4x2xf16>
+// CHECK-COUNT-2: arith.truncf %{{.*}} : vector<2xf32> to vector<2xf16>
+// CHECK:         %[[R3:.*]] = vector.extract %[[S1]][1] : vector<2xf32> from vector<2x2xf32>
+// CHECK-NEXT:    %[[T3:.*]] = arith.truncf %[[R3]] : vector<2xf32> to vector<2xf16>
+// CHECK-NEXT:    %[[P:.*]] = vector.insert %[[T3]], %{{.*}} [3] : vector<2xf16> into vector<4x2xf16>
 // CHECK:         %[[C:.*]] = nvgpu.ldmatrix %[[SC]][{{.*}}] {numTiles = 4 : i32, transpose = true}
 // CHECK:         %[[C0:.*]] = vector.extract_strided_slice %[[C]] {offsets = [0, 0]
 // CHECK:         %[[OACC:.*]] = nvgpu.mma.sync(%[[P]], %[[C0]], %{{.*}})
@@ -36,7 +41,7 @@ func.func @mma_f16(%a: memref<16x16xf16>, %b: memref<16x16xf16>, %c: memref<16x8
 // CHECK:         nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true} : {{.*}} -> vector<4x2xbf16>
 // CHECK:         nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : {{.*}} -> vector<4x2xbf16>
 // CHECK-COUNT-2: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>
-// CHECK:         arith.truncf %{{.*}} : f32 to bf16
+// CHECK:         arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
 // CHECK:         nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
 // CHECK:         nvvm.mma.sync
 // CHECK-NOT:     nvvm.mma.sync

@@ -94,6 +94,7 @@ def test_wgmma_ptxas_other_configs(config, tmp_path):
 @pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
 @pytest.mark.parametrize("config", [dict(block_m=64, block_n=32, warps=4, stages=3),
                                     dict(block_m=64, block_n=64, warps=4, stages=2),
+                                    dict(block_m=128, block_n=32, warps=4, stages=2),
                                     dict(block_m=32, block_n=16, warps=2, stages=4)],
                          ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
 def test_ptxas_other_configs(config, tmp_path):
@@ -118,8 +119,8 @@ def test_ptxas_two_m_tiles_per_warp(tmp_path):
 
 
 def test_default_strategy_is_the_measured_faster_rung():
-    for d, causal, want in ((64, False, "wgmma_tma"), (64, True, "wgmma"),
-                            (128, False, "wgmma_tma"), (128, True, "wgmma"),
+    for d, causal, want in ((64, False, "wgmma_tma"), (64, True, "wgmma_tma"),
+                            (128, False, "wgmma_tma"), (128, True, "wgmma_tma"),
                             (256, False, "mma"), (96, False, "mma")):
         q, kv = specs(d, "f16")
         k = tessel.flash_attention.compile(q, kv, kv, causal=causal, target="cuda")
@@ -127,7 +128,10 @@ def test_default_strategy_is_the_measured_faster_rung():
     meta = tessel.flash_attention.compile(*specs(128, "bf16"), specs(128, "bf16")[1],
                                           causal=True, target="cuda").launch_metadata
     assert meta["config"] == dict(block_m=128, block_n=128, warps=8, stages=2)
-    assert meta["shared_bytes"] == (128 + 2 * 2 * 128) * 128 * 2 + 1024
+    # Two consumer warpgroups and the producer's; the ring's full and empty
+    # barriers and Q's.
+    assert meta["block"] == [384, 1, 1]
+    assert meta["shared_bytes"] == (128 + 2 * 2 * 128) * 128 * 2 + 1024 + (2 * 2 + 2) * 8
     # D = 256 runs on mma with 16 rows a warp, Q re-read from shared memory.
     meta = tessel.flash_attention.compile(*specs(256, "f16"), specs(256, "f16")[1],
                                           target="cuda").launch_metadata
@@ -140,9 +144,9 @@ def test_launch_metadata_has_run_time_sizes():
                                        strategy="mma")
     meta = k.launch_metadata
     assert meta["strategy"] == "mma" and meta["block"] == [128, 1, 1]
-    assert meta["config"] == dict(block_m=128, block_n=32, warps=4, stages=2)
+    assert meta["config"] == dict(block_m=128, block_n=64, warps=4, stages=2)
     assert meta["grid"] == [None, 1, 1]  # B * Hq * ceil(Sq / 128): run-time
-    assert meta["shared_bytes"] == (128 + 2 * 2 * 32) * 136 * 2
+    assert meta["shared_bytes"] == (128 + 2 * 2 * 64) * 136 * 2
     (kernel,) = meta["kernels"]
     from tessel.runtime.kernel import compile_expr
 

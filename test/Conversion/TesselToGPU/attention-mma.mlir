@@ -1,7 +1,7 @@
 // RUN: tessel-opt %s -split-input-file -convert-tessel-to-gpu | FileCheck %s
 
 // FlashAttention-2 on mma.sync, causal, GQA (8 query heads over 2 kv heads),
-// run-time batch and lengths, head dim 128 (defaults: 128 x 32 tiles, 4
+// run-time batch and lengths, head dim 128 (defaults: 128 x 64 tiles, 4
 // warps of 32 rows, 2 stages: Q waits for 1 younger group, key tile j for
 // none). Sizes are read outside the kernel and every operand is viewed as a
 // flat memref; one 1-D grid of (batch x head) x query tiles, tiles fastest.
@@ -12,21 +12,21 @@
 // CHECK: %[[HEADS:.*]] = arith.muli %{{.*}}, %c8
 // CHECK: %[[TILES:.*]] = arith.ceildivui %{{.*}}, %c128
 // CHECK: %[[GRID:.*]] = arith.muli %[[HEADS]], %[[TILES]]
-// CHECK: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in ({{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}}) dynamic_shared_memory_size %c69632_i32
+// CHECK: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in ({{.*}} = %[[GRID]], {{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}}) dynamic_shared_memory_size %c104448_i32
 // Heaviest (last) query tile of each head first; query head h reads kv head h / 4.
 // CHECK: %[[T:.*]] = arith.remui %[[BX]], %[[TILES]]
 // CHECK: arith.subi %{{.*}}, %[[T]]
 // CHECK: arith.divui %[[BX]], %[[TILES]]
 // CHECK: arith.divui %{{.*}}, %c4
-// Causal loop bound: min(ceil(Skv / 32), ceil(max(min(q0 + 128, Sq) + Skv - Sq, 0) / 32)).
+// Causal loop bound: min(ceil(Skv / 64), ceil(max(min(q0 + 128, Sq) + Skv - Sq, 0) / 64)).
 // CHECK: arith.maxsi
-// CHECK: arith.ceildivui %{{.*}}, %c32
+// CHECK: arith.ceildivui %{{.*}}, %c64
 // CHECK: %[[NT:.*]] = arith.minui
 // Tiles needing no mask: below the diagonal of the block's first row.
 // CHECK: %[[FULL:.*]] = arith.minui %{{.*}}, %[[NT]]
 // Q, then K and V, through cp.async into padded shared tiles.
 // CHECK: nvgpu.device_async_copy {{.*}} : memref<1099511627776xf16> to memref<128x136xf16, #gpu.address_space<workgroup>>
-// CHECK: nvgpu.device_async_copy {{.*}} : memref<1099511627776xf16> to memref<2x32x136xf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_copy {{.*}} : memref<1099511627776xf16> to memref<2x64x136xf16, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
 // CHECK: gpu.barrier
 // The unmasked key loop: Q re-read from shared memory at every k step (32
@@ -37,13 +37,20 @@
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK-NEXT: gpu.barrier
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<128x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
-// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<2x32x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<2x64x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 // CHECK: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK: gpu.shuffle xor %{{.*}}, %c2_i32
 // CHECK: gpu.shuffle xor %{{.*}}, %c1_i32
+// The max moves only when a tile raises it by more than 2^8; O is rescaled
+// only when some row of the warp moved (a warp vote).
+// CHECK: %[[LAG:.*]] = arith.addf %{{.*}}, %cst{{.*}} : f32
+// CHECK: arith.cmpf ogt, %{{.*}}, %[[LAG]] : f32
 // CHECK: math.exp2
 // CHECK-NOT: arith.cmpi slt
-// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true} : memref<2x32x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK: %[[ANY:.*]] = nvvm.vote.sync any %{{.*}}, %{{.*}} -> i1
+// CHECK: scf.if %[[ANY]] -> (vector<2x2xf32>
+// CHECK: arith.mulf %{{.*}} : vector<2x2xf32>
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true} : memref<2x64x136xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 // CHECK: nvgpu.mma.sync
 // The masked loop: keys past Skv and above the diagonal are -inf.
 // CHECK: scf.for %{{.*}} = %[[FULL]] to %[[NT]] step

@@ -20,25 +20,26 @@ constexpr int64_t kMaxDynamicSharedBytes = 227 * 1024;
 constexpr int64_t kLiveRegisterBudget = 160;
 // With Q re-read from shared memory every k step, only O, S and P stay
 // live, and a transient Q fragment per m tile: the bound of that layout.
-// It admits FlashAttention-2's own 128 x 64 tile at D = 128 (224), on which
-// ptxas spills 100-180 bytes; the defaults take 32-key steps (176, 0 spills).
+// It admits FlashAttention-2's own 128 x 64 tile at D = 128 (224): ptxas
+// fits it in 255 registers with 0 spills since P is rounded a register pair
+// at a time and O's rescale sits in a branch of its own (it spilled
+// 100-180 bytes before).
 constexpr int64_t kReloadRegisterBudget = 224;
 constexpr int64_t kPad = 8;
 
 /// The defaults by head dimension. Up to D = 128, FlashAttention-2's own
-/// layout: 4 warps of 32 query rows, so every K/V fragment read from shared
-/// memory feeds two m16 tiles (with 16 rows a warp, ldmatrix bandwidth bound
-/// the kernel at 0.74-0.89x of FlashAttention-2 on the H200; these defaults
-/// reach 0.85-1.00x), Q re-read from shared memory to make room, and 2 stages so
-/// that two blocks share an SM. Larger heads keep 16 rows a warp.
+/// tile: 128 x 64, 4 warps of 32 query rows, so every K/V fragment read from
+/// shared memory feeds two m16 tiles (with 16 rows a warp, ldmatrix bandwidth
+/// bound the kernel at 0.74-0.89x of FlashAttention-2 on the H200; this tile
+/// reaches 1.00-1.07x at D = 128, 0.96-1.09x at D = 64), Q re-read from shared
+/// memory to make room, and 2 stages so that two blocks share an SM. Larger
+/// heads take 32-key steps of 16 rows a warp.
 /// The packed (varlen) kernel keeps its sequence's loaded offsets in
 /// registers as well: at D = 128 the 32-row layout spills there (8-20 bytes),
 /// so it keeps 8 warps of 16 rows with Q in registers (0 spills).
 AttentionConfig defaults(int64_t headDim, bool packed) {
-  if (headDim <= 64)
-    return {128, 64, 4, 2};
   if (headDim <= 128)
-    return packed ? AttentionConfig{128, 64, 8, 3} : AttentionConfig{128, 32, 4, 2};
+    return packed && headDim > 64 ? AttentionConfig{128, 64, 8, 3} : AttentionConfig{128, 64, 4, 2};
   return {128, 32, 8, 2};
 }
 } // namespace

@@ -44,6 +44,7 @@ using namespace mlir::tessel::attention;
 namespace {
 constexpr int64_t kPad = 8;                         // elements of padding per shared row
 constexpr double kLog2e = 1.4426950408889634;
+constexpr float kLazyMax = 8; // log2 units the running max may lag
 
 /// Where one block's (sequence, query head) pair lives, computed inside the
 /// kernel: the element offset of position 0 of the sequence in Q, K, V and
@@ -191,7 +192,9 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
       for (int64_t ks = 0; ks < kSteps; ++ks)
         qFrags.push_back(loadQ(i, ks));
 
-  OnlineSoftmax softmax{float(double(p.scale) * kLog2e), /*width=*/4};
+  // The max lags by up to 2^8 (FlashAttention-4): P stays below 256, far
+  // inside f16 and bf16, and most tiles leave O alone.
+  OnlineSoftmax softmax{float(double(p.scale) * kLog2e), /*width=*/4, kLazyMax};
   // The tile rows this lane's accumulator elements (half 0 / 1) belong to.
   auto rowOf = [&](int64_t i, int64_t half) {
     return e.add(e.add(qBase, warpRow), e.add(e.idx(i * 16 + half * 8), acc.group));
@@ -244,7 +247,9 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
     commitCopies(e);
 
     Value keyBase = e.mul(j, e.idx(cfg.blockN));
-    SmallVector<Value> pFrags; // [mTiles][nSteps]
+    SmallVector<Value> pFrags;   // [mTiles][nSteps]
+    SmallVector<Value> rescales; // [mTiles][half]
+    Value grew;                  // some row of this lane moved its max
     for (int64_t i = 0; i < mTiles; ++i) {
       // This lane's scores of rows (i, 0) and (i, 1): [half][nt][k].
       SmallVector<Value> scores[2];
@@ -263,17 +268,16 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
             scores[half].push_back(x);
           }
       }
-      Value rescale[2];
       for (int64_t half = 0; half < 2; ++half) {
         int64_t r = i * 2 + half;
+        Value rescale, moved;
         SoftmaxRow updated = softmax.update(e, {st[numO + r], st[numO + numRows + r]},
-                                            scores[half], rescale[half]);
+                                            scores[half], rescale, &moved);
         st[numO + r] = updated.max;
         st[numO + numRows + r] = updated.sum;
+        rescales.push_back(rescale);
+        grew = grew ? e.lor(grew, moved) : moved;
       }
-      // O *= rescale, row by row.
-      for (int64_t dt = 0; dt < dTiles; ++dt)
-        st[i * dTiles + dt] = mma::scaleRows(e, st[i * dTiles + dt], rescale[0], rescale[1]);
       // P, in registers, as the A operand of P V: keys 16 at a time.
       for (int64_t np = 0; np < nSteps; ++np) {
         Value p[2];
@@ -285,6 +289,28 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
         pFrags.push_back(mma::accumulatorsToA(e, p[0], p[1], elt));
       }
     }
+
+    // O *= rescale, row by row -- only when some row of the warp moved its
+    // max: with the lazy max that is a few tiles per row, not every tile, and
+    // the rescale is mTiles * d / 2 multiplies a lane beside the tile's
+    // mTiles * blockN / 4 exponentials.
+    SmallVector<Value> accO(st.begin(), st.begin() + numO);
+    auto rescaled = scf::IfOp::create(b, loc, TypeRange(ValueRange(accO)), warpAny(e, grew),
+                                      /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(&rescaled.getThenRegion().front());
+      SmallVector<Value> scaled;
+      for (int64_t i = 0; i < mTiles; ++i)
+        for (int64_t dt = 0; dt < dTiles; ++dt)
+          scaled.push_back(mma::scaleRows(e, accO[i * dTiles + dt], rescales[2 * i],
+                                          rescales[2 * i + 1]));
+      scf::YieldOp::create(b, loc, scaled);
+      b.setInsertionPointToStart(&rescaled.getElseRegion().front());
+      scf::YieldOp::create(b, loc, accO);
+    }
+    for (int64_t r = 0; r < numO; ++r)
+      st[r] = rescaled.getResult(r);
 
     // O += P V: V [key][d] is the K-major-rows B operand: ldmatrix.trans.
     for (int64_t np = 0; np < nSteps; ++np)

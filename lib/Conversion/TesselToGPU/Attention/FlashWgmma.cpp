@@ -57,6 +57,7 @@ namespace {
 constexpr int64_t kSwizzle = 128;
 constexpr int64_t kAlign = 1024; // the swizzle pattern's period
 constexpr double kLog2e = 1.4426950408889634;
+constexpr float kLazyMax = 8; // log2 units the running max may lag
 
 /// The accumulator with every register of row half `h` (see
 /// wgmma::accumulatorRegister) multiplied by `s[h]`.
@@ -245,11 +246,18 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
     return accO;
   };
 
-  OnlineSoftmax softmax{float(double(op.getScaleValue()) * kLog2e), /*width=*/4};
+  // wgmma_tma: the max lags by up to 2^8 (FlashAttention-4's conditional
+  // rescaling): P stays below 256 and most tiles leave O alone. Measured on
+  // the H200 (docs/benchmarks.md, 2026-12-03): causal 1.26-1.44x -> 1.50-1.66x
+  // SDPA-flash at D = 128. The plain rung keeps the exact max: there the
+  // branch over its accumulator lost 3-12%.
+  OnlineSoftmax softmax{float(double(op.getScaleValue()) * kLog2e), /*width=*/4,
+                        tma ? kLazyMax : 0.0f};
   // Folds the scores S of the key tile at keyBase into the two row states;
-  // returns P as A fragments and the rows' rescale factors.
+  // returns P as A fragments, the rows' rescale factors and whether some
+  // row of this lane moved its max.
   auto softmaxTile = [&](Value s, Value keyBase, bool masked, SoftmaxRow state[2],
-                         Value rescale[2]) {
+                         Value rescale[2], Value &grew) {
     SmallVector<Value> scores[2]; // [half][nb][k]
     for (int64_t half = 0; half < 2; ++half) {
       // Column c of the tile is hidden when c >= the row's first hidden
@@ -267,7 +275,9 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
             x = e.pick(e.sle(visible, e.idx(nb * 8 + kk)), negInf(e), x);
           scores[half].push_back(x);
         }
-      state[half] = softmax.update(e, state[half], scores[half], rescale[half]);
+      Value moved;
+      state[half] = softmax.update(e, state[half], scores[half], rescale[half], &moved);
+      grew = half ? e.lor(grew, moved) : moved;
     }
     SmallVector<Value> p;
     for (int64_t np = 0; np < n / 16; ++np) {
@@ -280,6 +290,21 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
       p.push_back(mma::accumulatorsToA(e, pair[0], pair[1], elt));
     }
     return p;
+  };
+
+  // O *= rescale only when some row of the warp moved its max (a
+  // warp-uniform branch; the accumulator is this thread's registers).
+  auto rescaleIfMoved = [&](Value accO, Value rescale[2], Value grew) -> Value {
+    if (!tma)
+      return scaleAccumulatorRows(e, accO, d, rescale[0], rescale[1]);
+    auto scaled = scf::IfOp::create(b, loc, TypeRange{accO.getType()}, warpAny(e, grew),
+                                    /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&scaled.getThenRegion().front());
+    scf::YieldOp::create(b, loc, scaleAccumulatorRows(e, accO, d, rescale[0], rescale[1]));
+    b.setInsertionPointToStart(&scaled.getElseRegion().front());
+    scf::YieldOp::create(b, loc, accO);
+    return scaled.getResult(0);
   };
 
   // Loop state: O, then (max, sum) of row halves 0 and 1.
@@ -343,9 +368,9 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
     wgmma::waitGroups(e, 0);
 
     SoftmaxRow state[2] = {{st[1], st[3]}, {st[2], st[4]}};
-    Value rescale[2];
-    SmallVector<Value> p = softmaxTile(s, e.mul(j, e.idx(n)), masked, state, rescale);
-    Value accO = scaleAccumulatorRows(e, st[0], d, rescale[0], rescale[1]);
+    Value rescale[2], grew;
+    SmallVector<Value> p = softmaxTile(s, e.mul(j, e.idx(n)), masked, state, rescale, grew);
+    Value accO = rescaleIfMoved(st[0], rescale, grew);
     accO = issueValues(accO, p, stage);
     wgmma::waitGroups(e, 0);
     if (slot)
@@ -390,9 +415,11 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
     commitCopies(e);
     wgmma::waitGroups(e, 1);
     SoftmaxRow state[2] = {{st[1 + numP], st[3 + numP]}, {st[2 + numP], st[4 + numP]}};
-    Value rescale[2];
-    SmallVector<Value> p = softmaxTile(s, e.mul(j, e.idx(n)), masked, state, rescale);
+    Value rescale[2], grew;
+    SmallVector<Value> p = softmaxTile(s, e.mul(j, e.idx(n)), masked, state, rescale, grew);
     wgmma::waitGroups(e, 0);
+    // Unconditionally: with O, P and S live at once a branch over O made
+    // ptxas spill (48 bytes at 64 x 128, causal).
     SmallVector<Value> yield{scaleAccumulatorRows(e, accO, d, rescale[0], rescale[1])};
     yield.append(p);
     yield.append({state[0].max, state[1].max, state[0].sum, state[1].sum});
@@ -497,8 +524,8 @@ LogicalResult mlir::tessel::lowerFlashAttentionWgmma(FlashAttentionOp op) {
     Value s = issueScores(e.idx(0));
     wgmma::waitGroups(e, 0);
     SoftmaxRow rows0[2] = {start, start};
-    Value unused[2];
-    SmallVector<Value> p = softmaxTile(s, e.idx(0), /*masked=*/true, rows0, unused);
+    Value unused[2], unusedGrew;
+    SmallVector<Value> p = softmaxTile(s, e.idx(0), /*masked=*/true, rows0, unused, unusedGrew);
     SmallVector<Value> st{init[0]};
     st.append(p);
     st.append({rows0[0].max, rows0[1].max, rows0[0].sum, rows0[1].sum});

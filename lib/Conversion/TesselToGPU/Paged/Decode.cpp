@@ -37,7 +37,9 @@
 #include "GPU/Reduce.h"
 #include "GPU/TileCopy.h"
 #include "GPU/TileScheduler.h"
+#include "GPU/WarpRole.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
@@ -161,13 +163,33 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
       return {e.add(e.mul(e.add(e.mul(slot, e.idx(sh.hkv)), kvHead), e.idx(D)), col)};
     };
     Value numTiles = e.ceilDiv(Size::of(e.sub(end, begin)), tokens);
+    // Each key slice (16 tokens of every tile, read by the rowWarps warps
+    // that share it and by no one else) is a pipeline of its own: its warps
+    // copy its rows, wait for their own copies and meet at a barrier of
+    // the slice (a warp: bar.warp.sync; two: a named barrier), never at a
+    // block barrier. A slice that finishes its tile early goes on to the
+    // next instead of waiting for the slowest warp of the block (ncu, MQA:
+    // the block barrier behind the cp.async wait was the top stall).
+    WarpIds ids = WarpIds::of(e, tid);
+    int64_t sliceThreads = 32 * c.rowWarps();
+    Value slice = e.div(ids.warp, e.idx(c.rowWarps()));
+    Value sliceTid = e.rem(tid, e.idx(sliceThreads));
+    Value warpTokens = e.mul(slice, e.idx(16));
     auto copyStage = [&](Value tile, Value stage) {
-      Value t0 = e.add(begin, e.mul(tile, e.idx(tokens)));
-      auto dst = [&](Value r, Value col) -> SmallVector<Value> { return {stage, r, col}; };
-      copyTile(e, TileCopy{sh.kc.flat, tokens, D, end, e.idx(D), true, kvIndex, sK, dst}, tid,
-               threads, t0, e.idx(0));
-      copyTile(e, TileCopy{sh.vc.flat, tokens, D, end, e.idx(D), true, kvIndex, sV, dst}, tid,
-               threads, t0, e.idx(0));
+      Value t0 = e.add(e.add(begin, e.mul(tile, e.idx(tokens))), warpTokens);
+      auto dst = [&](Value r, Value col) -> SmallVector<Value> {
+        return {stage, e.add(warpTokens, r), col};
+      };
+      copyTile(e, TileCopy{sh.kc.flat, 16, D, end, e.idx(D), true, kvIndex, sK, dst}, sliceTid,
+               sliceThreads, t0, e.idx(0));
+      copyTile(e, TileCopy{sh.vc.flat, 16, D, end, e.idx(D), true, kvIndex, sV, dst}, sliceTid,
+               sliceThreads, t0, e.idx(0));
+    };
+    auto sliceBarrier = [&] {
+      if (c.rowWarps() == 1)
+        NVVM::SyncWarpOp::create(b, loc, e.i32(-1));
+      else
+        namedBarrier(e, e.add(slice, e.idx(1)), sliceThreads);
     };
     // Prologue: Q and the first stages - 1 tiles in flight.
     Value lastGroup;
@@ -175,8 +197,11 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
       e.when(e.lt(e.idx(s), numTiles), [&] { copyStage(e.idx(s), e.idx(s)); });
       lastGroup = commitCopies(e);
     }
+    // Q (in the first group, copied by every thread) is read by all warps:
+    // one block barrier once it and tile 0 have landed.
+    waitCopies(e, lastGroup, c.stages - 2);
+    gpu::BarrierOp::create(b, loc);
 
-    WarpIds ids = WarpIds::of(e, tid);
     mma::Lanes lanes = mma::Lanes::of(e, ids.lane);
     mma::AccumulatorLanes out = mma::AccumulatorLanes::of(e, ids.lane);
     // The max moves only when a tile raises it by more than 2^8: past the
@@ -189,7 +214,6 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     // rowWarps warps of a slice are adjacent, so they read its K/V rows of
     // shared memory close together in time).
     int64_t R = c.warpRowTiles;
-    Value slice = e.div(ids.warp, e.idx(c.rowWarps()));
     Value firstRow = e.mul(e.rem(ids.warp, e.idx(c.rowWarps())), e.idx(16 * R));
     // Loop state: row tile t's accumulators at t * numAcc + j, then the
     // softmax rows (max, sum) of (t, half) at numO + 2 * (2t + half).
@@ -197,17 +221,17 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     SmallVector<Value> inits(numO, mma::zeroAccumulator(e));
     for (int64_t i = 0; i < 2 * R; ++i)
       inits.append({start.max, start.sum});
-    Value warpTokens = e.mul(slice, e.idx(16));
 
     auto loop = scf::ForOp::create(b, loc, e.idx(0), numTiles, e.idx(1), inits);
     {
       OpBuilder::InsertionGuard inner(b);
       b.setInsertionPointToStart(loop.getBody());
       Value tile = loop.getInductionVar();
-      // Tile `tile` has landed once at most stages - 2 younger groups pend.
+      // Tile `tile` has landed once at most stages - 2 younger groups pend
+      // (this thread's; the slice barrier makes them the slice's).
       waitCopies(e, lastGroup, c.stages - 2);
-      gpu::BarrierOp::create(b, loc);
-      // Refill the stage every warp finished reading last iteration.
+      sliceBarrier();
+      // Refill the stage the slice's warps finished reading last iteration.
       Value next = e.add(tile, e.idx(c.stages - 1));
       e.when(e.lt(next, numTiles), [&] { copyStage(next, e.rem(next, e.idx(c.stages))); });
       commitCopies(e);

@@ -17,14 +17,15 @@ CONFIG_LIMITS = dict(block_m=1 << 14, block_n=1 << 14, warps=32, stages=32)
 # (head_dim, dtype) -> tiles, the lowering's defaults (Attention/Config.cpp),
 # which also apply to head dims not listed: FlashAttention-2's 32 query rows
 # per warp (4 warps), Q re-read from shared memory, 2 stages (two blocks an
-# SM). Measured on the H200 (scripts/attention_mma_ab.py, docs/benchmarks.md)
-# against the 16-rows-a-warp tables they replace: 1.04-1.19x. ptxas (sm_90a):
-# 231-255 registers, 0 spills.
+# SM), 64 keys a step (FlashAttention-2's 128 x 64 tile). Measured on the
+# H200 (scripts/attention_mma_ab.py, docs/benchmarks.md, 2026-12-03): 1.00-1.07x
+# SDPA-flash at D = 128, against 0.92-0.99x with 32-key steps. ptxas (sm_90a):
+# 236-255 registers, 0 spills.
 TABLE = {
     (64, "f16"): dict(block_m=128, block_n=64, warps=4, stages=2),
     (64, "bf16"): dict(block_m=128, block_n=64, warps=4, stages=2),
-    (128, "f16"): dict(block_m=128, block_n=32, warps=4, stages=2),
-    (128, "bf16"): dict(block_m=128, block_n=32, warps=4, stages=2),
+    (128, "f16"): dict(block_m=128, block_n=64, warps=4, stages=2),
+    (128, "bf16"): dict(block_m=128, block_n=64, warps=4, stages=2),
     # Larger heads: 16 rows a warp (O alone is D / 2 registers), Q re-read.
     **{(d, dt): dict(block_m=128, block_n=32, warps=8, stages=2)
        for d in (192, 256) for dt in ("f16", "bf16")},
@@ -48,11 +49,12 @@ WGMMA_TABLE = {
 # warpgroup through an mbarrier ring (FlashWgmma.cpp).
 # The strategy when the caller names none, by (head_dim, dtype, causal),
 # from the H200 A/B of 2026-12-03 (scripts/attention_mma_ab.py, S 4096 and
-# 16384, both dtypes; docs/benchmarks.md): wgmma_tma without a mask (D 128:
-# 1.51-1.59x SDPA-flash against wgmma's 1.37-1.45x; D 64: 1.28-1.35x
-# against 1.23-1.28x), wgmma when causal, where the producer's ring lost
-# (D 128: 1.28-1.46x against 1.38-1.47x); mma elsewhere.
-DEFAULT_STRATEGY = {(d, dt, causal): "wgmma" if causal else "wgmma_tma"
+# 16384, both dtypes; docs/benchmarks.md): wgmma_tma, with and without a
+# mask. D 128: 1.49-1.61x SDPA-flash without one, against wgmma's
+# 1.32-1.41x; causal 1.50-1.66x against 1.37-1.52x, since its softmax skips
+# O's rescale on most tiles. D 64: 1.22-1.34x against 1.13-1.30x. mma
+# elsewhere.
+DEFAULT_STRATEGY = {(d, dt, causal): "wgmma_tma"
                     for d in (64, 128) for dt in ("f16", "bf16") for causal in (False, True)}
 
 
