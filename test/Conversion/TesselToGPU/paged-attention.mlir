@@ -7,8 +7,16 @@
 // CHECK-DAG: %[[MB:.*]] = memref.dim %{{.*}}, %c1 : memref<?x?xi32>
 // CHECK: %[[X:.*]] = arith.muli %[[S]], %c2
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[X]], {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) threads({{.*}}) in ({{.*}} = %c128{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}) dynamic_shared_memory_size
+// Q and tile 0 landed: the one block barrier before the loop; in it each
+// warp (a key slice of its own) waits for its copies and syncs the warp.
 // CHECK: nvgpu.device_async_copy
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// CHECK-NEXT: gpu.barrier
 // CHECK: scf.for
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// CHECK-NOT: gpu.barrier
+// CHECK: nvvm.bar.warp.sync
+// CHECK-NOT: gpu.barrier
 // CHECK: nvgpu.ldmatrix
 // CHECK: nvgpu.mma.sync
 // CHECK: math.exp2
@@ -63,6 +71,14 @@ func.func @v2(%q: memref<4x8x64xbf16>, %kc: memref<64x32x1x64xbf16>, %vc: memref
 // CHECK: %[[X:.*]] = arith.muli %c1{{.*}}, %c1
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[X]], {{.*}} = %c1{{.*}}, {{.*}} = %c32
 // CHECK-SAME: dynamic_shared_memory_size %[[SMEM]]
+// Two warps share each 16-token slice: a named barrier of 64 threads per
+// slice (ids 1..4), no block barrier inside the key loop.
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: nvgpu.device_async_wait
+// CHECK-NOT: gpu.barrier
+// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %c64_i32
+// CHECK-NOT: gpu.barrier
+// CHECK: scf.yield
 func.func @default_split(%q: memref<1x32x128xf16>, %kc: memref<1024x16x1x128xf16>, %vc: memref<1024x16x1x128xf16>,
               %bt: memref<1x1024xi32>, %lens: memref<1xi32>, %o: memref<1x32x128xf16>) {
   tessel.paged_attention %q, %kc, %vc, %bt, %lens into %o
