@@ -13,6 +13,8 @@
 //               mask tokens >= context length     -inf
 //               online softmax per row            Reduce.h (quad lanes)
 //               O_w = O_w * rescale + P V         P stays in registers
+//     (each 16-token slice is a pipeline of its own: the warps that read it
+//     copy it and meet at its barrier, never at a block barrier per tile)
 //     combine the key slices' (max, sum, O_w) in shared memory
 //     v1: O = sum / L  -> out       v2: (O unnormalized, max, L) -> workspace
 //   v2 reduction kernel, block (sequence, query head), thread = column d:
