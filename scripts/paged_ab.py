@@ -12,9 +12,14 @@ import torch
 import tessel
 from tessel.bench.paged import _decode_inputs, _time, copy_rate
 
-SHAPES = [(64, 4096, 32, 1, 128, 16), (64, 4096, 32, 8, 128, 16), (16, 16384, 32, 8, 128, 16),
-          (256, 1024, 32, 8, 128, 16), (64, 4096, 32, 8, 128, 32)]
-MQA_CONFIGS = [dict(partition_size=p, stages=st) for p in (1024, 2048) for st in (3, 4)]
+SHAPES = [(64, 4096, 32, 1, 128, 16), (64, 4096, 32, 8, 128, 16), (16, 16384, 32, 8, 128, 16)]
+if len(sys.argv) > 2 and sys.argv[2] == "mqa":
+    SHAPES = SHAPES[:1]
+# MQA: the default partition with the ring deeper, and with 16 warps (8
+# slices of 16 tokens, each its own pipeline: 128-token tiles).
+MQA_CONFIGS = [dict(partition_size=2048, stages=4), dict(partition_size=2048, warps=16, stages=2),
+               dict(partition_size=2048, warps=16, stages=3),
+               dict(partition_size=1024, warps=16, stages=2)]
 
 
 def reference(a):
