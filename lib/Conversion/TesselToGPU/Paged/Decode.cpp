@@ -247,34 +247,18 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
         state.push_back({args[numO + 2 * i], args[numO + 2 * i + 1]});
 
       // S = Q K^T for this warp's 16 tokens: columns 0..7 (lo), 8..15 (hi),
-      // each K fragment feeding every row tile. Even and odd k steps go to
-      // two accumulators summed at the end: a warp has only 2R of them, so
-      // one chain of D / 16 dependent mma.sync each set the tile's latency.
-      int64_t chains = D >= 64 ? 2 : 1;
-      SmallVector<Value> sLo(R * chains, mma::zeroAccumulator(e)),
-          sHi(R * chains, mma::zeroAccumulator(e));
+      // each K fragment feeding every row tile.
+      SmallVector<Value> sLo(R, mma::zeroAccumulator(e)), sHi(R, mma::zeroAccumulator(e));
       for (int64_t ks = 0; ks < D; ks += 16) {
         auto [kLo, kHi] = mma::loadB(e, lanes, sK, staged, warpTokens, e.idx(ks),
                                      /*kContiguous=*/true);
-        int64_t chain = (ks / 16) % chains;
         for (int64_t t = 0; t < R; ++t) {
           Value a = mma::loadA(e, lanes, sQ, plain, e.add(firstRow, e.idx(16 * t)), e.idx(ks),
                                /*kContiguous=*/true);
-          Value &lo = sLo[t * chains + chain], &hi = sHi[t * chains + chain];
-          lo = mma::mma(e, a, kLo, lo);
-          hi = mma::mma(e, a, kHi, hi);
+          sLo[t] = mma::mma(e, a, kLo, sLo[t]);
+          sHi[t] = mma::mma(e, a, kHi, sHi[t]);
         }
       }
-      for (int64_t t = 0; t < R; ++t) {
-        for (int64_t c = 1; c < chains; ++c) {
-          sLo[t * chains] = e.fadd(sLo[t * chains], sLo[t * chains + c]);
-          sHi[t * chains] = e.fadd(sHi[t * chains], sHi[t * chains + c]);
-        }
-        sLo[t] = sLo[t * chains];
-        sHi[t] = sHi[t * chains];
-      }
-      sLo.resize(R);
-      sHi.resize(R);
 
       // Mask tokens past the context, then the online softmax per row
       // (half 0: row lane / 4, half 1: row lane / 4 + 8 of the row tile).
