@@ -6,6 +6,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -138,4 +139,21 @@ Value mma::accumulator(KernelBuilder &e, ArrayRef<Value> elems) {
 
 Value mma::scaleRows(KernelBuilder &e, Value acc, Value s0, Value s1) {
   return e.fmul(acc, accumulator(e, {s0, s0, s1, s1}));
+}
+
+SmallVector<Value> mma::scaleRowsIf(KernelBuilder &e, Value cond, ArrayRef<Value> acc,
+                                    int64_t perTile, ArrayRef<Value> rescales) {
+  auto scaled = scf::IfOp::create(e.b, e.loc, TypeRange(ValueRange(acc)), cond,
+                                  /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard g(e.b);
+  e.b.setInsertionPointToStart(&scaled.getThenRegion().front());
+  SmallVector<Value> out;
+  for (auto [i, a] : llvm::enumerate(acc)) {
+    int64_t t = int64_t(i) / perTile;
+    out.push_back(scaleRows(e, a, rescales[2 * t], rescales[2 * t + 1]));
+  }
+  scf::YieldOp::create(e.b, e.loc, out);
+  e.b.setInsertionPointToStart(&scaled.getElseRegion().front());
+  scf::YieldOp::create(e.b, e.loc, acc);
+  return SmallVector<Value>(scaled.getResults());
 }

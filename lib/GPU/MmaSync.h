@@ -61,6 +61,13 @@ Value accumulator(KernelBuilder &e, ArrayRef<Value> elems);
 /// factors such as the online-softmax rescale or 1 / l of attention.
 Value scaleRows(KernelBuilder &e, Value acc, Value s0, Value s1);
 
+/// Row tiles of accumulators (`acc[t * perTile + j]`, tile t's row halves
+/// scaled by `rescales[2t]` and `rescales[2t + 1]`), scaled only when the
+/// warp-uniform `cond` holds (an scf.if; otherwise returned as they are):
+/// the online softmax's rescale of O, skipped on tiles that moved no max.
+SmallVector<Value> scaleRowsIf(KernelBuilder &e, Value cond, ArrayRef<Value> acc,
+                               int64_t perTile, ArrayRef<Value> rescales);
+
 /// Two adjacent m16n8 f32 accumulators (columns 0..7 and 8..15 of a 16x16
 /// block) as the A fragment of the next mma, rounded to `elt`: the C layout
 /// of m16n8 equals the A layout of m16n8k16 row for row.

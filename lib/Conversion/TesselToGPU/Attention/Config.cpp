@@ -38,8 +38,10 @@ constexpr int64_t kPad = 8;
 /// registers as well: at D = 128 the 32-row layout spills there (8-20 bytes),
 /// so it keeps 8 warps of 16 rows with Q in registers (0 spills).
 AttentionConfig defaults(int64_t headDim, bool packed) {
+  if (packed && headDim > 64 && headDim <= 128)
+    return {128, 64, 8, 3};
   if (headDim <= 128)
-    return packed && headDim > 64 ? AttentionConfig{128, 64, 8, 3} : AttentionConfig{128, 64, 4, 2};
+    return {128, 64, 4, 2};
   return {128, 32, 8, 2};
 }
 } // namespace

@@ -294,23 +294,10 @@ void emitFlashKernel(KernelBuilder &e, const AttentionConfig &cfg, const FlashPr
     // max: with the lazy max that is a few tiles per row, not every tile, and
     // the rescale is mTiles * d / 2 multiplies a lane beside the tile's
     // mTiles * blockN / 4 exponentials.
-    SmallVector<Value> accO(st.begin(), st.begin() + numO);
-    auto rescaled = scf::IfOp::create(b, loc, TypeRange(ValueRange(accO)), warpAny(e, grew),
-                                      /*withElseRegion=*/true);
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(&rescaled.getThenRegion().front());
-      SmallVector<Value> scaled;
-      for (int64_t i = 0; i < mTiles; ++i)
-        for (int64_t dt = 0; dt < dTiles; ++dt)
-          scaled.push_back(mma::scaleRows(e, accO[i * dTiles + dt], rescales[2 * i],
-                                          rescales[2 * i + 1]));
-      scf::YieldOp::create(b, loc, scaled);
-      b.setInsertionPointToStart(&rescaled.getElseRegion().front());
-      scf::YieldOp::create(b, loc, accO);
-    }
-    for (int64_t r = 0; r < numO; ++r)
-      st[r] = rescaled.getResult(r);
+    SmallVector<Value> accO =
+        mma::scaleRowsIf(e, warpAny(e, grew), ArrayRef<Value>(st).take_front(numO), dTiles,
+                         rescales);
+    std::copy(accO.begin(), accO.end(), st.begin());
 
     // O += P V: V [key][d] is the K-major-rows B operand: ldmatrix.trans.
     for (int64_t np = 0; np < nSteps; ++np)

@@ -286,21 +286,7 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
         ps.push_back(mma::accumulatorsToA(e, pLo, pHi, elt));
       }
       // Rescale the accumulators only when some row of the warp moved its max.
-      auto rescaled = scf::IfOp::create(b, loc, TypeRange(ValueRange(acc)), warpAny(e, grew),
-                                        /*withElseRegion=*/true);
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(&rescaled.getThenRegion().front());
-        SmallVector<Value> scaled;
-        for (int64_t t = 0; t < R; ++t)
-          for (int64_t j = 0; j < numAcc; ++j)
-            scaled.push_back(mma::scaleRows(e, acc[t * numAcc + j], rescales[2 * t],
-                                            rescales[2 * t + 1]));
-        scf::YieldOp::create(b, loc, scaled);
-        b.setInsertionPointToStart(&rescaled.getElseRegion().front());
-        scf::YieldOp::create(b, loc, acc);
-      }
-      acc.assign(rescaled.getResults().begin(), rescaled.getResults().end());
+      acc = mma::scaleRowsIf(e, warpAny(e, grew), acc, numAcc, rescales);
 
       // O += P V, V rows are K; each V fragment feeds every row tile.
       for (int64_t nb = 0; nb < D / 16; ++nb) {

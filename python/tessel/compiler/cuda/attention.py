@@ -47,15 +47,14 @@ WGMMA_TABLE = {
 }
 # wgmma_tma: the same tiles, K/V (and Q) brought by a TMA producer
 # warpgroup through an mbarrier ring (FlashWgmma.cpp).
-# The strategy when the caller names none, by (head_dim, dtype, causal),
-# from the H200 A/B of 2026-12-03 (scripts/attention_mma_ab.py, S 4096 and
+# The strategy when the caller names none, by (head_dim, dtype), causal or
+# not, from the H200 A/B of 2026-12-03 (scripts/attention_mma_ab.py, S 4096 and
 # 16384, both dtypes; docs/benchmarks.md): wgmma_tma, with and without a
 # mask. D 128: 1.49-1.61x SDPA-flash without one, against wgmma's
 # 1.32-1.41x; causal 1.50-1.66x against 1.37-1.52x, since its softmax skips
 # O's rescale on most tiles. D 64: 1.22-1.34x against 1.13-1.30x. mma
 # elsewhere.
-DEFAULT_STRATEGY = {(d, dt, causal): "wgmma_tma"
-                    for d in (64, 128) for dt in ("f16", "bf16") for causal in (False, True)}
+DEFAULT_STRATEGY = {(d, dt): "wgmma_tma" for d in (64, 128) for dt in ("f16", "bf16")}
 
 
 def check_options(options: dict) -> tuple[str | None, dict]:
@@ -71,8 +70,7 @@ def recipe(sig: Signature, options: dict, hint=None, strategies=STRATEGIES,
         raise ValueError(f"argument 'q': tessel.{sig.op} on target='cuda' needs f16 or "
                          f"bf16 inputs, got {dtype}; use target='cpu'")
     d, dv = q.shape[-1], sig.arg("v").spec.shape[-1]
-    causal = bool(dict(sig.attrs).get("causal"))
-    default = (DEFAULT_STRATEGY.get((d, dtype, causal), "mma") if "wgmma" in strategies
+    default = (DEFAULT_STRATEGY.get((d, dtype), "mma") if "wgmma" in strategies
                else "mma")
     strategy = strategy or default
     if strategy == "mma" and d % 16:
