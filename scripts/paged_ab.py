@@ -15,11 +15,15 @@ from tessel.bench.paged import _decode_inputs, _time, copy_rate
 SHAPES = [(64, 4096, 32, 1, 128, 16), (64, 4096, 32, 8, 128, 16), (16, 16384, 32, 8, 128, 16)]
 if len(sys.argv) > 2 and sys.argv[2] == "mqa":
     SHAPES = SHAPES[:1]
-# MQA: the default partition with the ring deeper, and with 16 warps (8
-# slices of 16 tokens, each its own pipeline: 128-token tiles).
-MQA_CONFIGS = [dict(partition_size=2048, stages=4), dict(partition_size=2048, warps=16, stages=2),
-               dict(partition_size=2048, warps=16, stages=3),
-               dict(partition_size=1024, warps=16, stages=2)]
+# MQA: the default partition, and the partitions of a sequence as one
+# thread-block cluster (no reduction kernel).
+MQA_CONFIGS = [dict(partition_size=2048), dict(partition_size=2048, cluster=2),
+               dict(partition_size=1024, cluster=4), dict(partition_size=512, cluster=8),
+               dict(partition_size=1024, cluster=2)]
+# GQA: v2 with and without the cluster that makes its partitions one kernel.
+GQA_CONFIGS = {16384: [dict(partition_size=4096), dict(partition_size=4096, cluster=4),
+                       dict(partition_size=2048, cluster=8)],
+               4096: [dict(partition_size=2048, cluster=2)]}
 
 
 def reference(a):
@@ -45,8 +49,8 @@ for shape in SHAPES:
     a = _decode_inputs(torch, s, ctx, hq, hkv, d, bs)
     nbytes = 2 * s * ctx * hkv * d * 2 + 2 * s * hq * d * 2
     want = reference(a)
-    variants = [("auto", {})] + ([(f"v2 {c}", dict(strategy="v2", config=c))
-                                  for c in MQA_CONFIGS] if hkv == 1 else [])
+    configs = MQA_CONFIGS if hkv == 1 else GQA_CONFIGS.get(ctx, [])
+    variants = [("auto", {})] + [(f"v2 {c}", dict(strategy="v2", config=c)) for c in configs]
     for name, opts in variants:
         k = tessel.paged_attention.compile(*a.values(), target="cuda", **opts)
         got = tessel.paged_attention(*a.values(), target="cuda", **opts).float()

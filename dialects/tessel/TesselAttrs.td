@@ -102,7 +102,11 @@ def Tessel_PagedConfigAttr : Tessel_Attr<"PagedConfig", "paged_config"> {
       tiles in one block; with 16 the warps split them (warps / 2 key
       slices of 16 tokens, each read by two warps), with 32 every warp runs
       both tiles on its own 16 tokens. The key tile is
-      16 * warps * rows_per_warp / rows of the block.
+      16 * warps * rows_per_warp / rows of the block;
+    - `cluster` (paged_attention, `v2`): 2 to 8 partitions of a sequence run
+      as one thread-block cluster and combine their results through each
+      other's shared memory, so a context of at most `cluster` partitions
+      needs no reduction kernel (0 or 1: no cluster).
 
     Each value is checked here against a hard bound; whether a combination
     fits the hardware is checked by the lowering, which names the limit.
@@ -118,7 +122,8 @@ def Tessel_PagedConfigAttr : Tessel_Attr<"PagedConfig", "paged_config"> {
     DefaultValuedParameter<"int64_t", "0">:$warps,
     DefaultValuedParameter<"int64_t", "0">:$stages,
     DefaultValuedParameter<"int64_t", "0">:$partition_size,
-    DefaultValuedParameter<"int64_t", "0">:$rows_per_warp
+    DefaultValuedParameter<"int64_t", "0">:$rows_per_warp,
+    DefaultValuedParameter<"int64_t", "0">:$cluster
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -8,6 +8,18 @@
 using namespace mlir;
 using namespace mlir::tessel;
 
+gpu::LaunchOp cluster::launch(KernelBuilder &e, Value gridX, Value gridY, Value gridZ,
+                              int64_t threads, Value sharedBytes, int64_t clusterX,
+                              int64_t clusterY, int64_t clusterZ) {
+  Value one = e.idx(1);
+  auto op = gpu::LaunchOp::create(e.b, e.loc, gridX, gridY, gridZ, e.idx(threads), one, one,
+                                  sharedBytes, Type(), ValueRange{}, TypeRange{}, TypeRange{},
+                                  e.idx(clusterX), e.idx(clusterY), e.idx(clusterZ));
+  for (int i = 0; i < 6; ++i)
+    op.getBody().front().addArgument(e.b.getIndexType(), e.loc);
+  return op;
+}
+
 void cluster::sync(KernelBuilder &e) {
   // Not .aligned: the roles reach the end of a kernel from diverged code.
   NVVM::ClusterArriveOp::create(e.b, e.loc, UnitAttr());

@@ -16,8 +16,15 @@
 #define TESSEL_LIB_GPU_CLUSTER_H
 
 #include "GPU/KernelBuilder.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 
 namespace mlir::tessel::cluster {
+
+/// gpu.launch of a grid of clusters (cluster sizes x, y, z): the builder
+/// (MLIR 22) leaves out the body's cluster ids and sizes that the op's
+/// accessors and verifier expect after the twelve launch ids; this adds them.
+gpu::LaunchOp launch(KernelBuilder &e, Value gridX, Value gridY, Value gridZ, int64_t threads,
+                     Value sharedBytes, int64_t clusterX, int64_t clusterY, int64_t clusterZ);
 
 /// barrier.cluster.arrive.release + wait.acquire: every thread of every
 /// block of the cluster, and what each wrote before it is visible after.

@@ -30,3 +30,12 @@ Value SmemArena::view(ArrayRef<int64_t> shape, Type elt, int64_t byteOffset) {
                         : e.idx(byteOffset);
   return memref::ViewOp::create(e.b, e.loc, type, window, offset, ValueRange{});
 }
+
+Value SmemArena::addressOf(int64_t byteOffset) {
+  Value base = address ? address
+                       : memref::ExtractAlignedPointerAsIndexOp::create(e.b, e.loc, window)
+                             .getResult();
+  if (origin)
+    base = e.add(base, origin);
+  return byteOffset ? e.add(base, e.idx(byteOffset)) : base;
+}

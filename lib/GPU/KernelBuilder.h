@@ -93,6 +93,9 @@ public:
   Value originAddress() { return e.add(address, origin); }
   /// A view of `shape` x `elt` starting `byteOffset` bytes past the origin.
   Value view(ArrayRef<int64_t> shape, Type elt, int64_t byteOffset);
+  /// The shared-memory address (index) of the byte `byteOffset` past the
+  /// origin (a pointer for ld/st.shared, mapa, mbarriers).
+  Value addressOf(int64_t byteOffset);
   /// The raw i8 window.
   Value raw() const { return window; }
 

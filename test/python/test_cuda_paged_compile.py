@@ -63,6 +63,7 @@ def assemble(kernel, tmp_path):
 
 CASES = ([("v1", dt, d, bs) for dt in ("f16", "bf16") for d in HEAD_DIMS for bs in BLOCK_SIZES] +
          [("v2", dt, d, bs) for dt in ("f16", "bf16") for d in HEAD_DIMS for bs in BLOCK_SIZES] +
+         [("v2-cluster", dt, d, 16) for dt in ("f16", "bf16") for d in HEAD_DIMS] +
          [(op, dt, d, bs) for op in ("kv_write", "copy_blocks") for dt in ("f16", "bf16", "f32")
           for d in HEAD_DIMS for bs in BLOCK_SIZES])
 
@@ -70,6 +71,16 @@ CASES = ([("v1", dt, d, bs) for dt in ("f16", "bf16") for d in HEAD_DIMS for bs 
 @pytest.mark.skipif(shutil.which("ptxas") is None, reason="ptxas not on PATH")
 @pytest.mark.parametrize("kind,dtype,d,bs", CASES)
 def test_ptxas_every_paged_kernel(kind, dtype, d, bs, tmp_path, record_property):
+    if kind == "v2-cluster":
+        # MQA (32 heads, one kv head) and GQA, the cluster sizes the
+        # recipe picks from.
+        for hq, hkv, cluster in ((32, 1, 2), (8, 2, 4), (8, 2, 8)):
+            k = attention(dtype, d, bs, "v2", hq=hq, hkv=hkv,
+                          config=dict(partition_size=512, cluster=cluster))
+            assert len(k.kernels) == 2 and k.kernels[0]["cluster"] == [1, 1, cluster]
+            regs = assemble(k, tmp_path)
+        record_property("registers", regs)
+        return
     if kind in ("v1", "v2"):
         k = attention(dtype, d, bs, kind)
         assert len(k.kernels) == (1 if kind == "v1" else 2)
@@ -159,6 +170,27 @@ def test_strategy_heuristic():
     assert [recipes.head_blocks(g, d) for g, d in ((8, 128), (32, 128), (24, 64), (64, 128),
                                                    (32, 256))] == [1, 1, 1, 2, 2]
     assert recipes.choose_strategy(64, 4096, 1, 32) == "v2"  # 64 blocks: split
+    # A cluster of all of a sequence's partitions when the split grid is one
+    # wave of at most a block per SM.
+    assert recipes.choose_cluster(64, 4096, 1, 32, 2048) == 2  # MQA: 128 blocks
+    assert recipes.choose_cluster(16, 16384, 8, 4, 4096) == 1  # 512 blocks
+    assert recipes.choose_cluster(2, 16384, 8, 4, 4096) == 4  # 64 blocks
+    assert recipes.choose_cluster(1, 65536, 8, 4, 4096) == 1  # 16 partitions
+    assert recipes.choose_cluster(4, 1024, 8, 4, 1024) == 1  # one partition
+    assert recipes.choose_cluster(None, 4096, 1, 32, 2048) == 1
+
+
+def test_default_mqa_decode_is_one_cluster_kernel():
+    k = tessel.paged_attention.compile(
+        S((64, 32, 128), "f16"), S((None, 16, 1, 128), "f16"), S((None, 16, 1, 128), "f16"),
+        S((64, 256), "int32"), S((64,), "int32"), target="cuda")
+    assert k.kernels[0]["cluster"] == [1, 1, 2]
+    # The reduction kernel stays in the artifact for longer tables; with
+    # this table's 2 partitions its grid is empty.
+    from tessel.runtime.kernel import compile_expr
+    shapes = [(64, 32, 128), (600, 16, 1, 128), (600, 16, 1, 128), (64, 256), (64,),
+              (64, 32, 128)]
+    assert [compile_expr(g)((), shapes) for g in k.kernels[1]["grid"]] == [0, 32, 1]
 
 
 def test_bad_options():

@@ -104,7 +104,12 @@ def test_scores_rising_along_the_context(strategy, hq, hkv):
             kc[blk, off] = (rows[i] + 0.05 * rng.standard_normal((hkv, d))).astype(np.float16)
     got = tessel.paged_attention(q, kc, vc, tables, lens, target="cuda", strategy=strategy,
                                  config=dict(partition_size=256) if strategy == "v2" else None)
-    check(got, reference(q, kc, vc, tables, lens), "f16")
+    want = reference(q, kc, vc, tables, lens)
+    check(got, want, "f16")
+    if strategy == "v2":
+        got = tessel.paged_attention(q, kc, vc, tables, lens, target="cuda", strategy="v2",
+                                     config=dict(partition_size=256, cluster=4))
+        check(got, want, "f16")
 
 
 @pytest.mark.parametrize("dtype", ["f16", "bf16"])
@@ -127,6 +132,27 @@ def test_v2_partition_sizes():
         got = tessel.paged_attention(*args, target="cuda", strategy="v2",
                                      config=dict(partition_size=p))
         check(got, want, "f16")
+
+
+@pytest.mark.parametrize("cluster,partition", [(2, 64), (4, 256), (8, 64), (3, 128)])
+@pytest.mark.parametrize("d,bs,hq,hkv", [(128, 16, 8, 2), (128, 16, 32, 1), (64, 8, 4, 4),
+                                         (256, 32, 8, 1)])
+def test_v2_clusters(cluster, partition, d, bs, hq, hkv):
+    """The partitions of a cluster combine through each other's shared
+    memory: contexts of 0, 1, one partition, exactly `cluster` partitions
+    (no reduction kernel) and more (clusters' results through the reduction
+    kernel) in one call, and a call whose longest context fits one cluster."""
+    rng = np.random.default_rng(cluster + partition + d + hq)
+    span = cluster * partition
+    lens = [0, 1, partition - 1, partition + 17, span, span + 1, 3 * span + 5]
+    args = decode_inputs(rng, "f16", lens, d, bs, hq, hkv)
+    config = dict(partition_size=partition, cluster=cluster)
+    got = tessel.paged_attention(*args, target="cuda", strategy="v2", config=config)
+    check(got, reference(*args), "f16")
+    assert not np.asarray(got[0], np.float32).any()
+    short = decode_inputs(rng, "bf16", [span, 1, 0, span - 3], d, bs, hq, hkv)
+    got = tessel.paged_attention(*short, target="cuda", strategy="v2", config=config)
+    check(got, reference(*short), "bf16")
 
 
 def test_shared_block_tables():

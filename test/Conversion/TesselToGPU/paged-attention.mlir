@@ -85,3 +85,34 @@ func.func @default_split(%q: memref<1x32x128xf16>, %kc: memref<1024x16x1x128xf16
       : memref<1x32x128xf16>, memref<1024x16x1x128xf16>, memref<1024x16x1x128xf16>, memref<1x1024xi32>, memref<1xi32> into memref<1x32x128xf16>
   return
 }
+
+// -----
+
+// v2 with a cluster of 4 partitions: the grid's z rounds the partitions up
+// to whole clusters; after the key loop the blocks of a cluster meet
+// (barrier.cluster) and fold each other's rows through mapa'd shared
+// memory. The reduction kernel's grid is empty (launch skipped) when one
+// cluster covers the longest context.
+// CHECK-LABEL: func @v2_cluster
+// CHECK: %[[PARTS:.*]] = arith.ceildivui %{{.*}}, %c256
+// CHECK: %[[SLOTS:.*]] = arith.ceildivui %[[PARTS]], %c4
+// CHECK: memref.alloc
+// CHECK: %[[Z:.*]] = arith.muli %[[SLOTS]], %c4
+// CHECK: gpu.launch clusters({{.*}}) in ({{.*}} = %c1{{.*}}, {{.*}} = %c1{{.*}}, {{.*}} = %c4{{.*}}) blocks({{.*}}) in ({{.*}}, {{.*}}, {{.*}} = %[[Z]])
+// CHECK: scf.for
+// CHECK: nvvm.cluster.arrive
+// CHECK-NEXT: nvvm.cluster.wait
+// CHECK-COUNT-4: nvvm.mapa
+// CHECK: llvm.load %{{.*}} : !llvm.ptr<7> -> f32
+// CHECK: nvvm.cluster.arrive
+// CHECK: %[[TWO:.*]] = arith.minui %[[SLOTS]], %c2
+// CHECK: %[[ONE:.*]] = arith.minui %[[SLOTS]], %c1
+// CHECK: %[[MORE:.*]] = arith.subi %[[TWO]], %[[ONE]]
+// CHECK: %[[RX:.*]] = arith.muli %{{.*}}, %[[MORE]]
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[RX]]
+func.func @v2_cluster(%q: memref<?x8x128xf16>, %kc: memref<?x16x2x128xf16>, %vc: memref<?x16x2x128xf16>,
+              %bt: memref<?x?xi32>, %lens: memref<?xi32>, %o: memref<?x8x128xf16>) {
+  tessel.paged_attention %q, %kc, %vc, %bt, %lens into %o {config = #tessel.paged_config<strategy = "v2", partition_size = 256, cluster = 4>}
+      : memref<?x8x128xf16>, memref<?x16x2x128xf16>, memref<?x16x2x128xf16>, memref<?x?xi32>, memref<?xi32> into memref<?x8x128xf16>
+  return
+}

@@ -93,3 +93,11 @@ func.func @huge_blocks(%m: memref<2x2xi64>, %kc: memref<2x32x8200x256xf16>) {
   tessel.copy_blocks %m into %kc, %kc : memref<2x2xi64> into memref<2x32x8200x256xf16>, memref<2x32x8200x256xf16>
   return
 }
+
+// -----
+
+func.func @cluster_without_split(%q: memref<2x4x64xf16>, %kc: memref<8x16x1x64xf16>, %bt: memref<2x4xi32>, %lens: memref<2xi32>, %o: memref<2x4x64xf16>) {
+  // expected-error @+1 {{config cluster = 2 needs the split-K kernel (strategy v2)}}
+  tessel.paged_attention %q, %kc, %kc, %bt, %lens into %o {config = #tessel.paged_config<strategy = "v1", cluster = 2>} : memref<2x4x64xf16>, memref<8x16x1x64xf16>, memref<8x16x1x64xf16>, memref<2x4xi32>, memref<2xi32> into memref<2x4x64xf16>
+  return
+}

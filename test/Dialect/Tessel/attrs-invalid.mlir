@@ -56,6 +56,14 @@ func.func @paged_bound(%m: memref<1x2xi64>, %kc: memref<8x16x2x64xf16>) {
 
 // -----
 
+func.func @paged_cluster_bound(%m: memref<1x2xi64>, %kc: memref<8x16x2x64xf16>) {
+  // expected-error @+1 {{cluster = 9 is outside [0, 8] (0: the default)}}
+  tessel.copy_blocks %m into %kc, %kc {config = #tessel.paged_config<cluster = 9>} : memref<1x2xi64> into memref<8x16x2x64xf16>, memref<8x16x2x64xf16>
+  return
+}
+
+// -----
+
 func.func @paged_rows_per_warp(%m: memref<1x2xi64>, %kc: memref<8x16x2x64xf16>) {
   // expected-error @+1 {{rows_per_warp = 24 is not 16 or 32 (0: the default)}}
   tessel.copy_blocks %m into %kc, %kc {config = #tessel.paged_config<rows_per_warp = 24>} : memref<1x2xi64> into memref<8x16x2x64xf16>, memref<8x16x2x64xf16>

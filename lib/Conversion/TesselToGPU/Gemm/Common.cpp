@@ -2,6 +2,8 @@
 
 #include "Gemm.h"
 
+#include "GPU/Cluster.h"
+
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 using namespace mlir;
@@ -77,17 +79,10 @@ GemmLaunch mlir::tessel::launchGemm(KernelBuilder &e, const GemmShape &sh, const
   gpu::LaunchOp launch;
   Value sharedSize = arith::ConstantIntOp::create(e.b, e.loc, sharedBytes, 32);
   auto create = [&](Value x, Value y, Value z, int64_t cx, int64_t cy) {
-    Value one = e.idx(1);
-    auto op = gpu::LaunchOp::create(e.b, e.loc, x, y, z, e.idx(threads), one, one, sharedSize,
-                                    Type(), ValueRange{}, TypeRange{}, TypeRange{},
-                                    c > 1 ? e.idx(cx) : Value(), c > 1 ? e.idx(cy) : Value(),
-                                    c > 1 ? one : Value());
-    // The builder (MLIR 22) leaves out the body's cluster ids and sizes that
-    // the op's accessors and verifier expect after the twelve launch ids.
     if (c > 1)
-      for (int i = 0; i < 6; ++i)
-        op.getBody().front().addArgument(e.b.getIndexType(), e.loc);
-    return op;
+      return cluster::launch(e, x, y, z, threads, sharedSize, cx, cy, 1);
+    Value one = e.idx(1);
+    return gpu::LaunchOp::create(e.b, e.loc, x, y, z, e.idx(threads), one, one, sharedSize);
   };
   if (cfg.persistent) {
     // At most `persistent` blocks (one per SM) walk the tiles; the tile

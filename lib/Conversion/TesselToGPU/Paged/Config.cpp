@@ -45,8 +45,16 @@ int64_t mlir::tessel::decodeSharedBytes(PagedAttentionOp op, const DecodeConfig 
   // Q tile, then the K and V rings; the cross-warp combine reuses the rings
   // (O, max and sum in f32 per warp and row) and may need more than they hold.
   int64_t rings = c.stages * 2 * c.tileTokens() * row;
-  int64_t combine = c.tokenWarps() * c.rows() * (d + 2) * 4;
+  int64_t combine = decodeCombineBytes(op, c);
   return c.rows() * row + std::max(rings, combine) + 4 * decodeTableEntries(op, c);
+}
+
+int64_t mlir::tessel::decodeCombineBytes(PagedAttentionOp op, const DecodeConfig &c) {
+  int64_t d = cast<MemRefType>(op.getQ().getType()).getDimSize(2);
+  // Per key slice: O (rows padded by kCombinePad floats), max and sum; a
+  // cluster adds each row's block max and sum.
+  return c.tokenWarps() * c.rows() * (d + kCombinePad + 2) * 4 +
+         (c.cluster > 1 ? 2 * c.rows() * 4 : 0);
 }
 
 int64_t mlir::tessel::decodeTableEntries(PagedAttentionOp op, const DecodeConfig &c) {
@@ -121,6 +129,10 @@ FailureOr<DecodeConfig> mlir::tessel::configureDecode(PagedAttentionOp op) {
   if (c.stages < 2)
     return op.emitOpError() << "config stages = " << c.stages
                             << " is below 2, the decode kernel's minimum";
+  c.cluster = attr && attr.getCluster() ? attr.getCluster() : 1;
+  if (c.cluster > 1 && !c.split)
+    return op.emitOpError() << "config cluster = " << c.cluster
+                            << " needs the split-K kernel (strategy v2)";
   if (c.split && c.partitionSize % c.tileTokens() != 0)
     return op.emitOpError() << "config partition_size = " << c.partitionSize
                             << " is not a multiple of the key tile (" << c.tileTokens()

@@ -35,15 +35,18 @@
 
 #include "Paged.h"
 
+#include "GPU/Cluster.h"
 #include "GPU/MmaSync.h"
 #include "GPU/Reduce.h"
 #include "GPU/TileCopy.h"
 #include "GPU/TileScheduler.h"
 #include "GPU/WarpRole.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <cmath>
 #include <limits>
@@ -63,6 +66,7 @@ struct DecodeShape {
   Size seqs, maxBlocks;
   int64_t hq, hkv, d, bs, group, headBlocks; // headBlocks: blocks per kv head
   Value numParts; // v2: partitions of the longest context (host index)
+  Value numSlots; // v2: workspace entries per head (clusters or partitions)
 };
 
 Value isNegInf(KernelBuilder &e, Value x) {
@@ -85,11 +89,18 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
   int64_t rowsPerBlock = c.rows();
   int64_t qBytes = rowsPerBlock * row * eltBytes, ringBytes = c.stages * tokens * row * eltBytes;
 
-  auto launch = gpu::LaunchOp::create(
-      b, loc, e.mul(e.size(sh.seqs), e.idx(sh.hkv * sh.headBlocks)), e.idx(1),
-      c.split ? sh.numParts : e.idx(1),
-      e.idx(threads), e.idx(1), e.idx(1),
-      arith::ConstantIntOp::create(b, loc, decodeSharedBytes(op, c), 32));
+  // A cluster's partitions are consecutive in z: the grid rounds the
+  // partitions up to whole clusters.
+  bool inCluster = c.cluster > 1;
+  Value gridZ = !c.split ? e.idx(1)
+                : inCluster ? e.mul(sh.numSlots, e.idx(c.cluster))
+                            : sh.numParts;
+  Value sharedBytes = arith::ConstantIntOp::create(b, loc, decodeSharedBytes(op, c), 32);
+  Value gridX = e.mul(e.size(sh.seqs), e.idx(sh.hkv * sh.headBlocks)), one = e.idx(1);
+  auto launch = inCluster ? cluster::launch(e, gridX, one, gridZ, threads, sharedBytes, 1, 1,
+                                            c.cluster)
+                          : gpu::LaunchOp::create(b, loc, gridX, one, gridZ, e.idx(threads), one,
+                                                  one, sharedBytes);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   gpu::KernelDim3 block = launch.getBlockIds();
@@ -109,13 +120,39 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
   Value begin = e.idx(0), end = ctx;
   if (c.split) {
     begin = e.mul(block.z, e.idx(c.partitionSize));
-    end = e.umin(e.add(begin, e.idx(c.partitionSize)), ctx);
+    // A cluster's blocks past the context still meet at its barriers: they
+    // run an empty key range.
+    end = e.umax(e.umin(e.add(begin, e.idx(c.partitionSize)), ctx), begin);
   }
   // First element of (seq, h0, :) in q / out.
   Value qBase = e.mul(e.add(e.mul(seq, e.idx(sh.hq)), h0), e.idx(D));
 
+  SmemArena arena(e);
+  // Token t of the sequence: block_tables[seq, t / bs], offset t % bs.
+  // v2 first copies its partition's entries into shared memory: read from
+  // global memory, each lookup put an L2 round trip in front of the
+  // cp.async it addresses (ncu, MQA 64 x 4096: the top stall). The copy
+  // does not wait for the context length (its load runs beside them): in a
+  // single wave of blocks nothing else hides that round trip.
+  Value tableRow = e.mul(seq, e.size(sh.maxBlocks));
+  int64_t entries = decodeTableEntries(op, c);
+  Value sTable, firstBlock;
+  if (entries) {
+    Type i32 = b.getI32Type();
+    sTable = arena.view({entries}, i32, decodeSharedBytes(op, c) - 4 * entries);
+    firstBlock = e.div(begin, e.idx(sh.bs));
+    e.loop(tid, e.idx(entries), e.idx(threads), [&](Value i) {
+      Value blk = e.add(firstBlock, i);
+      Value v = e.select(
+          e.lt(blk, e.size(sh.maxBlocks)), i32,
+          [&] { return e.load(sh.bt.flat, {e.add(tableRow, blk)}); },
+          [&] { return arith::ConstantIntOp::create(b, loc, 0, 32).getResult(); });
+      e.store(v, sTable, {i});
+    });
+    gpu::BarrierOp::create(b, loc);
+  }
+
   auto body = [&] {
-    SmemArena arena(e);
     Value sQ = arena.view({rowsPerBlock, row}, elt, 0);
     Value sK = arena.view({c.stages, tokens, row}, elt, qBytes);
     Value sV = arena.view({c.stages, tokens, row}, elt, qBytes + ringBytes);
@@ -128,28 +165,6 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     copyTile(e, TileCopy{sh.q.flat, rowsPerBlock, D, rows, e.idx(D), true, qIndex, sQ, plain},
              tid,
              threads, e.idx(0), e.idx(0));
-
-    // Token t of the sequence: block_tables[seq, t / bs], offset t % bs.
-    // v2 first copies its partition's entries into shared memory: read from
-    // global memory, each lookup put an L2 round trip in front of the
-    // cp.async it addresses (ncu, MQA 64 x 4096: the top stall).
-    Value tableRow = e.mul(seq, e.size(sh.maxBlocks));
-    int64_t entries = decodeTableEntries(op, c);
-    Value sTable, firstBlock;
-    if (entries) {
-      Type i32 = b.getI32Type();
-      sTable = arena.view({entries}, i32, decodeSharedBytes(op, c) - 4 * entries);
-      firstBlock = e.div(begin, e.idx(sh.bs));
-      e.loop(tid, e.idx(entries), e.idx(threads), [&](Value i) {
-        Value blk = e.add(firstBlock, i);
-        Value v = e.select(
-            e.lt(blk, e.size(sh.maxBlocks)), i32,
-            [&] { return e.load(sh.bt.flat, {e.add(tableRow, blk)}); },
-            [&] { return arith::ConstantIntOp::create(b, loc, 0, 32).getResult(); });
-        e.store(v, sTable, {i});
-      });
-      gpu::BarrierOp::create(b, loc);
-    }
     auto kvIndex = [&](Value t, Value col) -> SmallVector<Value> {
       Value blk;
       if (entries) {
@@ -308,20 +323,27 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     waitCopies(e, lastGroup, 0);
     gpu::BarrierOp::create(b, loc);
     Type f32 = b.getF32Type();
-    int64_t slices = c.tokenWarps();
-    int64_t oBytes = slices * rowsPerBlock * D * 4;
-    Value sO = arena.view({slices, rowsPerBlock, D}, f32, qBytes);
+    int64_t slices = c.tokenWarps(), oRow = D + kCombinePad;
+    int64_t oBytes = slices * rowsPerBlock * oRow * 4;
+    int64_t sumOffset = qBytes + oBytes + slices * rowsPerBlock * 4;
+    Value sO = arena.view({slices, rowsPerBlock, oRow}, f32, qBytes);
     Value sMax = arena.view({slices, rowsPerBlock}, f32, qBytes + oBytes);
-    Value sSum =
-        arena.view({slices, rowsPerBlock}, f32, qBytes + oBytes + slices * rowsPerBlock * 4);
+    Value sSum = arena.view({slices, rowsPerBlock}, f32, sumOffset);
+    // Cluster: each row's (max, sum) over this block's slices.
+    int64_t rowStatsOffset = sumOffset + slices * rowsPerBlock * 4;
+    Value sRowStats = arena.view({rowsPerBlock, 2}, f32, rowStatsOffset);
     for (int64_t t = 0; t < R; ++t) {
       Value tileRow = e.add(firstRow, e.idx(16 * t));
+      // A lane's two adjacent columns of a row in one 8-byte store.
       for (int64_t j = 0; j < numAcc; ++j)
-        mma::forEachElement(e, out, loop.getResult(t * numAcc + j),
-                            [&](Value r, Value col, Value v) {
-                              e.store(v, sO, {slice, e.add(r, tileRow),
-                                              e.add(col, e.idx(j * 8))});
-                            });
+        for (int64_t half = 0; half < 2; ++half) {
+          Value pair = vector::ExtractOp::create(b, loc, loop.getResult(t * numAcc + j),
+                                                 ArrayRef<int64_t>{half});
+          Value r = e.add(e.add(out.group, e.idx(8 * half)), tileRow);
+          vector::StoreOp::create(b, loc, pair, sO,
+                                  ValueRange{slice, r, e.add(out.col2, e.idx(j * 8))},
+                                  /*nontemporal=*/false, llvm::MaybeAlign(8));
+        }
       Value sums[2] = {
           warpReduce(e, loop.getResult(numO + 2 * (2 * t) + 1), ReduceKind::Sum, 4),
           warpReduce(e, loop.getResult(numO + 2 * (2 * t + 1) + 1), ReduceKind::Sum, 4)};
@@ -335,11 +357,16 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     }
     gpu::BarrierOp::create(b, loc);
 
-    // v2: the workspace entry of this block's partition for row r.
+    // v2: the workspace entry of this block's partition (cluster: of its
+    // cluster) for row r.
+    Value slot = inCluster ? e.div(block.z, e.idx(c.cluster)) : block.z;
     auto partOf = [&](Value r) {
       Value head = e.add(e.mul(seq, e.idx(sh.hq)), e.add(h0, r));
-      return e.add(e.mul(head, sh.numParts), block.z);
+      return e.add(e.mul(head, sh.numSlots), slot);
     };
+    Value mlBase = c.split ? e.mul(e.mul(e.mul(e.size(sh.seqs), e.idx(sh.hq)), sh.numSlots),
+                                   e.idx(D))
+                           : Value();
     // Per row, once: the slices' weights (v1: divided by the row's sum, so
     // O = sum_w weight_w O_w; v2: relative to the row's max, which goes to
     // the workspace with the sum), written over the slices' maxima.
@@ -359,11 +386,12 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
         Value inv = e.pick(fgt0(e, sum), fdiv(e, e.f32(1), sum), e.f32(0));
         for (Value &w : weights)
           w = e.fmul(w, inv);
+      } else if (inCluster) {
+        e.store(max, sRowStats, {r, e.idx(0)});
+        e.store(sum, sRowStats, {r, e.idx(1)});
       } else {
-        // Workspace: O parts [S][Hq][parts][D], then (max, sum) [S][Hq][parts][2].
-        Value ml = e.add(e.mul(e.mul(e.mul(e.size(sh.seqs), e.idx(sh.hq)), sh.numParts),
-                               e.idx(D)),
-                         e.mul(partOf(r), e.idx(2)));
+        // Workspace: O parts [S][Hq][slots][D], then (max, sum) [S][Hq][slots][2].
+        Value ml = e.add(mlBase, e.mul(partOf(r), e.idx(2)));
         e.store(max, ws, {ml});
         e.store(sum, ws, {e.add(ml, e.idx(1))});
       }
@@ -382,10 +410,79 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
         e.store(o, sh.out.flat, {e.add(qBase, i)});
         return;
       }
+      if (inCluster) {
+        // Over slice 0's O: this thread alone read (r, d) of every slice.
+        e.store(o, sO, {e.idx(0), r, d});
+        return;
+      }
       e.store(o, ws, {e.add(e.mul(partOf(r), e.idx(D)), d)});
     });
+    if (!inCluster)
+      return;
+
+    // The cluster's partitions meet: block `rank` folds elements rank,
+    // rank + threads, ... of the rows (stride threads * cluster) from every
+    // block's shared memory (ld.shared::cluster through mapa). With at most
+    // `cluster` partitions that is the output, else the cluster's entry of
+    // the workspace for the reduction kernel.
+    cluster::sync(e);
+    Value rank = e.rem(block.z, e.idx(c.cluster));
+    Value single = e.ule(sh.numParts, e.idx(c.cluster));
+    auto sharedPtr = [&](int64_t byteOffset) {
+      auto ptr = LLVM::LLVMPointerType::get(
+          b.getContext(), static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared));
+      return LLVM::IntToPtrOp::create(b, loc, ptr, e.toI64(arena.addressOf(byteOffset)))
+          .getResult();
+    };
+    Value localO = sharedPtr(qBytes), localStats = sharedPtr(rowStatsOffset);
+    SmallVector<Value> remoteO, remoteStats;
+    for (int64_t j = 0; j < c.cluster; ++j) {
+      remoteO.push_back(cluster::mapShared(e, localO, e.idx(j)));
+      remoteStats.push_back(cluster::mapShared(e, localStats, e.idx(j)));
+    }
+    auto loadAt = [&](Value base, Value index) {
+      Value at = LLVM::GEPOp::create(b, loc, base.getType(), f32, base,
+                                     ValueRange{e.toI64(index)});
+      return LLVM::LoadOp::create(b, loc, f32, at).getResult();
+    };
+    e.loop(e.add(tid, e.mul(rank, e.idx(threads))), e.mul(rows, e.idx(D)),
+           e.idx(threads * c.cluster), [&](Value i) {
+      Value r = e.div(i, e.idx(D)), d = e.rem(i, e.idx(D));
+      SmallVector<Value> m, l, o;
+      Value max = e.f32(negInf());
+      for (int64_t j = 0; j < c.cluster; ++j) {
+        m.push_back(loadAt(remoteStats[j], e.mul(r, e.idx(2))));
+        l.push_back(loadAt(remoteStats[j], e.add(e.mul(r, e.idx(2)), e.idx(1))));
+        o.push_back(loadAt(remoteO[j], e.add(e.mul(r, e.idx(oRow)), d)));
+        max = e.fmax(max, m.back());
+      }
+      Value base = e.pick(isNegInf(e, max), e.f32(0), max);
+      Value sum = e.f32(0), acc = e.f32(0);
+      for (int64_t j = 0; j < c.cluster; ++j) {
+        Value w = exp2(e, e.fsub(m[j], base));
+        sum = math::FmaOp::create(b, loc, w, l[j], sum);
+        acc = math::FmaOp::create(b, loc, w, o[j], acc);
+      }
+      auto branch = scf::IfOp::create(b, loc, TypeRange{}, single, /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(&branch.getThenRegion().front());
+        // A zero-length context has sum 0: O = 0.
+        e.store(e.pick(fgt0(e, sum), fdiv(e, acc, sum), e.f32(0)), sh.out.flat,
+                {e.add(qBase, i)});
+        b.setInsertionPointToStart(&branch.getElseRegion().front());
+        e.store(acc, ws, {e.add(e.mul(partOf(r), e.idx(D)), d)});
+        e.when(e.eq(d, e.idx(0)), [&] {
+          Value ml = e.add(mlBase, e.mul(partOf(r), e.idx(2)));
+          e.store(max, ws, {ml});
+          e.store(sum, ws, {e.add(ml, e.idx(1))});
+        });
+      }
+    });
+    // No block may leave while another still reads its shared memory.
+    cluster::sync(e);
   };
-  if (c.split)
+  if (c.split && !inCluster)
     e.when(e.lt(begin, ctx), body); // partitions past the context: nothing
   else
     body();
@@ -399,16 +496,24 @@ void emitReduction(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
   Location loc = op.getLoc();
   KernelBuilder e(b, loc);
   int64_t D = sh.d;
-  auto launch = gpu::LaunchOp::create(b, loc, e.size(sh.seqs), e.idx(sh.hq), e.idx(1), e.idx(D),
+  // With clusters, one slot per head (at most `cluster` partitions) is the
+  // output already: then the grid is empty and the launch skipped.
+  Value seqs = e.size(sh.seqs);
+  if (c.cluster > 1) {
+    Value atMostTwo = e.umin(sh.numSlots, e.idx(2));
+    Value atMostOne = e.umin(sh.numSlots, e.idx(1));
+    seqs = e.mul(seqs, e.sub(atMostTwo, atMostOne)); // 1 iff slots >= 2
+  }
+  auto launch = gpu::LaunchOp::create(b, loc, seqs, e.idx(sh.hq), e.idx(1), e.idx(D),
                                       e.idx(1), e.idx(1), Value());
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&launch.getBody().front());
   Value seq = launch.getBlockIds().x, h = launch.getBlockIds().y, d = launch.getThreadIds().x;
   Value ctx = e.toSignedIndex(e.load(sh.lens.flat, {seq}));
-  Value parts = e.ceilDiv(Size::of(ctx), c.partitionSize);
+  Value parts = e.ceilDiv(Size::of(ctx), c.partitionSize * c.cluster);
   Value head = e.add(e.mul(seq, e.idx(sh.hq)), h);
-  Value first = e.mul(head, sh.numParts);
-  Value mlBase = e.mul(e.mul(e.mul(e.size(sh.seqs), e.idx(sh.hq)), sh.numParts), e.idx(D));
+  Value first = e.mul(head, sh.numSlots);
+  Value mlBase = e.mul(e.mul(e.mul(e.size(sh.seqs), e.idx(sh.hq)), sh.numSlots), e.idx(D));
   // One pass, rescaling as the running max grows: the three loads of a
   // part do not wait on the previous part's (three dependent passes over
   // the parts took 5.7 us for MQA 64 x 4096 on an H200, ncu).
@@ -469,8 +574,9 @@ LogicalResult mlir::tessel::lowerPagedAttention(PagedAttentionOp op) {
       sh.maxBlocks.isStatic()
           ? e.idx(llvm::divideCeil(sh.maxBlocks.fixed * sh.bs, cfg->partitionSize))
           : e.ceilDiv(Size::of(e.mul(e.size(sh.maxBlocks), e.idx(sh.bs))), cfg->partitionSize);
-  // S x Hq x parts x (D + 2) f32.
-  Value elems = e.mul(e.mul(e.mul(e.size(sh.seqs), e.idx(sh.hq)), sh.numParts),
+  sh.numSlots = cfg->cluster > 1 ? e.ceilDiv(Size::of(sh.numParts), cfg->cluster) : sh.numParts;
+  // S x Hq x slots x (D + 2) f32.
+  Value elems = e.mul(e.mul(e.mul(e.size(sh.seqs), e.idx(sh.hq)), sh.numSlots),
                       e.idx(sh.d + 2));
   Value alloc = memref::AllocOp::create(
       b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()), ValueRange{elems});

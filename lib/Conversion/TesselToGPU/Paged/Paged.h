@@ -35,6 +35,7 @@ struct DecodeConfig {
   int64_t partitionSize;  // v2: tokens per partition
   int64_t rowTiles;       // 16-head row tiles of the group per block (MQA: 2)
   int64_t warpRowTiles;   // of those, each warp's (1: the warps split them)
+  int64_t cluster;        // v2: partitions per thread-block cluster (1: none)
   /// Warps that share one 16-token key slice (one per row tile they split).
   int64_t rowWarps() const { return rowTiles / warpRowTiles; }
   int64_t tokenWarps() const { return warps / rowWarps(); }
@@ -46,6 +47,13 @@ struct DecodeConfig {
 FailureOr<DecodeConfig> configureDecode(PagedAttentionOp op);
 /// Dynamic shared memory of the decode kernel.
 int64_t decodeSharedBytes(PagedAttentionOp op, const DecodeConfig &config);
+/// Padding (f32 elements) of the rows of the key slices' O in the combine:
+/// with it the lanes' 8-byte stores of an accumulator row pair are
+/// conflict-free (a row is 8 banks further than the one before).
+constexpr int64_t kCombinePad = 8;
+/// Shared memory of the cross-slice (and cluster) combine, which reuses the
+/// K/V rings after the key loop.
+int64_t decodeCombineBytes(PagedAttentionOp op, const DecodeConfig &config);
 /// v2: block-table entries of one partition the kernel keeps in shared
 /// memory (after everything else); 0 for v1.
 int64_t decodeTableEntries(PagedAttentionOp op, const DecodeConfig &config);

@@ -67,11 +67,13 @@ LogicalResult GemmConfigAttr::verify(function_ref<InFlightDiagnostic()> emitErro
 // Hard bounds of #tessel.paged_config; the lowering checks what fits the
 // hardware (threads, shared memory) and names that limit.
 static constexpr int64_t kMaxPagedWarps = 32, kMaxPagedStages = 8,
-                         kMaxPartition = 1 << 16;
+                         kMaxPartition = 1 << 16,
+                         kMaxPagedCluster = 8; // the portable cluster size
 
 LogicalResult PagedConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                       StringRef strategy, int64_t warps, int64_t stages,
-                                      int64_t partitionSize, int64_t rowsPerWarp) {
+                                      int64_t partitionSize, int64_t rowsPerWarp,
+                                      int64_t cluster) {
   if (!llvm::is_contained({StringRef(""), StringRef("v1"), StringRef("v2")}, strategy))
     return emitError() << "unknown strategy '" << strategy << "'; expected v1 or v2";
   if (rowsPerWarp != 0 && rowsPerWarp != 16 && rowsPerWarp != 32)
@@ -80,7 +82,8 @@ LogicalResult PagedConfigAttr::verify(function_ref<InFlightDiagnostic()> emitErr
   for (auto [value, name, limit] :
        {std::tuple<int64_t, StringRef, int64_t>{warps, "warps", kMaxPagedWarps},
         {stages, "stages", kMaxPagedStages},
-        {partitionSize, "partition_size", kMaxPartition}})
+        {partitionSize, "partition_size", kMaxPartition},
+        {cluster, "cluster", kMaxPagedCluster}})
     if (value < 0 || value > limit)
       return emitError() << name << " = " << value << " is outside [0, " << limit
                          << "] (0: the default)";

@@ -4,7 +4,8 @@ split-K v2), paged_kv_write and copy_blocks (bandwidth kernels).
 Every size that changes between calls of a serving loop is a run-time size:
 sequences, max_blocks, tokens, pairs and the caches' num_blocks, so there is
 one compile per (dtype, Hq, Hkv, D, block_size) and, for paged_attention,
-strategy (at most two: v1 and v2)."""
+strategy (v1 or v2) and the v2 partition and cluster sizes the call's sizes
+choose."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from .recipe import annotate as annotate_ops
 # H100 / H200.
 SM_COUNT = 132
 STRATEGIES = ("v1", "v2")
-CONFIG_KEYS = ("warps", "stages", "partition_size", "rows_per_warp")
+CONFIG_KEYS = ("warps", "stages", "partition_size", "rows_per_warp", "cluster")
 # The bounds #tessel.paged_config verifies (TesselDialect.cpp).
-CONFIG_LIMITS = dict(warps=16, stages=8, partition_size=1 << 16, rows_per_warp=32)
+CONFIG_LIMITS = dict(warps=16, stages=8, partition_size=1 << 16, rows_per_warp=32, cluster=8)
 DEFAULT_PARTITION = 512
 
 
@@ -87,6 +88,22 @@ def choose_partition(seqs: int | None, max_context: int | None, kv_heads: int,
     return DEFAULT_PARTITION
 
 
+def choose_cluster(seqs: int | None, max_context: int | None, kv_heads: int, group: int,
+                   partition: int, head_dim: int = 128) -> int:
+    """v2's partitions per thread-block cluster: all of a sequence's (2 to
+    8) when the split grid is a single wave of at most one block per SM.
+    There the reduction kernel is a serial tail nothing overlaps; in a
+    cluster the partitions combine through each other's shared memory
+    instead. H200, D = 128 (scripts/paged_ab.py, docs/benchmarks.md): MQA
+    64 x 4096 at partition 2048, 46.7 -> 45.2 us; GQA 32/8 rows with more
+    blocks than SMs lost 2-3 % with clusters. 1: no cluster."""
+    if seqs is None or max_context is None:
+        return 1
+    parts = -(-max_context // partition)
+    blocks = seqs * kv_heads * head_blocks(group, head_dim)
+    return parts if 2 <= parts <= 8 and blocks * parts <= SM_COUNT else 1
+
+
 class _Attention:
     op = "tessel.paged_attention"
 
@@ -124,6 +141,10 @@ class _Attention:
                                        config["partition_size"], d)
         if strategy == "v1":
             config.pop("partition_size", None)
+        elif "cluster" not in config:
+            cluster = choose_cluster(seqs, max_context, hkv, hq // hkv, config["partition_size"], d)
+            if cluster > 1:
+                config["cluster"] = cluster
         return Recipe(strategy, tuple(sorted(config.items())), strategy, "paged_config")
 
     def is_empty(self, sig: Signature) -> bool:
