@@ -78,6 +78,29 @@ Value fgt0(KernelBuilder &e, Value x) {
   return arith::CmpFOp::create(e.b, e.loc, arith::CmpFPredicate::OGT, x, e.f32(0));
 }
 
+/// Elements first, first + stride, ... below `total` (at most `perThread`
+/// of them), `batch` at a time: `load` for every element of a batch, then
+/// `use` for each one below `total`. A loop issued one element's loads per
+/// iteration, so the combine waited for a shared-memory (or, across a
+/// cluster, a remote) round trip per element; a batch's loads are in flight
+/// together. Loads past `total` read element total - 1 (total >= 1).
+void stridedBatches(KernelBuilder &e, Value first, Value total, int64_t stride,
+                    int64_t perThread, int64_t batch,
+                    function_ref<SmallVector<Value>(Value i)> load,
+                    function_ref<void(Value i, ArrayRef<Value> loaded)> use) {
+  Value last = e.sub(total, e.idx(1));
+  for (int64_t k0 = 0; k0 < perThread; k0 += batch) {
+    SmallVector<Value> index;
+    SmallVector<SmallVector<Value>> loaded;
+    for (int64_t k = k0; k < std::min(k0 + batch, perThread); ++k) {
+      index.push_back(e.add(first, e.idx(k * stride)));
+      loaded.push_back(load(e.umin(index.back(), last)));
+    }
+    for (auto [i, values] : llvm::zip(index, loaded))
+      e.when(e.lt(i, total), [&] { use(i, values); });
+  }
+}
+
 /// The attention kernel (v1 writes `out`; v2 writes its partition to `ws`).
 void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
                    const DecodeShape &sh, Value ws) {
@@ -400,12 +423,20 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     });
     gpu::BarrierOp::create(b, loc);
 
-    e.loop(tid, e.mul(rows, e.idx(D)), e.idx(threads), [&](Value i) {
+    // 8 elements' loads (weight and O of every slice) in flight at a time.
+    int64_t elems = rowsPerBlock * D;
+    auto foldSlices = [&](Value i) -> SmallVector<Value> {
       Value r = e.div(i, e.idx(D)), d = e.rem(i, e.idx(D));
       Value o = e.f32(0);
       for (int64_t w = 0; w < slices; ++w)
         o = math::FmaOp::create(b, loc, e.load(sMax, {e.idx(w), r}),
                                 e.load(sO, {e.idx(w), r, d}), o);
+      return {o};
+    };
+    stridedBatches(e, tid, e.mul(rows, e.idx(D)), threads, llvm::divideCeil(elems, threads),
+                   8, foldSlices, [&](Value i, ArrayRef<Value> folded) {
+      Value r = e.div(i, e.idx(D)), d = e.rem(i, e.idx(D));
+      Value o = folded[0];
       if (!c.split) {
         e.store(o, sh.out.flat, {e.add(qBase, i)});
         return;
@@ -445,15 +476,29 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
                                      ValueRange{e.toI64(index)});
       return LLVM::LoadOp::create(b, loc, f32, at).getResult();
     };
-    e.loop(e.add(tid, e.mul(rank, e.idx(threads))), e.mul(rows, e.idx(D)),
-           e.idx(threads * c.cluster), [&](Value i) {
+    // (max, sum, O) of every block for element i, then folded: about 48
+    // remote loads in flight per batch.
+    auto loadRemote = [&](Value i) -> SmallVector<Value> {
+      Value r = e.div(i, e.idx(D)), d = e.rem(i, e.idx(D));
+      SmallVector<Value> v;
+      for (int64_t j = 0; j < c.cluster; ++j) {
+        v.push_back(loadAt(remoteStats[j], e.mul(r, e.idx(2))));
+        v.push_back(loadAt(remoteStats[j], e.add(e.mul(r, e.idx(2)), e.idx(1))));
+        v.push_back(loadAt(remoteO[j], e.add(e.mul(r, e.idx(oRow)), d)));
+      }
+      return v;
+    };
+    int64_t stride = threads * c.cluster;
+    stridedBatches(e, e.add(tid, e.mul(rank, e.idx(threads))), e.mul(rows, e.idx(D)), stride,
+                   llvm::divideCeil(elems, stride), std::max<int64_t>(1, 16 / c.cluster),
+                   loadRemote, [&](Value i, ArrayRef<Value> v) {
       Value r = e.div(i, e.idx(D)), d = e.rem(i, e.idx(D));
       SmallVector<Value> m, l, o;
       Value max = e.f32(negInf());
       for (int64_t j = 0; j < c.cluster; ++j) {
-        m.push_back(loadAt(remoteStats[j], e.mul(r, e.idx(2))));
-        l.push_back(loadAt(remoteStats[j], e.add(e.mul(r, e.idx(2)), e.idx(1))));
-        o.push_back(loadAt(remoteO[j], e.add(e.mul(r, e.idx(oRow)), d)));
+        m.push_back(v[3 * j]);
+        l.push_back(v[3 * j + 1]);
+        o.push_back(v[3 * j + 2]);
         max = e.fmax(max, m.back());
       }
       Value base = e.pick(isNegInf(e, max), e.f32(0), max);
