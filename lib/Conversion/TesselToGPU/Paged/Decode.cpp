@@ -17,7 +17,12 @@
 //     copy it and meet at its barrier, never at a block barrier per tile)
 //     combine the key slices' (max, sum, O_w) in shared memory
 //     v1: O = sum / L  -> out       v2: (O unnormalized, max, L) -> workspace
-//   v2 reduction kernel, block (sequence, query head), thread = column d:
+//     v2, cluster of c partitions: (O, max, L) stay in each block's shared
+//       memory; after barrier.cluster each block folds 1 / c of the rows
+//       from all c blocks (mapa): the output when the context fits the
+//       cluster, else the cluster's workspace entry
+//   v2 reduction kernel, block (sequence, query head), thread = column d
+//   (its grid empty when one cluster covers the longest context):
 //     O = sum_p 2^(m_p - M) O_p / sum_p 2^(m_p - M) L_p
 //
 // Why mma.sync and not a SIMT dot product: decode is bandwidth-bound only as
