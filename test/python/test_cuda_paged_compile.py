@@ -170,11 +170,13 @@ def test_strategy_heuristic():
     assert [recipes.head_blocks(g, d) for g, d in ((8, 128), (32, 128), (24, 64), (64, 128),
                                                    (32, 256))] == [1, 1, 1, 2, 2]
     assert recipes.choose_strategy(64, 4096, 1, 32) == "v2"  # 64 blocks: split
-    # A cluster of all of a sequence's partitions when the split grid is one
+    # A cluster of a sequence's two partitions when the split grid is one
     # wave of at most a block per SM.
     assert recipes.choose_cluster(64, 4096, 1, 32, 2048) == 2  # MQA: 128 blocks
+    assert recipes.choose_cluster(66, 4096, 1, 32, 2048) == 2  # 132 blocks
+    assert recipes.choose_cluster(67, 4096, 1, 32, 2048) == 1  # 134 blocks
     assert recipes.choose_cluster(16, 16384, 8, 4, 4096) == 1  # 512 blocks
-    assert recipes.choose_cluster(2, 16384, 8, 4, 4096) == 4  # 64 blocks
+    assert recipes.choose_cluster(2, 16384, 8, 4, 4096) == 1  # 4 partitions: opt-in
     assert recipes.choose_cluster(1, 65536, 8, 4, 4096) == 1  # 16 partitions
     assert recipes.choose_cluster(4, 1024, 8, 4, 1024) == 1  # one partition
     assert recipes.choose_cluster(None, 4096, 1, 32, 2048) == 1

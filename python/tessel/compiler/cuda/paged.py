@@ -90,18 +90,21 @@ def choose_partition(seqs: int | None, max_context: int | None, kv_heads: int,
 
 def choose_cluster(seqs: int | None, max_context: int | None, kv_heads: int, group: int,
                    partition: int, head_dim: int = 128) -> int:
-    """v2's partitions per thread-block cluster: all of a sequence's (2 to
-    8) when the split grid is a single wave of at most one block per SM.
-    There the reduction kernel is a serial tail nothing overlaps; in a
+    """v2's partitions per thread-block cluster: a sequence's two
+    partitions when the split grid is a single wave of at most one block per
+    SM. There the reduction kernel is a serial tail nothing overlaps; in a
     cluster the partitions combine through each other's shared memory
     instead. H200, D = 128 (scripts/paged_ab.py, docs/benchmarks.md): MQA
     64 x 4096 at partition 2048, 46.7 -> 45.2 us; GQA 32/8 rows with more
-    blocks than SMs lost 2-3 % with clusters. 1: no cluster."""
+    blocks than SMs lost 1-4 % with clusters. Larger clusters stay opt-in:
+    unmeasured in a single wave, and a GPC's SMs need not split into whole
+    clusters of 3 or more (a grid that fits the SMs may not fit at once).
+    1: no cluster."""
     if seqs is None or max_context is None:
         return 1
     parts = -(-max_context // partition)
     blocks = seqs * kv_heads * head_blocks(group, head_dim)
-    return parts if 2 <= parts <= 8 and blocks * parts <= SM_COUNT else 1
+    return 2 if parts == 2 and blocks * parts <= SM_COUNT else 1
 
 
 class _Attention:
