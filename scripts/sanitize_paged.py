@@ -36,8 +36,9 @@ def decode_case(rng, dtype, lens, d, bs, hq, hkv, strategy, cluster=0):
     vc = rng.standard_normal((num_blocks, bs, hkv, d)).astype(dtype)
     q = rng.standard_normal((len(lens), hq, d)).astype(dtype)
     lens = np.asarray(lens, np.int32)
-    config = None if strategy == "v1" else dict(partition_size=64, **(
-        dict(cluster=cluster) if cluster else {}))
+    config = None
+    if strategy == "v2":
+        config = dict(partition_size=64, **({"cluster": cluster} if cluster else {}))
     got = tessel.paged_attention(q, kc, vc, tables, lens, target="cuda", strategy=strategy,
                                  config=config)
     want = R.paged_attention(q, kc, vc, tables, lens)

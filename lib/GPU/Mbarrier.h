@@ -29,7 +29,8 @@ namespace mlir::tessel::mbarrier {
 constexpr int64_t kBytes = 8;
 
 /// The !llvm.ptr<3> of a shared-memory address (index, as from
-/// SmemArena::originAddress), the form the mbarrier and TMA ops take.
+/// SmemArena::originAddress or addressOf), the form the mbarrier, TMA and
+/// mapa ops take.
 Value pointer(KernelBuilder &e, Value sharedAddress);
 
 /// Initializes the barrier for `arrivals` arrivals per phase (1 to 2^20 - 1).

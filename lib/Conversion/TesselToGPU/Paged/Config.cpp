@@ -38,6 +38,18 @@ FlatOperand mlir::tessel::flatten(OpBuilder &b, Location loc, Value v) {
   return f;
 }
 
+namespace {
+/// Shared memory of the cross-slice (and cluster) combine, which reuses the
+/// K/V rings after the key loop.
+int64_t decodeCombineBytes(PagedAttentionOp op, const DecodeConfig &c) {
+  int64_t d = cast<MemRefType>(op.getQ().getType()).getDimSize(2);
+  // Per key slice: O (rows padded by kCombinePad floats), max and sum; a
+  // cluster adds each row's block max and sum.
+  return c.tokenWarps() * c.rows() * (d + kCombinePad + 2) * 4 +
+         (c.cluster > 1 ? 2 * c.rows() * 4 : 0);
+}
+} // namespace
+
 int64_t mlir::tessel::decodeSharedBytes(PagedAttentionOp op, const DecodeConfig &c) {
   auto q = cast<MemRefType>(op.getQ().getType());
   int64_t d = q.getDimSize(2), bytes = q.getElementTypeBitWidth() / 8;
@@ -47,14 +59,6 @@ int64_t mlir::tessel::decodeSharedBytes(PagedAttentionOp op, const DecodeConfig 
   int64_t rings = c.stages * 2 * c.tileTokens() * row;
   int64_t combine = decodeCombineBytes(op, c);
   return c.rows() * row + std::max(rings, combine) + 4 * decodeTableEntries(op, c);
-}
-
-int64_t mlir::tessel::decodeCombineBytes(PagedAttentionOp op, const DecodeConfig &c) {
-  int64_t d = cast<MemRefType>(op.getQ().getType()).getDimSize(2);
-  // Per key slice: O (rows padded by kCombinePad floats), max and sum; a
-  // cluster adds each row's block max and sum.
-  return c.tokenWarps() * c.rows() * (d + kCombinePad + 2) * 4 +
-         (c.cluster > 1 ? 2 * c.rows() * 4 : 0);
 }
 
 int64_t mlir::tessel::decodeTableEntries(PagedAttentionOp op, const DecodeConfig &c) {

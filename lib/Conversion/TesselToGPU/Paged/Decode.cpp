@@ -41,6 +41,7 @@
 #include "Paged.h"
 
 #include "GPU/Cluster.h"
+#include "GPU/Mbarrier.h"
 #include "GPU/MmaSync.h"
 #include "GPU/Reduce.h"
 #include "GPU/TileCopy.h"
@@ -464,13 +465,8 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     cluster::sync(e);
     Value rank = e.rem(block.z, e.idx(c.cluster));
     Value single = e.ule(sh.numParts, e.idx(c.cluster));
-    auto sharedPtr = [&](int64_t byteOffset) {
-      auto ptr = LLVM::LLVMPointerType::get(
-          b.getContext(), static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared));
-      return LLVM::IntToPtrOp::create(b, loc, ptr, e.toI64(arena.addressOf(byteOffset)))
-          .getResult();
-    };
-    Value localO = sharedPtr(qBytes), localStats = sharedPtr(rowStatsOffset);
+    Value localO = mbarrier::pointer(e, arena.addressOf(qBytes));
+    Value localStats = mbarrier::pointer(e, arena.addressOf(rowStatsOffset));
     SmallVector<Value> remoteO, remoteStats;
     for (int64_t j = 0; j < c.cluster; ++j) {
       remoteO.push_back(cluster::mapShared(e, localO, e.idx(j)));

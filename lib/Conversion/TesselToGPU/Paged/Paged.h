@@ -51,9 +51,6 @@ int64_t decodeSharedBytes(PagedAttentionOp op, const DecodeConfig &config);
 /// with it the lanes' 8-byte stores of an accumulator row pair are
 /// conflict-free (a row is 8 banks further than the one before).
 constexpr int64_t kCombinePad = 8;
-/// Shared memory of the cross-slice (and cluster) combine, which reuses the
-/// K/V rings after the key loop.
-int64_t decodeCombineBytes(PagedAttentionOp op, const DecodeConfig &config);
 /// v2: block-table entries of one partition the kernel keeps in shared
 /// memory (after everything else); 0 for v1.
 int64_t decodeTableEntries(PagedAttentionOp op, const DecodeConfig &config);
