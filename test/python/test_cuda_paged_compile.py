@@ -204,6 +204,10 @@ def test_bad_options():
         attention("f16", 64, 16, "v1", config=dict(rows_per_warp=32))
     with pytest.raises(ValueError, match="warps = 5 does not split into the 2 row tiles"):
         attention("f16", 64, 16, "v1", 32, 1, config=dict(warps=5))
+    with pytest.raises(ValueError, match="cluster must be an integer in \\[1, 8\\], got 9"):
+        attention("f16", 64, 16, "v2", config=dict(cluster=9))
+    with pytest.raises(ValueError, match="config cluster = 2 needs the split-K kernel"):
+        attention("f16", 64, 16, "v1", config=dict(cluster=2))
     with pytest.raises(ValueError, match="argument 'q': paged_attention on target='cuda' needs f16"):
         attention("f32", 64, 16, None)
     with pytest.raises(ValueError, match="argument 'config': unknown key 'block_m'"):
