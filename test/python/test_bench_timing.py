@@ -1,0 +1,35 @@
+"""The GEMM bench's steady-state timing without a GPU: the round order that
+cancels a drift, and ratios as medians of per-round ratios."""
+
+import tessel.bench.__main__ as bench
+
+
+def test_median():
+    assert bench._median([3, 1, 2]) == 2
+    assert bench._median([4, 1, 3, 2]) == 2.5
+
+
+def test_ratio_is_the_median_of_per_round_ratios():
+    # A round where both sides slowed down (the power limit) moves neither
+    # side's median ratio; the ratio of the medians would read 0.5.
+    times = {"torch": [1.0, 1.0, 10.0], "k": [2.0, 1.0, 10.0]}
+    assert bench._ratio(times, "k") == 1.0
+    assert bench._median(times["torch"]) / bench._median(times["k"]) == 0.5
+
+
+def test_rounds_reverse_the_order_every_round(monkeypatch):
+    calls = []
+
+    def phase(fn, seconds):
+        calls.append((fn(), seconds))
+        return len(calls)
+
+    monkeypatch.setattr(bench, "_phase", phase)
+    fns = {name: (lambda n: lambda: n)(name) for name in ("torch", "a", "b")}
+    times = bench._rounds(fns, rounds=3, seconds=0.01)
+    # A longer first phase brings the GPU back to its steady state.
+    assert calls[0] == ("torch", 0.2)
+    assert [name for name, _ in calls[1:]] == ["torch", "a", "b", "b", "a", "torch",
+                                               "torch", "a", "b"]
+    assert all(s == 0.01 for _, s in calls[1:])
+    assert times == {"torch": [2, 7, 8], "a": [3, 6, 9], "b": [4, 5, 10]}
