@@ -329,8 +329,9 @@ def test_serving_table_picks_the_measured_tiles():
 def test_large_table_walks_persistent_tiles_where_measured():
     """with_persistent (docs/benchmarks.md, H200, 2026-12-02): 4096^3 and
     K = 4096 products persistent on 128 x 256 tiles with 3 stages, 2048^3 on
-    128 x 128 tiles with 5, 8192^3 (K beyond PERSISTENT_MAX_K over many
-    waves) and split or 64-row skinny tiles not."""
+    128 x 128 tiles with 5, and so are products with K beyond
+    PERSISTENT_MAX_K over many waves (8192^3, the power-limited steady
+    state); split or 64-row skinny tiles not."""
     def cfg(m, n, k):
         return dict(recipe.recipe(sig_of(m, n, k), {}, None).config)
 
@@ -338,7 +339,8 @@ def test_large_table_walks_persistent_tiles_where_measured():
     assert (big["block_n"], big["stages"], big["persistent"]) == (256, 3, recipe.SMS)
     small = cfg(2048, 2048, 2048)
     assert (small["block_n"], small["stages"], small["persistent"]) == (128, 5, recipe.SMS)
-    assert "persistent" not in cfg(8192, 8192, 8192)
+    huge = cfg(8192, 8192, 8192)
+    assert (huge["block_n"], huge["stages"], huge["persistent"]) == (128, 5, recipe.SMS)
     assert cfg(512, 14336, 4096)["persistent"] == recipe.SMS
     assert "persistent" not in cfg(256, 4096, 14336)  # split in 4
     assert "persistent" not in cfg(64, 4096, 4096)    # 64-row tiles
@@ -346,8 +348,9 @@ def test_large_table_walks_persistent_tiles_where_measured():
     big_m = recipe.with_persistent(dict(block_m=128, block_n=256, stages=3), None, 4096, 4096,
                                    "bf16")
     assert big_m["persistent"] == recipe.SMS and big_m["block_n"] == 256
-    assert "persistent" not in recipe.with_persistent(dict(block_m=128, block_n=256, stages=3),
-                                                      None, 4096, 8192, "bf16")
+    deep_k = recipe.with_persistent(dict(block_m=128, block_n=256, stages=3), None, 4096, 8192,
+                                    "bf16")
+    assert (deep_k["block_n"], deep_k["stages"], deep_k["persistent"]) == (128, 5, recipe.SMS)
     assert "persistent" not in recipe.with_persistent(dict(block_m=128, block_n=256, stages=3),
                                                       4096, 4096, 4096, "f32")
     # A config of the caller's own is taken as given.

@@ -162,11 +162,14 @@ def _wave_model(candidates, m: int, n: int, k: int, batches: int, sms: int):
 # 2026-12-02, scripts/persistent_ab.py, docs/benchmarks.md). Against one
 # block per 128 x 256 tile: 4096^3 0.966 / 0.968 of cuBLAS (f16 / bf16)
 # against 0.920 / 0.928; 2048 x 14336 x 4096 0.976 / 0.981 against 0.94;
-# M = 256, N = 128256 0.96 against 0.90; but 8192^3 0.887 against 0.929
-# (f16): with K beyond PERSISTENT_MAX_K a walk of several waves is left to
-# the hardware's block scheduler. Where 128 x 256 tiles would not fill the
-# SMs once (2048^3), 128 x 128 tiles with 5 stages walked two per SM: 0.971
-# / 1.005 against 0.939 / 0.964.
+# M = 256, N = 128256 0.96 against 0.90. Where 128 x 256 tiles would not
+# fill the SMs once (2048^3), 128 x 128 tiles with 5 stages walked two per
+# SM: 0.971 / 1.005 against 0.939 / 0.964. With K beyond PERSISTENT_MAX_K
+# over several waves, 128 x 256 tiles walked persistent lost (8192^3: 0.887
+# against 0.929 for one tile per block), but 128 x 128 ones with 5 stages
+# win in the power-limited steady state (scripts/gemm_steady.py, H200,
+# 2026-12-03, two machine instances: 8192^3 0.987 / 1.002 against 0.968 /
+# 0.965 for one 128 x 256 tile per block; 4096 x 4096 x 8192 even).
 PERSISTENT_MAX_K = 4096
 
 
@@ -174,8 +177,9 @@ def with_persistent(cfg: dict, m: int | None, n: int, k: int, out_dtype: str,
                     batches: int = 1, sms: int = SMS) -> dict:
     """The table's wgmma_tma config made persistent where that was measured
     faster: 128-row tiles without a split, a 16-bit D whose rows TMA can
-    store (N a multiple of 8), one wave of tiles or K <= PERSISTENT_MAX_K;
-    3 stages with 128 x 256 tiles (4 and the park would not fit). `m`: the
+    store (N a multiple of 8); 3 stages with 128 x 256 tiles (4 and the
+    park would not fit), or 128 x 128 tiles with 5 stages where K exceeds
+    PERSISTENT_MAX_K over more than one wave. `m`: the
     rows, or None for a run-time M of the large class, taken as many waves
     so that one kernel serves every M of the class."""
     if (cfg.get("split_k", 1) > 1 or cfg.get("block_m") != 128
@@ -183,7 +187,7 @@ def with_persistent(cfg: dict, m: int | None, n: int, k: int, out_dtype: str,
         return cfg
     tiles = None if m is None else -(-m // 128) * -(-n // cfg["block_n"]) * batches
     if (tiles is None or tiles > sms) and k > PERSISTENT_MAX_K:
-        return cfg
+        return dict(cfg, block_n=128, stages=5, persistent=sms) if cfg["block_n"] == 256 else cfg
     if (tiles is not None and cfg["block_n"] == 256 and tiles <= sms < 2 * tiles
             and m * n >= 2048 ** 2):
         return dict(cfg, block_n=128, stages=5, persistent=sms)
