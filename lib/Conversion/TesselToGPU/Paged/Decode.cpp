@@ -89,22 +89,26 @@ Value fgt0(KernelBuilder &e, Value x) {
 /// `use` for each one below `total`. A loop issued one element's loads per
 /// iteration, so the combine waited for a shared-memory (or, across a
 /// cluster, a remote) round trip per element; a batch's loads are in flight
-/// together. Loads past `total` read element total - 1 (total >= 1).
+/// together. A thread with no element does nothing; its loads past `total`
+/// read its own first element again (an element `use` may rewrite in place,
+/// as only its own thread reads it).
 void stridedBatches(KernelBuilder &e, Value first, Value total, int64_t stride,
                     int64_t perThread, int64_t batch,
                     function_ref<SmallVector<Value>(Value i)> load,
                     function_ref<void(Value i, ArrayRef<Value> loaded)> use) {
-  Value last = e.sub(total, e.idx(1));
-  for (int64_t k0 = 0; k0 < perThread; k0 += batch) {
-    SmallVector<Value> index;
-    SmallVector<SmallVector<Value>> loaded;
-    for (int64_t k = k0; k < std::min(k0 + batch, perThread); ++k) {
-      index.push_back(e.add(first, e.idx(k * stride)));
-      loaded.push_back(load(e.umin(index.back(), last)));
+  e.when(e.lt(first, total), [&] {
+    for (int64_t k0 = 0; k0 < perThread; k0 += batch) {
+      SmallVector<Value> index;
+      SmallVector<SmallVector<Value>> loaded;
+      for (int64_t k = k0; k < std::min(k0 + batch, perThread); ++k) {
+        index.push_back(e.add(first, e.idx(k * stride)));
+        Value in = e.lt(index.back(), total);
+        loaded.push_back(load(k ? e.pick(in, index.back(), first) : first));
+      }
+      for (auto [i, values] : llvm::zip(index, loaded))
+        e.when(e.lt(i, total), [&] { use(i, values); });
     }
-    for (auto [i, values] : llvm::zip(index, loaded))
-      e.when(e.lt(i, total), [&] { use(i, values); });
-  }
+  });
 }
 
 /// The attention kernel (v1 writes `out`; v2 writes its partition to `ws`).
@@ -396,70 +400,94 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     Value mlBase = c.split ? e.mul(e.mul(e.mul(e.size(sh.seqs), e.idx(sh.hq)), sh.numSlots),
                                    e.idx(D))
                            : Value();
-    // Per row, once: the slices' weights (v1: divided by the row's sum, so
-    // O = sum_w weight_w O_w; v2: relative to the row's max, which goes to
-    // the workspace with the sum), written over the slices' maxima.
-    e.loop(tid, rows, e.idx(threads), [&](Value r) {
-      Value max = e.f32(negInf());
-      for (int64_t w = 0; w < slices; ++w)
-        max = e.fmax(max, e.load(sMax, {e.idx(w), r}));
-      Value base = e.pick(isNegInf(e, max), e.f32(0), max);
-      SmallVector<Value> weights;
-      Value sum = e.f32(0);
-      for (int64_t w = 0; w < slices; ++w) {
-        weights.push_back(exp2(e, e.fsub(e.load(sMax, {e.idx(w), r}), base)));
-        sum = e.fadd(sum, e.fmul(weights.back(), e.load(sSum, {e.idx(w), r})));
-      }
-      if (!c.split) {
-        // A zero-length context has sum 0: O = 0.
-        Value inv = e.pick(fgt0(e, sum), fdiv(e, e.f32(1), sum), e.f32(0));
-        for (Value &w : weights)
-          w = e.fmul(w, inv);
-      } else if (inCluster) {
-        e.store(max, sRowStats, {r, e.idx(0)});
-        e.store(sum, sRowStats, {r, e.idx(1)});
-      } else {
-        // Workspace: O parts [S][Hq][slots][D], then (max, sum) [S][Hq][slots][2].
-        Value ml = e.add(mlBase, e.mul(partOf(r), e.idx(2)));
-        e.store(max, ws, {ml});
-        e.store(sum, ws, {e.add(ml, e.idx(1))});
-      }
-      for (int64_t w = 0; w < slices; ++w)
-        e.store(weights[w], sMax, {e.idx(w), r});
-    });
-    gpu::BarrierOp::create(b, loc);
-
-    // 8 elements' loads (weight and O of every slice) in flight at a time.
-    int64_t elems = rowsPerBlock * D;
-    auto foldSlices = [&](Value i) -> SmallVector<Value> {
-      Value r = e.div(i, e.idx(D)), d = e.rem(i, e.idx(D));
-      Value o = e.f32(0);
-      for (int64_t w = 0; w < slices; ++w)
-        o = math::FmaOp::create(b, loc, e.load(sMax, {e.idx(w), r}),
-                                e.load(sO, {e.idx(w), r, d}), o);
-      return {o};
+    // The folds work on quads, four adjacent columns of a row: a warp's
+    // loads of one slice are then a row's contiguous floats, and each quad
+    // derives its row's weights from the (max, sum) of every part itself,
+    // instead of one thread per row writing them for the block to read
+    // after another barrier (and each column loading them again).
+    int64_t quads = D / 4;
+    VectorType quad = VectorType::get({4}, f32);
+    VectorType outQuad = VectorType::get({4}, elt);
+    auto splat = [&](Value x) { return vector::BroadcastOp::create(b, loc, quad, x).getResult(); };
+    auto loadQuad = [&](Value m, ValueRange at) {
+      return vector::LoadOp::create(b, loc, quad, m, at, false, llvm::MaybeAlign(16)).getResult();
     };
-    stridedBatches(e, tid, e.mul(rows, e.idx(D)), threads, llvm::divideCeil(elems, threads),
-                   8, foldSlices, [&](Value i, ArrayRef<Value> folded) {
-      Value r = e.div(i, e.idx(D)), d = e.rem(i, e.idx(D));
-      Value o = folded[0];
-      if (!c.split) {
-        e.store(o, sh.out.flat, {e.add(qBase, i)});
-        return;
+    auto storeQuad = [&](Value v, Value m, ValueRange at, int64_t align) {
+      vector::StoreOp::create(b, loc, v, m, at, false, llvm::MaybeAlign(align));
+    };
+    // (O, max, sum) of the parts of a quad's row, folded: the weights are
+    // relative to the largest max (0 when all are -inf: an empty row).
+    struct Folded {
+      Value o, max, sum;
+    };
+    auto fold = [&](ArrayRef<Value> m, ArrayRef<Value> l, ArrayRef<Value> o) {
+      Value max = e.f32(negInf());
+      for (Value x : m)
+        max = e.fmax(max, x);
+      Value base = e.pick(isNegInf(e, max), e.f32(0), max);
+      Value sum = e.f32(0), acc = splat(e.f32(0));
+      for (auto [mj, lj, oj] : llvm::zip(m, l, o)) {
+        Value w = exp2(e, e.fsub(mj, base));
+        sum = math::FmaOp::create(b, loc, w, lj, sum);
+        acc = math::FmaOp::create(b, loc, splat(w), oj, acc);
       }
-      if (inCluster) {
-        // Over slice 0's O: this thread alone read (r, d) of every slice.
-        e.store(o, sO, {e.idx(0), r, d});
-        return;
+      return Folded{acc, max, sum};
+    };
+    // O / sum as the output's quad (a zero-length context has sum 0: O = 0).
+    auto storeOutput = [&](Value r, Value q, const Folded &f) {
+      Value inv = e.pick(fgt0(e, f.sum), fdiv(e, e.f32(1), f.sum), e.f32(0));
+      Value v = arith::TruncFOp::create(b, loc, outQuad, e.fmul(f.o, splat(inv)));
+      storeQuad(v, sh.out.flat, {e.add(qBase, e.add(e.mul(r, e.idx(D)), e.mul(q, e.idx(4))))},
+                4 * elt.getIntOrFloatBitWidth() / 8);
+    };
+    // The cluster's (or the partition's) entry of the workspace.
+    auto storeEntry = [&](Value r, Value q, const Folded &f) {
+      storeQuad(f.o, ws, {e.add(e.mul(partOf(r), e.idx(D)), e.mul(q, e.idx(4)))}, 16);
+      e.when(e.eq(q, e.idx(0)), [&] {
+        Value ml = e.add(mlBase, e.mul(partOf(r), e.idx(2)));
+        e.store(f.max, ws, {ml});
+        e.store(f.sum, ws, {e.add(ml, e.idx(1))});
+      });
+    };
+
+    // The key slices: 4 quads' loads in flight at a time.
+    int64_t items = rowsPerBlock * quads;
+    Value rowQuads = e.mul(rows, e.idx(quads));
+    auto sliceLoads = [&](Value i) -> SmallVector<Value> {
+      Value r = e.div(i, e.idx(quads)), d = e.mul(e.rem(i, e.idx(quads)), e.idx(4));
+      SmallVector<Value> v;
+      for (int64_t w = 0; w < slices; ++w)
+        v.append({e.load(sMax, {e.idx(w), r}), e.load(sSum, {e.idx(w), r}),
+                  loadQuad(sO, {e.idx(w), r, d})});
+      return v;
+    };
+    stridedBatches(e, tid, rowQuads, threads, llvm::divideCeil(items, threads), 4, sliceLoads,
+                   [&](Value i, ArrayRef<Value> v) {
+      Value r = e.div(i, e.idx(quads)), q = e.rem(i, e.idx(quads));
+      SmallVector<Value> m, l, o;
+      for (int64_t w = 0; w < slices; ++w) {
+        m.push_back(v[3 * w]);
+        l.push_back(v[3 * w + 1]);
+        o.push_back(v[3 * w + 2]);
       }
-      e.store(o, ws, {e.add(e.mul(partOf(r), e.idx(D)), d)});
+      Folded f = fold(m, l, o);
+      if (!c.split)
+        return storeOutput(r, q, f);
+      if (!inCluster)
+        return storeEntry(r, q, f);
+      // Over slice 0's O: this thread alone reads and writes this quad.
+      storeQuad(f.o, sO, {e.idx(0), r, e.mul(q, e.idx(4))}, 16);
+      e.when(e.eq(q, e.idx(0)), [&] {
+        e.store(f.max, sRowStats, {r, e.idx(0)});
+        e.store(f.sum, sRowStats, {r, e.idx(1)});
+      });
     });
     if (!inCluster)
       return;
 
-    // The cluster's partitions meet: block `rank` folds elements rank,
-    // rank + threads, ... of the rows (stride threads * cluster) from every
-    // block's shared memory (ld.shared::cluster through mapa). With at most
+    // The cluster's partitions meet: block `rank` folds quads rank *
+    // threads + tid, + threads * cluster, ... of the rows from every block's
+    // shared memory (ld.shared::cluster through mapa). With at most
     // `cluster` partitions that is the output, else the cluster's entry of
     // the workspace for the reduction kernel.
     cluster::sync(e);
@@ -472,58 +500,40 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
       remoteO.push_back(cluster::mapShared(e, localO, e.idx(j)));
       remoteStats.push_back(cluster::mapShared(e, localStats, e.idx(j)));
     }
-    auto loadAt = [&](Value base, Value index) {
+    auto loadAt = [&](Value base, Value index, Type type, int64_t align) {
       Value at = LLVM::GEPOp::create(b, loc, base.getType(), f32, base,
                                      ValueRange{e.toI64(index)});
-      return LLVM::LoadOp::create(b, loc, f32, at).getResult();
+      return LLVM::LoadOp::create(b, loc, type, at, align).getResult();
     };
-    // (max, sum, O) of every block for element i, then folded: about 48
-    // remote loads in flight per batch.
+    // (max, sum, O quad) of every block: 8 quads' remote loads in flight.
     auto loadRemote = [&](Value i) -> SmallVector<Value> {
-      Value r = e.div(i, e.idx(D)), d = e.rem(i, e.idx(D));
+      Value r = e.div(i, e.idx(quads)), d = e.mul(e.rem(i, e.idx(quads)), e.idx(4));
       SmallVector<Value> v;
       for (int64_t j = 0; j < c.cluster; ++j) {
-        v.push_back(loadAt(remoteStats[j], e.mul(r, e.idx(2))));
-        v.push_back(loadAt(remoteStats[j], e.add(e.mul(r, e.idx(2)), e.idx(1))));
-        v.push_back(loadAt(remoteO[j], e.add(e.mul(r, e.idx(oRow)), d)));
+        v.push_back(loadAt(remoteStats[j], e.mul(r, e.idx(2)), f32, 4));
+        v.push_back(loadAt(remoteStats[j], e.add(e.mul(r, e.idx(2)), e.idx(1)), f32, 4));
+        v.push_back(loadAt(remoteO[j], e.add(e.mul(r, e.idx(oRow)), d), quad, 16));
       }
       return v;
     };
     int64_t stride = threads * c.cluster;
-    stridedBatches(e, e.add(tid, e.mul(rank, e.idx(threads))), e.mul(rows, e.idx(D)), stride,
-                   llvm::divideCeil(elems, stride), std::max<int64_t>(1, 16 / c.cluster),
+    stridedBatches(e, e.add(tid, e.mul(rank, e.idx(threads))), rowQuads, stride,
+                   llvm::divideCeil(items, stride), std::max<int64_t>(1, 8 / c.cluster),
                    loadRemote, [&](Value i, ArrayRef<Value> v) {
-      Value r = e.div(i, e.idx(D)), d = e.rem(i, e.idx(D));
+      Value r = e.div(i, e.idx(quads)), q = e.rem(i, e.idx(quads));
       SmallVector<Value> m, l, o;
-      Value max = e.f32(negInf());
       for (int64_t j = 0; j < c.cluster; ++j) {
         m.push_back(v[3 * j]);
         l.push_back(v[3 * j + 1]);
         o.push_back(v[3 * j + 2]);
-        max = e.fmax(max, m.back());
       }
-      Value base = e.pick(isNegInf(e, max), e.f32(0), max);
-      Value sum = e.f32(0), acc = e.f32(0);
-      for (int64_t j = 0; j < c.cluster; ++j) {
-        Value w = exp2(e, e.fsub(m[j], base));
-        sum = math::FmaOp::create(b, loc, w, l[j], sum);
-        acc = math::FmaOp::create(b, loc, w, o[j], acc);
-      }
+      Folded f = fold(m, l, o);
       auto branch = scf::IfOp::create(b, loc, TypeRange{}, single, /*withElseRegion=*/true);
-      {
-        OpBuilder::InsertionGuard g(b);
-        b.setInsertionPointToStart(&branch.getThenRegion().front());
-        // A zero-length context has sum 0: O = 0.
-        e.store(e.pick(fgt0(e, sum), fdiv(e, acc, sum), e.f32(0)), sh.out.flat,
-                {e.add(qBase, i)});
-        b.setInsertionPointToStart(&branch.getElseRegion().front());
-        e.store(acc, ws, {e.add(e.mul(partOf(r), e.idx(D)), d)});
-        e.when(e.eq(d, e.idx(0)), [&] {
-          Value ml = e.add(mlBase, e.mul(partOf(r), e.idx(2)));
-          e.store(max, ws, {ml});
-          e.store(sum, ws, {e.add(ml, e.idx(1))});
-        });
-      }
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(&branch.getThenRegion().front());
+      storeOutput(r, q, f);
+      b.setInsertionPointToStart(&branch.getElseRegion().front());
+      storeEntry(r, q, f);
     });
     // No block may leave while another still reads its shared memory.
     cluster::sync(e);
