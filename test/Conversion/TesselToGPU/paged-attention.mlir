@@ -23,6 +23,18 @@
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
 // CHECK: nvgpu.mma.sync
 // CHECK: scf.yield
+// The fold: the slices' O into shared memory, one barrier, then quads of
+// four columns (every slice's loaded as a vector, the row's weights
+// derived in place) written as four f16 without another barrier.
+// CHECK: gpu.barrier
+// CHECK: vector.store {{.*}} vector<2xf32>
+// CHECK: gpu.barrier
+// CHECK-NOT: gpu.barrier
+// CHECK: vector.load {{.*}} : memref<4x16x136xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+// CHECK-NOT: gpu.barrier
+// CHECK: vector.store {{.*}} vector<4xf16>
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.terminator
 // CHECK-NOT: gpu.launch
 // CHECK: return
 func.func @v1(%q: memref<?x8x128xf16>, %kc: memref<?x16x2x128xf16>, %vc: memref<?x16x2x128xf16>,
