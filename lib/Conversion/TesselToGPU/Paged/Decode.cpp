@@ -415,21 +415,22 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     auto storeQuad = [&](Value v, Value m, ValueRange at, int64_t align) {
       vector::StoreOp::create(b, loc, v, m, at, false, llvm::MaybeAlign(align));
     };
-    // (O, max, sum) of the parts of a quad's row, folded: the weights are
-    // relative to the largest max (0 when all are -inf: an empty row).
+    // The parts of a quad's row, loaded as (max, sum, O quad) triples,
+    // folded: the weights are relative to the largest max (0 when all are
+    // -inf: an empty row).
     struct Folded {
       Value o, max, sum;
     };
-    auto fold = [&](ArrayRef<Value> m, ArrayRef<Value> l, ArrayRef<Value> o) {
+    auto fold = [&](ArrayRef<Value> parts) {
       Value max = e.f32(negInf());
-      for (Value x : m)
-        max = e.fmax(max, x);
+      for (size_t j = 0; j < parts.size(); j += 3)
+        max = e.fmax(max, parts[j]);
       Value base = e.pick(isNegInf(e, max), e.f32(0), max);
       Value sum = e.f32(0), acc = splat(e.f32(0));
-      for (auto [mj, lj, oj] : llvm::zip(m, l, o)) {
-        Value w = exp2(e, e.fsub(mj, base));
-        sum = math::FmaOp::create(b, loc, w, lj, sum);
-        acc = math::FmaOp::create(b, loc, splat(w), oj, acc);
+      for (size_t j = 0; j < parts.size(); j += 3) {
+        Value w = exp2(e, e.fsub(parts[j], base));
+        sum = math::FmaOp::create(b, loc, w, parts[j + 1], sum);
+        acc = math::FmaOp::create(b, loc, splat(w), parts[j + 2], acc);
       }
       return Folded{acc, max, sum};
     };
@@ -464,13 +465,7 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
     stridedBatches(e, tid, rowQuads, threads, llvm::divideCeil(items, threads), 4, sliceLoads,
                    [&](Value i, ArrayRef<Value> v) {
       Value r = e.div(i, e.idx(quads)), q = e.rem(i, e.idx(quads));
-      SmallVector<Value> m, l, o;
-      for (int64_t w = 0; w < slices; ++w) {
-        m.push_back(v[3 * w]);
-        l.push_back(v[3 * w + 1]);
-        o.push_back(v[3 * w + 2]);
-      }
-      Folded f = fold(m, l, o);
+      Folded f = fold(v);
       if (!c.split)
         return storeOutput(r, q, f);
       if (!inCluster)
@@ -521,13 +516,7 @@ void emitAttention(OpBuilder &b, PagedAttentionOp op, const DecodeConfig &c,
                    llvm::divideCeil(items, stride), std::max<int64_t>(1, 8 / c.cluster),
                    loadRemote, [&](Value i, ArrayRef<Value> v) {
       Value r = e.div(i, e.idx(quads)), q = e.rem(i, e.idx(quads));
-      SmallVector<Value> m, l, o;
-      for (int64_t j = 0; j < c.cluster; ++j) {
-        m.push_back(v[3 * j]);
-        l.push_back(v[3 * j + 1]);
-        o.push_back(v[3 * j + 2]);
-      }
-      Folded f = fold(m, l, o);
+      Folded f = fold(v);
       auto branch = scf::IfOp::create(b, loc, TypeRange{}, single, /*withElseRegion=*/true);
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(&branch.getThenRegion().front());
