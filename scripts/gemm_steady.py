@@ -26,6 +26,7 @@ import time
 import torch
 
 import tessel
+from tessel.bench.__main__ import _heat, _phase
 
 SMS = torch.cuda.get_device_properties(0).multi_processor_count
 PHASE_S, ROUNDS = 0.06, int(os.environ.get("ROUNDS", 8))
@@ -69,22 +70,11 @@ def smi_samples(path):
 
 
 def phase(fn, seconds):
-    """Seconds per call over about `seconds` of back-to-back calls, and the
-    phase's wall-clock span."""
-    fn()
-    torch.cuda.synchronize()
-    t = time.perf_counter()
-    fn()
-    torch.cuda.synchronize()
-    n = max(3, int(seconds / max(time.perf_counter() - t, 1e-6)))
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    """The bench's seconds per call over about `seconds`, and the phase's
+    wall-clock span (for the clock log)."""
     w0 = time.time()
-    start.record()
-    for _ in range(n):
-        fn()
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end) / n / 1e3, (w0, time.time())
+    s = _phase(fn, seconds)
+    return s, (w0, time.time())
 
 
 def main():
@@ -93,13 +83,7 @@ def main():
     proc, log = smi_start()
     spans = []  # (shape, dtype, name, round, t0, t1)
     rows = []
-    # Steady state: a second of large GEMMs before the first timing.
-    a = torch.randn(8192, 8192, device="cuda", dtype=torch.float16)
-    t0 = time.time()
-    while time.time() - t0 < 1.5:
-        torch.matmul(a, a)
-    torch.cuda.synchronize()
-    del a
+    _heat()  # the steady state before the first timing
     for m, n, k in shapes(sys.argv[2] if len(sys.argv) > 2 else ""):
         for dt in (torch.float16, torch.bfloat16):
             a = torch.randn(m, k, device="cuda", dtype=dt)

@@ -186,10 +186,12 @@ def with_persistent(cfg: dict, m: int | None, n: int, k: int, out_dtype: str,
             or out_dtype not in ("f16", "bf16") or n % 8):
         return cfg
     tiles = None if m is None else -(-m // 128) * -(-n // cfg["block_n"]) * batches
-    if (tiles is None or tiles > sms) and k > PERSISTENT_MAX_K:
-        return dict(cfg, block_n=128, stages=5, persistent=sms) if cfg["block_n"] == 256 else cfg
-    if (tiles is not None and cfg["block_n"] == 256 and tiles <= sms < 2 * tiles
-            and m * n >= 2048 ** 2):
+    deep_k = (tiles is None or tiles > sms) and k > PERSISTENT_MAX_K
+    if deep_k and cfg["block_n"] != 256:
+        return cfg
+    under_two_waves = (tiles is not None and cfg["block_n"] == 256 and tiles <= sms < 2 * tiles
+                       and m * n >= 2048 ** 2)
+    if deep_k or under_two_waves:
         return dict(cfg, block_n=128, stages=5, persistent=sms)
     return dict(cfg, persistent=sms, stages=3 if cfg["block_n"] == 256 else cfg["stages"])
 
