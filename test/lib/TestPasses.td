@@ -56,8 +56,8 @@ def TestKernelBlocks : Pass<"tessel-test-kernel-blocks", "::mlir::ModuleOp"> {
       group_m) as out[y][x] = (tile row, tile column); with `dynamic` M is
       the run-time grid size.
     - `for_each_tile` (out: memref<Nxi32>; `blocks` = 4): grid of `blocks`
-      one-thread blocks; block b writes b to out[t] for each tile t of its
-      forEachTile walk (first b, stride the grid size).
+      one-thread blocks; block b writes 100 b + j to out[t] for the j-th
+      tile t of its forEachTile walk (first b, stride the grid size).
 
     - `tma_load` (src: memref<RxCxT>, out: memref<NxT>, T of 1, 2 or 4
       bytes; `rows`, `cols` (required), `layout` = "swizzle128" | "swizzle64"

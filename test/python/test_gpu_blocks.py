@@ -331,7 +331,9 @@ def _rasterize(m: int, n: int, group_m: int, dynamic: bool = False) -> Case:
 
 def _for_each_tile(tiles: int, blocks: int) -> Case:
     def check(i, o):
-        np.testing.assert_array_equal(o["out"], np.arange(tiles) % blocks)
+        # Block b's j-th tile is b + j * blocks: it writes 100 b + j there.
+        t = np.arange(tiles)
+        np.testing.assert_array_equal(o["out"], t % blocks * 100 + t // blocks)
 
     return Case(f"for_each_tile_{tiles}_b{blocks}", "for_each_tile",
                 [Arg("out", (tiles,), np.int32, out=True)], lambda rng: {}, check,
