@@ -156,6 +156,12 @@ def TesselFinalizeKernels : Pass<"tessel-finalize-kernels", "::mlir::ModuleOp"> 
       constant cluster sizes) gets `nvvm.cluster_dim`, which PTX declares as
       `.explicitcluster` and `.reqnctapercluster`: a plain launch of the
       whole grid then runs it in those clusters.
+    - Grid dependency. Every kernel begins with `nvvm.griddepcontrol wait`:
+      it reads nothing before the kernel ahead of it on the stream has
+      completed and its memory is visible. The runtime can then launch it
+      with programmatic stream serialization (PDL), which the driver starts
+      while the previous kernel drains; under a plain launch the wait
+      returns at once.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect"];
 }

@@ -6,7 +6,10 @@
 // kernels that rebalance registers with setmaxnreg get the launch bound
 // ptxas needs to honour it; kernels launched in clusters declare the
 // cluster's shape (.reqnctapercluster), which is how a plain cuLaunchKernel
-// of the whole grid runs them in clusters.
+// of the whole grid runs them in clusters; every kernel first waits for the
+// grid before it (griddepcontrol.wait), which lets the runtime launch it
+// with programmatic stream serialization: the driver then launches it while
+// the previous kernel drains, instead of after (runtime/driver.py).
 //
 //===----------------------------------------------------------------------===//
 
@@ -79,6 +82,10 @@ struct FinalizeKernels : tessel::impl::TesselFinalizeKernelsBase<FinalizeKernels
     if (result.wasInterrupted())
       return signalPassFailure();
     getOperation().walk([&](LLVM::LLVMFuncOp fn) {
+      if (fn->hasAttr(NVVM::NVVMDialect::getKernelFuncAttrName()) && !fn.empty())
+        waitForPriorGrid(fn);
+    });
+    getOperation().walk([&](LLVM::LLVMFuncOp fn) {
       if (!fn->hasAttr(NVVM::NVVMDialect::getKernelFuncAttrName()) ||
           fn->hasAttr(NVVM::NVVMDialect::getMinctasmAttrName()))
         return;
@@ -86,6 +93,22 @@ struct FinalizeKernels : tessel::impl::TesselFinalizeKernelsBase<FinalizeKernels
               .wasInterrupted())
         fn->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(), b.getI32IntegerAttr(1));
     });
+  }
+
+  /// A kernel reads nothing before the grid launched ahead of it on the
+  /// stream has completed and its memory is visible: the kernel is then
+  /// correct under a programmatic (early) launch as under a plain one, in
+  /// which the wait returns at once. No kernel signals its dependents early
+  /// (griddepcontrol.launch_dependents): a waiting grid's blocks would hold
+  /// SM resources that a multi-wave kernel's later blocks still need.
+  static void waitForPriorGrid(LLVM::LLVMFuncOp fn) {
+    Block &entry = fn.getBody().front();
+    if (!entry.empty())
+      if (auto first = dyn_cast<NVVM::GriddepcontrolOp>(entry.front()))
+        if (first.getKind() == NVVM::GridDepActionKind::wait)
+          return;
+    OpBuilder b = OpBuilder::atBlockBegin(&entry);
+    NVVM::GriddepcontrolOp::create(b, fn.getLoc(), NVVM::GridDepActionKind::wait);
   }
 
   LogicalResult declareClusters() {

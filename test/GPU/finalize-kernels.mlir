@@ -170,3 +170,32 @@ module attributes {gpu.container_module} {
     return
   }
 }
+
+// -----
+
+// Every kernel first waits for the grid ahead of it on the stream (so the
+// runtime may launch it early, PDL); one that already begins with the wait
+// gets no second; a device function gets none.
+// CHECK-LABEL: llvm.func @first(
+// CHECK-NEXT:    nvvm.griddepcontrol wait
+// CHECK-NEXT:    llvm.store
+// CHECK-LABEL: llvm.func @again(
+// CHECK-NEXT:    nvvm.griddepcontrol wait
+// CHECK-NEXT:    llvm.return
+// CHECK-LABEL: llvm.func @helper(
+// CHECK-NEXT:    llvm.return
+module attributes {gpu.container_module} {
+  gpu.module @m {
+    llvm.func @first(%out: !llvm.ptr, %v: f32) attributes {gpu.kernel, nvvm.kernel} {
+      llvm.store %v, %out : f32, !llvm.ptr
+      llvm.return
+    }
+    llvm.func @again() attributes {gpu.kernel, nvvm.kernel} {
+      nvvm.griddepcontrol wait
+      llvm.return
+    }
+    llvm.func @helper() {
+      llvm.return
+    }
+  }
+}

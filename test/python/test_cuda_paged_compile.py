@@ -216,3 +216,24 @@ def test_bad_options():
     with pytest.raises(ValueError, match="copy_blocks has one kernel"):
         tessel.copy_blocks.compile(S((4, 16, 2, 64), "f16"), S((4, 16, 2, 64), "f16"),
                                    S((1, 2), "int64"), target="cuda", strategy="v1")
+
+
+def test_every_kernel_waits_for_the_grid_before_it(tmp_path):
+    # tessel-finalize-kernels begins each kernel with griddepcontrol.wait, so
+    # the runtime launches it early (PDL): v1 and both kernels of v2, the
+    # cache write, the block copy, both attention ops and the GEMM rungs.
+    kv = S((2, 8, 256, 64), "f16")
+    kernels = [attention("f16", 128, 16, "v1"), attention("bf16", 64, 32, "v2"),
+               kv_write("f16", 128, 16), copy_blocks("bf16", 64, 8),
+               tessel.flash_attention.compile(kv, kv, kv, causal=True, target="cuda"),
+               tessel.gemm.compile(S((256, 512), "f16"), S((512, 128), "f16"), target="cuda",
+                                   strategy="wgmma_tma"),
+               tessel.gemm.compile(S((64, 4096), "bf16"), S((4096, 64), "bf16"), target="cuda",
+                                   strategy="mma", config=dict(split_k=4)),
+               tessel.gemm.compile(S((40, 72), "f32"), S((72, 33), "f32"), target="cuda",
+                                   strategy="naive")]
+    for k in kernels:
+        assert k.kernels and all(e["waits_for_prior_grid"] for e in k.kernels), k.kernels
+        for text in k.ptx_modules.values():
+            assert text.count("griddepcontrol.wait;") == text.count(".entry ")
+    assert len(attention("bf16", 64, 32, "v2").kernels) == 2

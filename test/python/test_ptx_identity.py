@@ -1,5 +1,6 @@
 """The kernel-layer refactor kept every GEMM rung's PTX byte-identical: the
-hashes recorded before it (scripts/gemm_ptx_hashes.py) still match."""
+hashes recorded before it (scripts/gemm_ptx_hashes.py) still match, less the
+one griddepcontrol.wait line every kernel has begun with since."""
 
 import subprocess
 import sys

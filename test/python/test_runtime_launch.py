@@ -15,6 +15,7 @@ class FakeDriver:
 
     def __init__(self):
         self.launches = []
+        self.early = []
         self.wide = {}
 
     def cuLaunchKernel(self, handle, gx, gy, gz, bx, by, bz, shared, stream, address, extra):
@@ -31,6 +32,28 @@ class FakeDriver:
 
     def cuCtxSetCurrent(self, ctx):
         return (0,)
+
+    # cuLaunchKernelEx and its configuration types (PDL launches).
+    class CUlaunchConfig:
+        attrs, numAttrs, hStream = (), 0, None
+
+    class CUlaunchAttribute:
+        def __init__(self):
+            self.id, self.value = None, type("Value", (), {})()
+
+    class CUlaunchAttributeID:
+        CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = "pss"
+
+    class CUstream(int):
+        pass
+
+    def cuLaunchKernelEx(self, cfg, handle, address, extra):
+        (attr,) = cfg.attrs[:cfg.numAttrs]
+        self.early.append((attr.id, attr.value.programmaticStreamSerializationAllowed,
+                           int(cfg.hStream)))
+        return self.cuLaunchKernel(handle, cfg.gridDimX, cfg.gridDimY, cfg.gridDimZ,
+                                   cfg.blockDimX, cfg.blockDimY, cfg.blockDimZ,
+                                   cfg.sharedMemBytes, int(cfg.hStream), address, extra)
 
 
 class CountingEncoder:
@@ -107,3 +130,58 @@ def test_encoder_knows_its_pointer_argument():
     spec = dict(spec, ptr=["add", ["ptr", 2], ["const", 64]])
     assert tensormap.Encoder(spec, lambda p, s: p[2] + 64, [128, 128],
                              [128, 1]).pointer_arg is None
+
+
+def test_a_kernel_that_waits_for_the_grid_before_it_is_launched_early(fake, monkeypatch):
+    # Programmatic stream serialization on each launch of such a kernel, the
+    # argument block and the stream as in a plain launch; TESSEL_PDL=0 and
+    # kernels without the wait take cuLaunchKernel.
+    fake.nargs = 2
+    launch = driver.launcher(driver.Function(1, "k", 0), (4, 1, 2), (256, 1, 1), 1024, 2,
+                             fixed=[(0, 9)], pointers=[(1, 0)], early=True)
+    launch([0x1000], 5)
+    launch([0x2000], 5)
+    launch([0x3000], 6)
+    assert fake.early == [("pss", 1, 5), ("pss", 1, 5), ("pss", 1, 6)]
+    assert [(g, s, slots) for g, _, s, slots in fake.launches] == [
+        ((4, 1, 2), 5, [9, 0x1000]), ((4, 1, 2), 5, [9, 0x2000]), ((4, 1, 2), 6, [9, 0x3000])]
+    plain = driver.launcher(driver.Function(1, "k", 0), (1, 1, 1), (32, 1, 1), 0, 2,
+                            pointers=[(1, 0)])
+    plain([0x4000], 0)
+    monkeypatch.setenv("TESSEL_PDL", "0")
+    off = driver.launcher(driver.Function(1, "k", 0), (1, 1, 1), (32, 1, 1), 0, 2,
+                          pointers=[(1, 0)], early=True)
+    off([0x5000], 0)
+    assert len(fake.early) == 3 and len(fake.launches) == 5
+
+
+ENTRY = """.visible .entry k(
+	.param .u64 .ptr .align 1 k_param_0,
+	.param .align 64 .b8 k_param_1[128]
+)
+.maxntid 128, 1, 1
+{
+	.reg .b64 	%rd<9>;
+	// demoted variable
+	.shared .align 16 .b8 __dynamic_shmem__0;
+	ld.param.b64 	%rd1, [k_param_0];
+	cvta.to.global.u64 	%rd2, %rd1;
+	mov.b64 	%rd3, k_param_1;
+BODY
+	ret;
+}
+"""
+
+
+@pytest.mark.parametrize("body,waits", [
+    ("\tgriddepcontrol.wait;\n\tld.global.b32 \t%r1, [%rd2];", True),
+    ("\tld.global.b32 \t%r1, [%rd2];\n\tgriddepcontrol.wait;", False),
+    ("\tcp.async.ca.shared.global [%r1], [%rd2], 16;\n\tgriddepcontrol.wait;", False),
+    ("\tld.global.b32 \t%r1, [%rd2];", False),
+])
+def test_only_a_kernel_that_reads_nothing_before_its_wait_counts_as_waiting(body, waits):
+    from tessel.compiler.cuda.artifact import waits_for_prior_grid
+
+    ptx = ENTRY.replace("BODY", body)
+    assert waits_for_prior_grid(ptx, "k") is waits
+    assert waits_for_prior_grid(ptx, "other") is False

@@ -75,6 +75,8 @@ class KernelEntry:
         self.module = entry.get("module")
         self.block = tuple(entry["block"])
         self.shared_bytes = int(entry["shared_bytes"])
+        # Safe to launch before the kernel ahead of it has finished (PDL).
+        self.early = bool(entry.get("waits_for_prior_grid"))
         self.grid = [compile_expr(g) for g in entry["grid"]]
         self.kinds = [p[0] for p in entry["params"]]
         # Tensor maps (runtime/tensormap.py): the base pointer per call, the
@@ -149,7 +151,8 @@ class Program:
             library = self.libraries.get(k.module, self.library)
             steps.append(driver.launcher(library.function(k.name, device), grid, k.block,
                                          k.shared_bytes, len(k.params), fixed, pointers,
-                                         sorted(k.encoders(shapes, self.arg_names).items())))
+                                         sorted(k.encoders(shapes, self.arg_names).items()),
+                                         early=k.early))
         if len(steps) == 1:
             run = steps[0]
         else:

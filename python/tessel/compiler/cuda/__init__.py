@@ -79,8 +79,12 @@ def lower(opdef, sig: Signature, recipe) -> tuple[dict, dict]:
         if stage == "gpu":
             kernels = read.launches(module)
             workspaces = read.workspaces(module)
-    artifact = dict(format=ARTIFACT_FORMAT, ptx=read.ptx(module), kernels=kernels,
-                    workspaces=workspaces, modules=read.ptx_modules(module),
+    ptx, modules = read.ptx(module), read.ptx_modules(module)
+    for k in kernels or []:
+        k["waits_for_prior_grid"] = read.waits_for_prior_grid(modules.get(k["module"], ptx),
+                                                              k["name"])
+    artifact = dict(format=ARTIFACT_FORMAT, ptx=ptx, kernels=kernels,
+                    workspaces=workspaces, modules=modules,
                     strategy=recipe.strategy, config=dict(recipe.config),
                     size_class=recipe.size_class, chip=CHIP)
     return stage_ir, artifact

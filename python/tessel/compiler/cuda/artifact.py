@@ -233,6 +233,30 @@ def launches(module: ir.Module) -> list[dict]:
     return kernels
 
 
+# What a kernel may do before its griddepcontrol.wait: read its parameters
+# (memory no earlier grid writes) and move them into registers.
+_BEFORE_WAIT = ("ld.param", "cvta", "mov")
+
+
+def waits_for_prior_grid(ptx: str, name: str) -> bool:
+    """Whether kernel `name` of `ptx` reads no memory but its parameters
+    before a griddepcontrol.wait (tessel-finalize-kernels begins every kernel
+    with one): only such a kernel may be launched while the kernel ahead of
+    it on the stream still runs (runtime/driver.py, PDL)."""
+    entry = re.search(r"\.entry\s+" + re.escape(name) + r"\s*\(", ptx)
+    if entry is None:
+        return False
+    for line in ptx[ptx.find("{", entry.end()) + 1:].splitlines():
+        s = line.strip()
+        if not s or s.startswith(("//", ".")):
+            continue  # declarations
+        if s.startswith("griddepcontrol.wait"):
+            return True
+        if not s.startswith(_BEFORE_WAIT):
+            return False
+    return False
+
+
 def ptx_modules(module: ir.Module) -> dict:
     """PTX of every gpu.binary by name: gpu-kernel-outlining makes one
     module per gpu.launch, and two launches of one function give kernels of
