@@ -148,11 +148,16 @@ def test_a_kernel_that_waits_for_the_grid_before_it_is_launched_early(fake, monk
     plain = driver.launcher(driver.Function(1, "k", 0), (1, 1, 1), (32, 1, 1), 0, 2,
                             pointers=[(1, 0)])
     plain([0x4000], 0)
-    monkeypatch.setenv("TESSEL_PDL", "0")
-    off = driver.launcher(driver.Function(1, "k", 0), (1, 1, 1), (32, 1, 1), 0, 2,
-                          pointers=[(1, 0)], early=True)
-    off([0x5000], 0)
-    assert len(fake.early) == 3 and len(fake.launches) == 5
+    for value in ("0", "off", " False "):
+        monkeypatch.setenv("TESSEL_PDL", value)
+        off = driver.launcher(driver.Function(1, "k", 0), (1, 1, 1), (32, 1, 1), 0, 2,
+                              pointers=[(1, 0)], early=True)
+        off([0x5000], 0)
+    assert len(fake.early) == 3 and len(fake.launches) == 7
+    monkeypatch.setenv("TESSEL_PDL", "1")
+    driver.launcher(driver.Function(1, "k", 0), (1, 1, 1), (32, 1, 1), 0, 2,
+                    pointers=[(1, 0)], early=True)([0x6000], 0)
+    assert len(fake.early) == 4
 
 
 ENTRY = """.visible .entry k(

@@ -168,9 +168,10 @@ def _tensormap_slots(params, wide):
 
 def early_launch_enabled() -> bool:
     """Whether kernels that wait for the grid ahead of them are launched
-    with programmatic stream serialization (PDL); TESSEL_PDL=0 turns it off
-    (every launch then waits for the previous kernel to finish, as before)."""
-    return os.environ.get("TESSEL_PDL", "1") != "0"
+    with programmatic stream serialization (PDL); TESSEL_PDL=0 (or off,
+    false, no, as TESSEL_AUTOTUNE) turns it off: every launch then waits for
+    the previous kernel to finish, as before."""
+    return os.environ.get("TESSEL_PDL", "1").strip().lower() not in ("0", "off", "false", "no")
 
 
 def _early_config(drv, grid, block, shared_bytes: int):
