@@ -82,12 +82,10 @@ struct FinalizeKernels : tessel::impl::TesselFinalizeKernelsBase<FinalizeKernels
     if (result.wasInterrupted())
       return signalPassFailure();
     getOperation().walk([&](LLVM::LLVMFuncOp fn) {
-      if (fn->hasAttr(NVVM::NVVMDialect::getKernelFuncAttrName()) && !fn.empty())
-        waitForPriorGrid(fn);
-    });
-    getOperation().walk([&](LLVM::LLVMFuncOp fn) {
-      if (!fn->hasAttr(NVVM::NVVMDialect::getKernelFuncAttrName()) ||
-          fn->hasAttr(NVVM::NVVMDialect::getMinctasmAttrName()))
+      if (!fn->hasAttr(NVVM::NVVMDialect::getKernelFuncAttrName()) || fn.empty())
+        return;
+      waitForPriorGrid(fn);
+      if (fn->hasAttr(NVVM::NVVMDialect::getMinctasmAttrName()))
         return;
       if (fn.walk([](NVVM::SetMaxRegisterOp) { return WalkResult::interrupt(); })
               .wasInterrupted())
