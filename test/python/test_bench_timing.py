@@ -33,3 +33,33 @@ def test_rounds_reverse_the_order_every_round(monkeypatch):
                                                "torch", "a", "b"]
     assert all(s == 0.01 for _, s in calls[1:])
     assert times == {"torch": [2, 7, 8], "a": [3, 6, 9], "b": [4, 5, 10]}
+
+
+def test_paged_rounds_run_everything_first_then_alternate(monkeypatch):
+    import tessel.bench.paged as paged
+
+    calls = []
+
+    class Kernel:
+        def __init__(self, name):
+            self.name = name
+
+        def run_validated(self, given):
+            calls.append(("run", self.name, given))
+
+    timed = []
+
+    def time_it(fn):
+        fn()
+        timed.append(calls.pop()[1])
+        return float(len(timed))
+
+    monkeypatch.setattr(paged, "_time", time_it)
+    kernels = {name: Kernel(name) for name in ("auto", "v1", "v2")}
+    times = paged._rounds(kernels, "args", rounds=3, heat_s=0, sync=lambda: calls.append("sync"))
+    # Every kernel ran once before the first timing, and the timings wait
+    # for it.
+    assert calls == [("run", "auto", "args"), ("run", "v1", "args"), ("run", "v2", "args"),
+                     "sync"]
+    assert timed == ["auto", "v1", "v2", "v2", "v1", "auto", "auto", "v1", "v2"]
+    assert times == {"auto": [1.0, 6.0, 7.0], "v1": [2.0, 5.0, 8.0], "v2": [3.0, 4.0, 9.0]}
