@@ -79,16 +79,22 @@ def _phase(fn, seconds):
     return start.elapsed_time(end) / n / 1e3
 
 
-def _rounds(fns, rounds=ROUNDS, seconds=PHASE_S):
-    """{name: [seconds per call in each round]}, every function timed once
-    a round, the order reversing every round."""
+def _interleaved(fns, rounds, measure):
+    """{name: [measure(fn) in each round]}, every function measured once a
+    round, the order reversing every round (a drift then moves every
+    function alike)."""
     order = list(fns)
-    _phase(fns[order[0]], 0.2)  # back to the steady state after the compiles
     times = {name: [] for name in order}
     for r in range(rounds):
         for name in (order if r % 2 == 0 else order[::-1]):
-            times[name].append(_phase(fns[name], seconds))
+            times[name].append(measure(fns[name]))
     return times
+
+
+def _rounds(fns, rounds=ROUNDS, seconds=PHASE_S):
+    """{name: [seconds per call in each round]} over phases of `seconds`."""
+    _phase(fns[next(iter(fns))], 0.2)  # back to the steady state after the compiles
+    return _interleaved(fns, rounds, lambda fn: _phase(fn, seconds))
 
 
 def _median(xs):

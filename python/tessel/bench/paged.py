@@ -23,7 +23,10 @@ def _rounds(kernels: dict, given: dict, rounds: int = 4, heat_s: float = 0.2,
     kernel timed right after its own compile ran up to 10 % slower than the
     same kernel timed later in the process (H200, MQA decode: 46.7 against
     43.0 us), so no row is timed cold, and no row is always first."""
+    import functools
     import time
+
+    from .__main__ import _interleaved
 
     if sync is None:
         import torch
@@ -36,12 +39,8 @@ def _rounds(kernels: dict, given: dict, rounds: int = 4, heat_s: float = 0.2,
         if time.perf_counter() - start >= heat_s:
             break
     sync()
-    out = {name: [] for name in kernels}
-    order = list(kernels.items())
-    for r in range(rounds):
-        for name, k in order if r % 2 == 0 else order[::-1]:
-            out[name].append(_time(lambda: k.run_validated(given)))
-    return out
+    fns = {name: functools.partial(k.run_validated, given) for name, k in kernels.items()}
+    return _interleaved(fns, rounds, lambda fn: _time(fn))
 
 
 def copy_rate() -> float:
