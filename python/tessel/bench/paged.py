@@ -40,7 +40,7 @@ def _rounds(kernels: dict, given: dict, rounds: int = 4, heat_s: float = 0.2,
             break
     sync()
     fns = {name: functools.partial(k.run_validated, given) for name, k in kernels.items()}
-    return _interleaved(fns, rounds, lambda fn: _time(fn))
+    return _interleaved(fns, rounds, _time)
 
 
 def copy_rate() -> float:
